@@ -1,0 +1,1 @@
+module.exports = { displayName: 'registry', preset: '../../jest.preset.js', rootDir: __dirname };

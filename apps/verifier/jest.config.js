@@ -1,0 +1,1 @@
+module.exports = { displayName: 'verifier', preset: '../../jest.preset.js', rootDir: __dirname };

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(__dirname, '../..');
+
+export interface ServerAddress {
+  name: string;
+  url: string;
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  servers: Map<string, string>;
+  /** Every stdout/stderr line so far. */
+  output: string[];
+  dataDir: string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts a built bundle (`dist/apps/<app>/main.js`) with ephemeral ports and a
+ * fresh data directory, and waits for its `ready` log line, which lists the URL
+ * of each of its HTTP servers.
+ */
+export async function startBuiltApp(app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), `wallet-e2e-${app}-`));
+  const child = spawn(process.execPath, [join(root, 'dist/apps', app, 'main.js')], {
+    cwd: dataDir,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      WALLET_DATA_DIR: dataDir,
+      WALLET_SERVER_HOST: '127.0.0.1',
+      WALLET_SERVICES_AUTH_PORT: '0',
+      WALLET_SERVICES_STORAGE_PORT: '0',
+      WALLET_SERVICES_ENGINE_PORT: '0',
+      WALLET_SERVICES_REGISTRY_PORT: '0',
+      WALLET_SERVICES_ADMIN_PORT: '0',
+      WALLET_SERVICES_VERIFIER_PORT: '0',
+      WALLET_ALL_IN_ONE_WALLET_PORT: '0',
+      WALLET_ALL_IN_ONE_ADMIN_PORT: '0',
+      WALLET_ALL_IN_ONE_VERIFIER_PORT: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const servers = await new Promise<Map<string, string>>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${app} did not become ready:\n${output.join('\n')}`)), 20_000);
+    const onLine = (line: string) => {
+      output.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; servers?: ServerAddress[] };
+        if (entry.msg === 'ready' && entry.servers) {
+          clearTimeout(timer);
+          res(new Map(entry.servers.map((s) => [s.name, s.url])));
+        }
+      } catch {
+        // not a JSON line
+      }
+    };
+    let buffered = '';
+    const collect = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      lines.filter(Boolean).forEach(onLine);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`${app} exited with ${code} before it was ready:\n${output.join('\n')}`));
+    });
+  });
+  return {
+    child,
+    servers,
+    output,
+    dataDir,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export function logEntries(output: string[]): Array<Record<string, unknown>> {
+  return output.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}

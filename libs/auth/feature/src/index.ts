@@ -1,0 +1,2 @@
+export * from './auth-feature.module';
+export * from './auth-keys';

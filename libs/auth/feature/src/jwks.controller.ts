@@ -1,0 +1,19 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import type { KeyRing } from '@wallet/crypto';
+import type { JSONWebKeySet } from 'jose';
+import { AUTH_ACCESS_TOKEN_KEYS } from './auth-keys';
+
+/**
+ * Auth's public keys, which every other service uses to verify access tokens
+ * offline. Retired keys stay listed until the tokens they signed have expired.
+ */
+@Controller('auth/.well-known')
+export class JwksController {
+  constructor(@Inject(AUTH_ACCESS_TOKEN_KEYS) private readonly keys: KeyRing) {}
+
+  @Get('jwks.json')
+  @Header('cache-control', 'public, max-age=300')
+  jwks(): JSONWebKeySet {
+    return this.keys.jwks();
+  }
+}

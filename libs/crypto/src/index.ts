@@ -1,0 +1,3 @@
+export * from './signing-keys';
+export * from './jwt';
+export * from './key-ring';

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { zRecordId, zTenantId } from './ids';
+
+/**
+ * Entities stored by the persistence layer. Each has an `id` unique within its
+ * tenant; the store adds `tenantId`, `version`, `createdAt` and `updatedAt`.
+ * Timestamps are ISO 8601 strings so every driver stores them the same way.
+ */
+
+export const zTenant = z.object({
+  id: zTenantId,
+  displayName: z.string().min(1).max(200),
+  enabled: z.boolean(),
+  requireInvite: z.boolean(),
+  trustConfig: z.object({ pdpUrl: z.string().max(2048).optional() }).strict(),
+  allowedProtocols: z.array(z.string().min(1).max(64)).max(32),
+});
+export type Tenant = z.infer<typeof zTenant>;
+
+export const zUser = z.object({
+  id: zRecordId,
+  /** The WebAuthn user handle (base64url), unique within the tenant. */
+  handle: z.string().min(1).max(128),
+  displayName: z.string().max(200),
+  status: z.enum(['active', 'suspended']),
+  /** The client-encrypted keystore blob; the server never reads it. */
+  privateData: z.string().max(1_048_576).nullable(),
+  privateDataEtag: z.string().max(128).nullable(),
+});
+export type User = z.infer<typeof zUser>;
+
+export const zMembership = z.object({
+  id: zRecordId,
+  userId: zRecordId,
+  role: z.enum(['member', 'admin']),
+});
+export type Membership = z.infer<typeof zMembership>;
+
+export const zPasskey = z.object({
+  /** The WebAuthn credential id, base64url. */
+  id: zRecordId,
+  userId: zRecordId,
+  publicKey: z.string().min(1).max(4096),
+  counter: z.number().int().nonnegative(),
+  transports: z.array(z.string().max(32)).max(8),
+  prfCapable: z.boolean(),
+  name: z.string().max(200),
+  lastUsedAt: z.string().nullable(),
+});
+export type Passkey = z.infer<typeof zPasskey>;
+
+export const zStoredCredential = z.object({
+  id: zRecordId,
+  userId: zRecordId,
+  /** The identifier the wallet front end uses (v1 routes). */
+  credentialIdentifier: z.string().min(1).max(512),
+  format: z.string().min(1).max(64),
+  /** Opaque to the server. */
+  credential: z.string().max(1_048_576),
+});
+export type StoredCredential = z.infer<typeof zStoredCredential>;
+
+export const zStoredPresentation = z.object({
+  id: zRecordId,
+  userId: zRecordId,
+  presentationIdentifier: z.string().min(1).max(512),
+  presentation: z.string().max(1_048_576),
+  audience: z.string().max(2048).nullable(),
+});
+export type StoredPresentation = z.infer<typeof zStoredPresentation>;
+
+export const zIssuer = z.object({
+  id: zRecordId,
+  credentialIssuerIdentifier: z.string().min(1).max(2048),
+  clientId: z.string().max(512).nullable(),
+  visible: z.boolean(),
+  /** Encrypted or raw private key material; never returned by any read API. */
+  clientPrivateKey: z.string().max(16_384).nullable(),
+});
+export type Issuer = z.infer<typeof zIssuer>;
+
+export const zVerifier = z.object({
+  id: zRecordId,
+  name: z.string().min(1).max(200),
+  url: z.string().min(1).max(2048),
+});
+export type Verifier = z.infer<typeof zVerifier>;
+
+export const zInvite = z.object({
+  id: zRecordId,
+  /** SHA-256 of the code, base64url; the code itself is never stored. */
+  codeHash: z.string().min(1).max(128),
+  expiresAt: z.string().nullable(),
+  maxUses: z.number().int().positive(),
+  uses: z.number().int().nonnegative(),
+  revoked: z.boolean(),
+});
+export type Invite = z.infer<typeof zInvite>;
+
+/** A service signing key (JWK). Stored in the global scope, per service purpose. */
+export const zServiceKey = z.object({
+  /** The JWK `kid`. */
+  id: zRecordId,
+  purpose: z.string().min(1).max(64),
+  alg: z.enum(['ES256', 'EdDSA', 'RS256']),
+  publicJwk: z.record(z.string(), z.unknown()),
+  privateJwk: z.record(z.string(), z.unknown()),
+  status: z.enum(['active', 'retired']),
+  /** When a retired key's public half may leave the JWKS (ISO time), null while active. */
+  publishUntil: z.string().nullable(),
+});
+export type ServiceKey = z.infer<typeof zServiceKey>;

@@ -1,0 +1,2 @@
+export * from './engine-feature.module';
+export * from './wallet-messages';

@@ -1,0 +1,103 @@
+import { Module, type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { AddressInfo } from 'node:net';
+import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { NestPinoLogger } from '../logging/logger';
+import { installRequestLogging, requestIdFor } from '../logging/request-logging';
+import { HttpMetrics } from '../metrics/metrics';
+import { PlatformModule } from '../platform.module';
+import type { ServiceInfo } from '../tokens';
+import type { Runtime } from './runtime';
+
+type ModuleImport = Type<unknown> | DynamicModule | Promise<DynamicModule> | ForwardReference;
+
+export interface ServiceAppOptions {
+  info: ServiceInfo;
+  /** The feature modules this HTTP server serves. */
+  imports: ModuleImport[];
+  runtime: Runtime;
+  port: number;
+  host?: string;
+  /** Serve WebSocket gateways (the engine) on the same port. */
+  websockets?: boolean;
+}
+
+export interface RunningService {
+  readonly info: ServiceInfo;
+  readonly app: NestFastifyApplication;
+  /** Base URL, e.g. http://127.0.0.1:3001 */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting connections and waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts one HTTP server: Fastify under Nest, with the platform
+ * module (health, metrics), request ids, access logs, problem+json errors and
+ * the given feature modules. Store and cache come from the runtime and are not
+ * closed here, because several servers may share them.
+ */
+export async function createServiceApp(options: ServiceAppOptions): Promise<RunningService> {
+  const { runtime, info } = options;
+  const { config } = runtime;
+  const logger = runtime.logger.child({ server: info.name });
+  const metrics = new HttpMetrics({ server: info.name });
+
+  @Module({})
+  class ServiceRootModule {}
+  const root: DynamicModule = {
+    module: ServiceRootModule,
+    imports: [
+      PlatformModule.forRoot({ config, store: runtime.store, cache: runtime.cache, metrics, info }),
+      ...options.imports,
+    ],
+  };
+
+  const adapter = new FastifyAdapter({
+    logger: false,
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustProxy,
+    genReqId: (req: { headers: Record<string, unknown> }) => requestIdFor(req.headers),
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  if (options.websockets) app.useWebSocketAdapter(new WsAdapter(app));
+
+  const fastify = app.getHttpAdapter().getInstance();
+  let closing = false;
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+  installRequestLogging(fastify, logger, { logBodies: config.logging.logBodies });
+  if (config.metrics.enabled) metrics.install(fastify);
+  await app.listen({ port: options.port, host: options.host ?? config.server.host });
+  const address = app.getHttpServer().address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  logger.info({ url, services: info.services }, 'listening');
+  return {
+    info,
+    app,
+    url,
+    port: address.port,
+    close: async () => {
+      closing = true;
+      // Node closes idle keep-alive sockets only when close() starts; sockets of
+      // requests still in flight become idle later and would hold the server open.
+      const httpServer = app.getHttpServer() as import('node:http').Server;
+      const sweep = setInterval(() => httpServer.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createCache, type Cache } from '@wallet/cache';
+import type { WalletConfig } from '@wallet/config';
+import { createStore, type Store } from '@wallet/persistence';
+import type { Logger as Pino } from 'pino';
+import { createLogger } from '../logging/logger';
+
+/** The process-wide resources services share: one store, one cache, one root logger. */
+export interface Runtime {
+  config: WalletConfig;
+  store: Store;
+  cache: Cache;
+  logger: Pino;
+}
+
+export function sqlitePath(config: WalletConfig): string {
+  const path = config.storage.sqlite.path ?? join(config.dataDir, 'wallet.db');
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+/** Opens the configured store and cache. The caller closes them (see `installGracefulShutdown`). */
+export async function createRuntime(config: WalletConfig, logger?: Pino): Promise<Runtime> {
+  const log = logger ?? createLogger({ level: config.logging.level });
+  let store: Store;
+  switch (config.storage.type) {
+    case 'memory':
+      store = await createStore({ type: 'memory' });
+      break;
+    case 'sqlite': {
+      const path = sqlitePath(config);
+      mkdirSync(dirname(path), { recursive: true });
+      store = await createStore({ type: 'sqlite', path, busyTimeoutMs: config.storage.sqlite.busyTimeoutMs });
+      break;
+    }
+    case 'mongodb':
+      store = await createStore({
+        type: 'mongodb',
+        uri: requireSet(config.storage.mongodb.uri, 'storage.mongodb.uri'),
+        ...(config.storage.mongodb.database ? { database: config.storage.mongodb.database } : {}),
+        serverSelectionTimeoutMs: config.storage.mongodb.serverSelectionTimeoutMs,
+      });
+      break;
+  }
+  let cache: Cache;
+  try {
+    cache =
+      config.cache.type === 'redis'
+        ? await createCache({
+            type: 'redis',
+            url: requireSet(config.cache.redis.url, 'cache.redis.url'),
+            keyPrefix: config.cache.redis.keyPrefix,
+            commandTimeoutMs: config.cache.redis.commandTimeoutMs,
+          })
+        : await createCache({ type: 'memory' });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  log.info({ store: store.driver, cache: cache.driver }, 'store and cache ready');
+  return { config, store, cache, logger: log };
+}
+
+function requireSet(value: string | undefined, key: string): string {
+  if (!value) throw new Error(`${key} is required`);
+  return value;
+}

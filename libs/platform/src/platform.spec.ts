@@ -1,0 +1,272 @@
+import { Body, Controller, Get, Module, Param, Post } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { createCache } from '@wallet/cache';
+import { loadConfig, type WalletConfig } from '@wallet/config';
+import { NotFoundError, ValidationError, VersionConflictError, WalletError } from '@wallet/domain';
+import { createStore } from '@wallet/persistence';
+import { describeIfAvailable, redisAvailable, startOwnRedis } from '@wallet/testing';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { createServiceApp, type RunningService } from './bootstrap/create-service-app';
+import type { Runtime } from './bootstrap/runtime';
+import { installGracefulShutdown } from './bootstrap/shutdown';
+import { REDACTED_PATHS } from './logging/logger';
+
+@Controller('items')
+class ItemsController {
+  @Get('missing/:id')
+  missing(@Param('id') id: string): never {
+    throw new NotFoundError(`item ${id.slice(0, 20)}`);
+  }
+
+  @Get('stale')
+  stale(): never {
+    throw new VersionConflictError('items', 3, 4);
+  }
+
+  @Post('validate')
+  validate(@Body() body: unknown): never {
+    throw new ValidationError('the item is invalid', [{ path: '/name', message: `expected a string, got ${typeof body}` }]);
+  }
+
+  @Get('boom')
+  boom(): never {
+    throw new Error('database password is hunter2');
+  }
+
+  @Get('internal')
+  internal(): never {
+    throw new WalletError('internal', 'secret internal detail');
+  }
+
+  @Get('by-id/:id')
+  byId(@Param('id') id: string): { id: string } {
+    return { id };
+  }
+
+  @Post('secret')
+  @RouteConfig({ sensitive: true })
+  secret(@Body() _body: unknown): { ok: true } {
+    return { ok: true };
+  }
+
+  @Post('echo')
+  echo(@Body() body: unknown): unknown {
+    return body;
+  }
+
+  @Get('slow')
+  async slow(): Promise<{ done: true }> {
+    await new Promise((r) => setTimeout(r, 400));
+    return { done: true };
+  }
+}
+
+@Module({ controllers: [ItemsController] })
+class ItemsModule {}
+
+function testConfig(overrides: Partial<Record<string, string>> = {}): WalletConfig {
+  return loadConfig({
+    argv: [],
+    env: { WALLET_STORAGE_TYPE: 'memory', WALLET_SERVER_HOST: '127.0.0.1', WALLET_LOGGING_LOG_BODIES: 'true', ...overrides },
+  }).config;
+}
+
+class LogCapture extends Writable {
+  lines: Array<Record<string, unknown>> = [];
+  raw = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void) {
+    this.raw += chunk.toString();
+    for (const line of chunk.toString().split('\n').filter(Boolean)) this.lines.push(JSON.parse(line));
+    done();
+  }
+}
+
+async function startTestServer(config = testConfig(), cacheOverride?: Runtime['cache']) {
+  const capture = new LogCapture();
+  const logger = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, capture);
+  const runtime: Runtime = {
+    config,
+    store: await createStore({ type: 'memory' }),
+    cache: cacheOverride ?? (await createCache({ type: 'memory' })),
+    logger,
+  };
+  const server = await createServiceApp({ info: { name: 'test', services: [] }, imports: [ItemsModule], runtime, port: 0 });
+  return { server, runtime, capture };
+}
+
+describe('platform HTTP conventions', () => {
+  let server: RunningService;
+  let runtime: Runtime;
+  let capture: LogCapture;
+
+  beforeAll(async () => {
+    ({ server, runtime, capture } = await startTestServer());
+  });
+  afterAll(async () => {
+    await server.close();
+    await runtime.store.close();
+    await runtime.cache.close();
+  });
+
+  async function call(path: string, init?: RequestInit) {
+    const response = await fetch(`${server.url}${path}`, init);
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+  }
+
+  it('maps typed domain errors to problem+json with a stable code', async () => {
+    const missing = await call('/items/missing/42');
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+    expect(missing.body).toMatchObject({ status: 404, code: 'not_found', detail: 'item 42 not found', instance: '/items/missing/42' });
+    expect(missing.body?.['correlationId']).toBe(missing.headers.get('x-request-id'));
+
+    const stale = await call('/items/stale');
+    expect(stale.status).toBe(409);
+    expect(stale.body).toMatchObject({ code: 'version_conflict', expectedVersion: 3, actualVersion: 4 });
+
+    const invalid = await call('/items/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({ code: 'validation_failed', issues: [{ path: '/name' }] });
+  });
+
+  it('answers unknown routes, malformed JSON and oversized bodies with 4xx problems', async () => {
+    const unknown = await call('/nowhere');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ code: 'not_found', status: 404 });
+
+    const malformed = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toContain('application/problem+json');
+    expect(malformed.body).toMatchObject({ code: 'validation_failed' });
+
+    const huge = 'x'.repeat(runtime.config.server.bodyLimitBytes + 10);
+    const tooLarge = await call('/items/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ huge }),
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body).toMatchObject({ code: 'payload_too_large' });
+  });
+
+  it('turns unknown errors into a 500 with a correlation id and no internal detail', async () => {
+    for (const path of ['/items/boom', '/items/internal']) {
+      const res = await call(path);
+      expect(res.status).toBe(500);
+      expect(res.body).toMatchObject({ code: 'internal', status: 500 });
+      expect(typeof res.body?.['correlationId']).toBe('string');
+      const text = JSON.stringify(res.body);
+      expect(text).not.toMatch(/hunter2|secret internal detail|at .*\.ts/);
+    }
+    const logged = capture.lines.find((l) => (l['err'] as { message?: string } | undefined)?.message?.includes('hunter2'));
+    expect(logged).toBeTruthy(); // the detail goes to the log only
+  });
+
+  it('uses a well-formed x-request-id from the caller and replaces a malformed one', async () => {
+    const given = await call('/health/live', { headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers.get('x-request-id')).toBe('abc-123');
+    const replaced = await call('/health/live', { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('logs one JSON line per request with the request id, redacting authorization and sensitive bodies', async () => {
+    const token = 'eyJhbGciOiJFUzI1NiJ9.super-secret-token';
+    await call('/items/by-id/7?code=one-time-code', { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'log-test-1' } });
+    await call('/items/secret', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'log-test-2', cookie: 'session=s3cr3t' },
+      body: JSON.stringify({ privateData: 'keystore-blob-content' }),
+    });
+    await call('/items/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'log-test-3' },
+      body: JSON.stringify({ hello: 'world' }),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const first = capture.lines.find((l) => l['reqId'] === 'log-test-1');
+    expect(first).toMatchObject({
+      msg: 'request completed',
+      req: { method: 'GET', path: '/items/by-id/7', route: '/items/by-id/:id', headers: { authorization: '[redacted]' } },
+      res: { statusCode: 200 },
+    });
+    expect(capture.lines.find((l) => l['reqId'] === 'log-test-2')).toMatchObject({ body: '[redacted]' });
+    expect(capture.lines.find((l) => l['reqId'] === 'log-test-3')).toMatchObject({ body: '{"hello":"world"}' });
+    expect(capture.raw).not.toContain('super-secret-token');
+    expect(capture.raw).not.toContain('one-time-code');
+    expect(capture.raw).not.toContain('keystore-blob-content');
+    expect(capture.raw).not.toContain('s3cr3t');
+  });
+
+  it('labels request metrics by route pattern and status, not by raw URL', async () => {
+    await call('/items/by-id/1');
+    await call('/items/by-id/2');
+    await call('/items/missing/3');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*method="GET",route="\/items\/by-id\/:id",status_code="200"[^}]*\} ([2-9]|\d\d+)/);
+    expect(metrics).toMatch(/route="\/items\/missing\/:id",status_code="404"/);
+    expect(metrics).not.toContain('/items/by-id/1');
+    expect(metrics).toContain('process_cpu_user_seconds_total');
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes in-flight requests, refuses new ones, closes store and cache and exits 0', async () => {
+    const { server, runtime } = await startTestServer();
+    const exits: number[] = [];
+    const shutdown = installGracefulShutdown({ servers: [server], runtime, timeoutMs: 5000, exit: (c) => exits.push(c), signals: [] });
+    const inFlight = fetch(`${server.url}/items/slow`);
+    await new Promise((r) => setTimeout(r, 100));
+    const done = shutdown();
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ done: true });
+    await done;
+    expect(exits).toEqual([0]);
+    await expect(fetch(`${server.url}/health/live`)).rejects.toThrow();
+    await expect(runtime.store.ping()).rejects.toThrow();
+  });
+
+  it('exits 1 when shutdown takes longer than the timeout', async () => {
+    const { server, runtime } = await startTestServer();
+    const exits: number[] = [];
+    const stuck = { close: () => new Promise<void>(() => undefined) };
+    const shutdown = installGracefulShutdown({ servers: [stuck], runtime, timeoutMs: 100, exit: (c) => exits.push(c), signals: [] });
+    void shutdown();
+    await new Promise((r) => setTimeout(r, 250));
+    expect(exits).toEqual([1]);
+    await server.close();
+  });
+});
+
+describeIfAvailable('platform:redis-readiness', redisAvailable(), 'no Redis server (set REDIS_URL or put redis-server on PATH)')(
+  'readiness with Redis',
+  () => {
+    it('reports not ready while Redis is down and ready again after it returns', async () => {
+      const redis = await startOwnRedis();
+      const cache = await createCache({ type: 'redis', url: redis.url, keyPrefix: 'ready-test:', commandTimeoutMs: 500 });
+      const { server, runtime } = await startTestServer(testConfig(), cache);
+      try {
+        expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
+        await redis.stop();
+        const down = await fetch(`${server.url}/health/ready`);
+        expect(down.status).toBe(503);
+        expect(await down.json()).toMatchObject({ status: 'error', error: { cache: { status: 'down' } } });
+        expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+        await redis.start();
+        let status = 0;
+        for (let i = 0; i < 50 && status !== 200; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          status = (await fetch(`${server.url}/health/ready`)).status;
+        }
+        expect(status).toBe(200);
+      } finally {
+        await server.close();
+        await runtime.store.close();
+        await cache.close();
+        await redis.stop();
+      }
+    });
+  },
+);

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'registry-feature', preset: '../../../jest.preset.js', rootDir: __dirname };

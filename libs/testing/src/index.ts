@@ -1,0 +1,3 @@
+export * from './suites';
+export * from './redis-server';
+export * from './mongo-server';

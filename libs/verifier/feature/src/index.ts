@@ -1,0 +1,2 @@
+export * from './verifier-feature.module';
+export * from './verifier-keys';

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Bundles an app into dist/apps/<app>/main.js: one CommonJS file with the
+// workspace libraries inlined and npm packages left external (they come from
+// node_modules at run time). esbuild does the bundling; SWC transpiles the
+// TypeScript because Nest's dependency injection needs decorator metadata,
+// which esbuild does not emit.
+import { build } from 'esbuild';
+import { transform } from '@swc/core';
+import { readFile, readdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const swcrc = JSON.parse(readFileSync(join(root, '.swcrc'), 'utf8'));
+delete swcrc.$schema;
+
+const swcPlugin = {
+  name: 'swc-decorators',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const out = await transform(source, {
+        ...swcrc,
+        swcrc: false,
+        filename: args.path,
+        module: { type: 'es6' },
+        sourceMaps: 'inline',
+      });
+      return { contents: out.code, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+async function bundle(app) {
+  const entry = join(root, 'apps', app, 'src', 'main.ts');
+  if (!existsSync(entry)) throw new Error(`no such app: ${app} (${entry} is missing)`);
+  const started = Date.now();
+  await build({
+    entryPoints: [entry],
+    outfile: join(root, 'dist', 'apps', app, 'main.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    tsconfig: join(root, 'tsconfig.base.json'),
+    sourcemap: 'linked',
+    plugins: [swcPlugin],
+    logLevel: 'warning',
+    // Nest and the drivers load optional packages lazily; keep those calls as they are.
+    keepNames: true,
+  });
+  console.log(`built ${app} in ${Date.now() - started} ms -> dist/apps/${app}/main.js`);
+}
+
+const requested = process.argv.slice(2);
+const apps = requested.length > 0
+  ? requested
+  : (await readdir(join(root, 'apps'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+for (const app of apps) await bundle(app);

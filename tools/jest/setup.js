@@ -1,0 +1,2 @@
+// Nest relies on decorator metadata.
+require('reflect-metadata');
