@@ -56,7 +56,7 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.e2e.ts', 'libs/testing/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
-    rules: { 'no-restricted-globals': 'off' },
+    files: ['**/*.spec.ts', '**/*.contract.ts', 'e2e/**/*.ts', 'libs/testing/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
+    rules: { 'no-restricted-globals': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 ];

@@ -211,6 +211,27 @@ describe('platform HTTP conventions', () => {
   });
 });
 
+describe('CORS', () => {
+  it('answers preflights only for the configured origins', async () => {
+    const { server, runtime } = await startTestServer(testConfig({ WALLET_SERVER_CORS_ORIGINS: 'https://wallet.example' }));
+    try {
+      const preflight = (origin: string) =>
+        fetch(`${server.url}/items/echo`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST' },
+        });
+      const allowed = await preflight('https://wallet.example');
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://wallet.example');
+      const other = await preflight('https://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await server.close();
+      await runtime.store.close();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('finishes in-flight requests, refuses new ones, closes store and cache and exits 0', async () => {
     const { server, runtime } = await startTestServer();

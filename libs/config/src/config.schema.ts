@@ -1,0 +1,383 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema for every service and the all-in-one launcher.
+ *
+ * Conventions the loader and the docs generator rely on:
+ * - every section is a strict object with `.prefault({})`, so an absent
+ *   section gets its defaults and an unknown key is an error;
+ * - every leaf ends in `.meta({ description })`; secret leaves add
+ *   `secret: true` (they are redacted by `redactConfig` and never echoed in
+ *   error messages);
+ * - leaves are strings, enums, numbers, booleans or arrays of strings, so
+ *   environment variables and flags can be coerced to them.
+ *
+ * Cross-field rules ("required when ...") live in {@link CONDITIONAL_RULES}.
+ */
+
+/** Metadata attached to every leaf with `.meta()`. */
+export type ConfigMeta = {
+  description: string;
+  /** Never logged, never echoed in an error message. */
+  secret?: boolean;
+};
+
+const meta = (description: string, extra: Omit<ConfigMeta, 'description'> = {}): ConfigMeta => ({
+  description,
+  ...extra,
+});
+
+const zPort = (port: number, description: string) =>
+  z.number().int().min(0).max(65_535).default(port).meta(meta(description));
+
+const zDurationMs = (ms: number, description: string, min = 1) =>
+  z.number().int().min(min).default(ms).meta(meta(description));
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** base64url (no padding, or one `=`) of exactly 32 bytes. */
+function isKey32(value: string): boolean {
+  if (!/^[A-Za-z0-9_-]{43}=?$/.test(value)) return false;
+  const bytes = Buffer.from(value.replace(/=$/, ''), 'base64url');
+  // Reject non-canonical encodings (stray low bits in the last character).
+  return bytes.length === 32 && bytes.toString('base64url') === value.replace(/=$/, '');
+}
+
+const zServer = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0').meta(meta('Interface the HTTP servers listen on.')),
+    adminToken: z
+      .string()
+      .min(1)
+      .optional()
+      .meta(
+        meta(
+          'Bearer token for the admin API. Required in production, at least 32 characters. In development it may be unset; the admin service then generates one.',
+          { secret: true },
+        ),
+      ),
+    shutdownTimeoutMs: zDurationMs(
+      10_000,
+      'On SIGTERM, how long a service waits for in-flight requests before closing connections.',
+      0,
+    ),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(64 * 1024 * 1024)
+      .default(1_048_576)
+      .meta(meta('Largest accepted request body, in bytes.')),
+    trustProxy: z
+      .boolean()
+      .default(false)
+      .meta(
+        meta(
+          'Trust `X-Forwarded-*` headers for the client address, protocol and host. Enable only behind a reverse proxy that sets them.',
+        ),
+      ),
+    publicUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+      .overwrite((url) => url.replace(/\/+$/, ''))
+      .optional()
+      .meta(
+        meta(
+          'Externally visible base URL, e.g. `https://wallet.example.com`; a trailing slash is removed. Used where a service must build absolute URLs.',
+        ),
+      ),
+    corsOrigins: z
+      .array(
+        z
+          .string()
+          .regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin such as https://wallet.example.com (no path)'),
+      )
+      .max(64)
+      .default([])
+      .meta(
+        meta(
+          'Browser origins allowed to call the APIs cross-origin (CORS). Empty: no cross-origin access. As an environment variable or flag: a comma-separated list.',
+        ),
+      ),
+  })
+  .prefault({})
+  .meta(meta('HTTP settings shared by every service.'));
+
+const zServicePort = (port: number, service: string) =>
+  z
+    .strictObject({ port: zPort(port, `Port of the ${service} service. 0 picks a free port (tests).`) })
+    .prefault({})
+    .meta(meta(`The ${service} service.`));
+
+const zServices = z
+  .strictObject({
+    auth: zServicePort(3001, 'auth'),
+    storage: zServicePort(3002, 'storage'),
+    engine: zServicePort(3003, 'engine'),
+    registry: zServicePort(3004, 'registry'),
+    admin: zServicePort(3005, 'admin'),
+    verifier: zServicePort(3006, 'verifier'),
+  })
+  .prefault({})
+  .meta(meta('Ports of the six services when each runs as its own process.'));
+
+const zAllInOne = z
+  .strictObject({
+    walletPort: zPort(8080, 'Port serving auth, storage, engine and registry together.'),
+    adminPort: zPort(8081, 'Port of the admin service.'),
+    verifierPort: zPort(8090, 'Port of the verifier service.'),
+  })
+  .prefault({})
+  .meta(meta('Ports used by the all-in-one launcher, which runs every service in one process.'));
+
+const zStorage = z
+  .strictObject({
+    type: z
+      .enum(['memory', 'sqlite', 'mongodb'])
+      .default('sqlite')
+      .meta(
+        meta(
+          'Persistence driver: `memory` (tests; data is lost on exit), `sqlite` (one node), `mongodb` (MongoDB or a wire-compatible server such as FerretDB).',
+        ),
+      ),
+    sqlite: z
+      .strictObject({
+        path: z
+          .string()
+          .min(1)
+          .optional()
+          .meta(meta('SQLite database file. Unset: `<dataDir>/wallet.db` (see `resolveSqlitePath`).')),
+        busyTimeoutMs: zDurationMs(
+          5_000,
+          'How long a write waits for a lock held by another connection before failing.',
+          0,
+        ),
+      })
+      .prefault({})
+      .meta(meta('Used when `storage.type` is `sqlite`.')),
+    mongodb: z
+      .strictObject({
+        uri: z
+          .string()
+          .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
+          .optional()
+          .meta(
+            meta(
+              'Connection string (`mongodb://` or `mongodb+srv://`). Required when `storage.type` is `mongodb`. Secret: it usually carries a password.',
+              { secret: true },
+            ),
+          ),
+        database: z
+          .string()
+          .min(1)
+          .max(64)
+          .optional()
+          .meta(meta('Database name. Unset: the database named in the connection string.')),
+        serverSelectionTimeoutMs: zDurationMs(
+          5_000,
+          'How long the driver looks for a reachable server before an operation fails.',
+        ),
+      })
+      .prefault({})
+      .meta(meta('Used when `storage.type` is `mongodb`.')),
+  })
+  .prefault({})
+  .meta(meta('Where the services keep their records.'));
+
+const zCache = z
+  .strictObject({
+    type: z
+      .enum(['memory', 'redis'])
+      .default('memory')
+      .meta(meta('Cache driver: `memory` (per process) or `redis` (shared between processes and replicas).')),
+    redis: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+          .optional()
+          .meta(
+            meta(
+              'Redis URL (`redis://` or `rediss://`). Required when `cache.type` is `redis`. Secret: it may carry a password.',
+              { secret: true },
+            ),
+          ),
+        keyPrefix: z
+          .string()
+          .max(64)
+          .default('wallet:')
+          .meta(meta('Prefix of every key the services write, so several deployments can share one Redis.')),
+        commandTimeoutMs: zDurationMs(2_000, 'How long a Redis command may take before it fails.'),
+      })
+      .prefault({})
+      .meta(meta('Used when `cache.type` is `redis`.')),
+  })
+  .prefault({})
+  .meta(meta('Short-lived shared state.'));
+
+const zLogging = z
+  .strictObject({
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .meta(meta('Lowest level that is logged.')),
+    format: z
+      .enum(['json', 'pretty'])
+      .default('json')
+      .meta(meta('`json`: one JSON object per line (for log collectors); `pretty`: human-readable.')),
+    logBodies: z
+      .boolean()
+      .default(false)
+      .meta(
+        meta(
+          'Log request and response bodies. Debugging only: bodies carry credentials, presentations and tokens.',
+        ),
+      ),
+  })
+  .prefault({})
+  .meta(meta('Logs go to standard output.'));
+
+const zMetrics = z
+  .strictObject({
+    enabled: z.boolean().default(true).meta(meta('Collect and expose Prometheus metrics.')),
+  })
+  .prefault({})
+  .meta(meta('Prometheus metrics.'));
+
+const zCrypto = z
+  .strictObject({
+    signingAlg: z
+      .enum(['ES256', 'EdDSA'])
+      .default('ES256')
+      .meta(meta('JWS algorithm of newly generated service signing keys.')),
+    keyRotationIntervalMs: zDurationMs(
+      30 * DAY_MS,
+      'How often service signing keys are rotated (default 30 days). Larger than a `setTimeout` delay can be: schedule rotation by comparing times, not with one timer.',
+    ),
+    maxTokenLifetimeMs: zDurationMs(
+      DAY_MS,
+      'Longest lifetime of a token a service signs (default 1 day). A retired public key stays published this long after rotation.',
+    ),
+    keyEncryptionKey: z
+      .string()
+      .refine(isKey32, 'must be base64url of exactly 32 bytes (43 characters)')
+      .optional()
+      .meta(
+        meta(
+          'Encrypts service private keys at rest: base64url of 32 random bytes (43 characters). Required in production. Generate one with `node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))"`.',
+          { secret: true },
+        ),
+      ),
+  })
+  .prefault({})
+  .meta(meta('Service signing keys.'));
+
+/** Fields shared by all services; no cross-field rules (see {@link zConfig}). */
+export const zConfigShape = z
+  .strictObject({
+    mode: z
+      .enum(['development', 'production'])
+      .default('development')
+      .meta(
+        meta(
+          'Deployment mode. `production` requires `server.adminToken` and `crypto.keyEncryptionKey`; in `development` both may be unset (the admin service generates a token, private keys are stored unencrypted).',
+        ),
+      ),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('./data')
+      .meta(meta('Directory for local state. Relative paths are resolved against the working directory.')),
+    server: zServer,
+    services: zServices,
+    allInOne: zAllInOne,
+    storage: zStorage,
+    cache: zCache,
+    logging: zLogging,
+    metrics: zMetrics,
+    crypto: zCrypto,
+  })
+  .meta(meta('Configuration of the wallet services.'));
+
+/** A cross-field rule: `path` is required (and checked) when `applies` holds. */
+export interface ConditionalRule {
+  /** The dotted path of the leaf the rule constrains. */
+  path: string;
+  /** Human-readable condition, used in error messages and in the docs. */
+  when: string;
+  /** Human-readable requirement, e.g. "required" or "at least 32 characters". */
+  requirement: string;
+  applies(config: DeepPartialUnknown): boolean;
+  /** True when the leaf value satisfies the rule. */
+  satisfied(value: unknown): boolean;
+}
+
+/** What a refinement sees when other fields may be invalid: anything. */
+export type DeepPartialUnknown = { readonly [key: string]: unknown };
+
+function get(config: DeepPartialUnknown, path: string): unknown {
+  let node: unknown = config;
+  for (const key of path.split('.')) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+const isSet = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
+
+/** The explicit conditional requirements, enforced by {@link zConfig} and listed in the docs. */
+export const CONDITIONAL_RULES: readonly ConditionalRule[] = [
+  {
+    path: 'storage.mongodb.uri',
+    when: '`storage.type` is `mongodb`',
+    requirement: 'required',
+    applies: (c) => get(c, 'storage.type') === 'mongodb',
+    satisfied: isSet,
+  },
+  {
+    path: 'cache.redis.url',
+    when: '`cache.type` is `redis`',
+    requirement: 'required',
+    applies: (c) => get(c, 'cache.type') === 'redis',
+    satisfied: isSet,
+  },
+  {
+    path: 'server.adminToken',
+    when: '`mode` is `production`',
+    requirement: 'required (at least 32 characters)',
+    applies: (c) => get(c, 'mode') === 'production',
+    satisfied: (value) => typeof value === 'string' && value.length >= 32,
+  },
+  {
+    path: 'crypto.keyEncryptionKey',
+    when: '`mode` is `production`',
+    requirement: 'required',
+    applies: (c) => get(c, 'mode') === 'production',
+    satisfied: isSet,
+  },
+];
+
+/**
+ * The validated configuration schema, cross-field rules included. The rules
+ * run even when other fields are invalid, so one run reports every problem.
+ */
+export const zConfig = zConfigShape.superRefine(
+  (config, ctx) => {
+    const raw = config as unknown as DeepPartialUnknown;
+    for (const rule of CONDITIONAL_RULES) {
+      if (rule.applies(raw) && !rule.satisfied(get(raw, rule.path))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: rule.path.split('.'),
+          message: `${rule.requirement} when ${rule.when.replace(/`/g, '')}`,
+        });
+      }
+    }
+  },
+  { when: () => true },
+);
+
+/** The validated configuration, as every service receives it. */
+export type WalletConfig = z.infer<typeof zConfig>;
+/** What a configuration file may contain: every key optional. */
+export type WalletConfigInput = z.input<typeof zConfig>;

@@ -1,0 +1,28 @@
+import { FIELD_INDEX } from './config-fields';
+import type { WalletConfig } from './config.schema';
+
+/** What a secret setting's value is replaced with by {@link redactConfig}. */
+export const REDACTED = '[redacted]';
+
+/**
+ * A deep copy of the configuration, safe to log: every secret setting is
+ * replaced by `"[redacted]"` when set and by `null` when unset, so the log
+ * still shows whether it was configured.
+ */
+export function redactConfig(config: WalletConfig): Record<string, unknown> {
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const field of FIELD_INDEX.fields) {
+    if (!field.secret) continue;
+    const keys = field.path.split('.');
+    let node: Record<string, unknown> | undefined = copy;
+    for (const key of keys.slice(0, -1)) {
+      const next: unknown = node[key];
+      node = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : undefined;
+      if (!node) break;
+    }
+    if (!node) continue;
+    const last = keys[keys.length - 1];
+    node[last] = node[last] === undefined || node[last] === null ? null : REDACTED;
+  }
+  return copy;
+}
