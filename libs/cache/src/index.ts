@@ -1,1 +1,4 @@
-export {};
+export * from './ports';
+export { createCache } from './create-cache';
+export { getJson, setJson } from './json';
+export { MemoryCache, type MemoryCacheOptions } from './drivers/memory-cache';

@@ -1,0 +1,174 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { findExecutable } from './suites';
+
+/**
+ * Real Redis servers for driver suites. `startRedis()` uses `REDIS_URL` when
+ * set (a shared server: use `uniquePrefix()` for every key and channel) and
+ * otherwise spawns a throwaway `redis-server` on a free loopback port with
+ * persistence off. `startOwnRedis()` always spawns one, for tests that stop
+ * and restart the server.
+ */
+
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+export interface RedisHandle {
+  /** `redis://127.0.0.1:<port>` or `REDIS_URL`. */
+  readonly url: string;
+  /** Stops the spawned server; a no-op for `REDIS_URL`. */
+  stop(): Promise<void>;
+}
+
+export interface OwnRedis extends RedisHandle {
+  readonly port: number;
+  /** Starts the server again on the same port after `stop()`. */
+  start(): Promise<void>;
+}
+
+/** True when a Redis suite can run: `REDIS_URL` is set or `redis-server` is on PATH. */
+export function redisAvailable(): boolean {
+  return Boolean(process.env['REDIS_URL']) || findExecutable('redis-server') !== null;
+}
+
+/** A key/channel prefix no other test run uses, e.g. `test:4242:9f2c1a7e:`. */
+export function uniquePrefix(label = 'test'): string {
+  return `${label}:${process.pid}:${randomBytes(4).toString('hex')}:`;
+}
+
+/** `REDIS_URL` when set, otherwise a freshly spawned server. */
+export async function startRedis(): Promise<RedisHandle> {
+  const shared = process.env['REDIS_URL'];
+  if (shared) return { url: shared, stop: async () => undefined };
+  const own = await startOwnRedis();
+  return { url: own.url, stop: () => own.stop() };
+}
+
+/** Always spawns a server (on `port`, or a free one) that the caller can stop and start again. */
+export async function startOwnRedis(port?: number): Promise<OwnRedis> {
+  const binary = findExecutable('redis-server');
+  if (!binary) throw new Error('redis-server was not found on PATH');
+  const chosenPort = port ?? (await freePort());
+  let child: ChildProcess | null = null;
+
+  const handle: OwnRedis = {
+    url: `redis://127.0.0.1:${chosenPort}`,
+    port: chosenPort,
+    async start() {
+      if (child) throw new Error(`redis-server on port ${chosenPort} is already running`);
+      child = await spawnRedis(binary, chosenPort);
+    },
+    async stop() {
+      const running = child;
+      child = null;
+      if (running) await stopProcess(running);
+    },
+  };
+  await handle.start();
+  return handle;
+}
+
+const spawned = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Makes sure no server outlives the test process, even when a suite forgets `stop()`. */
+function track(child: ChildProcess): void {
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const running of spawned) running.kill('SIGKILL');
+    });
+  }
+}
+
+async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
+  // No persistence: a stopped server comes back empty, like a fresh one.
+  const settings: Record<string, string> = {
+    port: String(port),
+    bind: '127.0.0.1',
+    save: '',
+    appendonly: 'no',
+    dir: tmpdir(),
+    daemonize: 'no',
+    loglevel: 'warning',
+  };
+  const args = Object.entries(settings).flatMap(([name, value]) => [`--${name}`, value]);
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  const state: { exited: string | null } = { exited: null };
+  child.once('exit', (code, signal) => {
+    state.exited = `exited with ${signal ?? code}`;
+  });
+  child.once('error', (error) => {
+    state.exited = `failed to start: ${error.message}`;
+  });
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (state.exited) throw new Error(`redis-server on port ${port} ${state.exited}:\n${output}`);
+    if (await answersPing(port)) return child;
+    await sleep(50);
+  }
+  await stopProcess(child);
+  throw new Error(
+    `redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms:\n${output}`,
+  );
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends an inline `PING` and resolves true on `+PONG`. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('utf8');
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('could not find a free port'))));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
