@@ -1,1 +1,4 @@
-export {};
+export * from './ports';
+export { createStore } from './create-store';
+export { Collections, type CollectionName } from './collections';
+export { DEFAULT_LIMIT, MAX_LIMIT } from './collection-plan';

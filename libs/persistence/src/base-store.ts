@@ -1,0 +1,52 @@
+import { planCollection, type CollectionPlan } from './collection-plan';
+import { closedStoreError, GenericRepository, type CollectionBackend, type StoreContext } from './generic-repository';
+import type { CollectionSpec, Repository, Store, StoreDeps, StoreDriver } from './ports';
+
+type AnySpec = CollectionSpec<{ id: string }>;
+
+/**
+ * What the drivers share: the repository cache, the clock and the closed
+ * state. A driver opens one `CollectionBackend` per collection name (creating
+ * its table or indexes) and the store hands out repositories over it.
+ */
+export abstract class BaseStore implements Store {
+  abstract readonly driver: StoreDriver;
+  protected closed = false;
+  protected readonly context: StoreContext;
+  private readonly repositories = new Map<AnySpec, Repository<{ id: string }>>();
+  private readonly backends = new Map<string, { layout: string; backend: CollectionBackend }>();
+
+  constructor(deps: StoreDeps) {
+    const clock = deps.now ?? (() => new Date());
+    this.context = {
+      now: () => clock().toISOString(),
+      assertOpen: () => {
+        if (this.closed) throw closedStoreError(this.driver);
+      },
+    };
+  }
+
+  repository<T extends { id: string }>(spec: CollectionSpec<T>): Repository<T> {
+    this.context.assertOpen();
+    const cached = this.repositories.get(spec as unknown as AnySpec);
+    if (cached) return cached as unknown as Repository<T>;
+    const plan = planCollection(spec);
+    const layout = JSON.stringify([plan.global, plan.indexes]);
+    let entry = this.backends.get(plan.name);
+    if (entry && entry.layout !== layout) {
+      throw new Error(`collection ${plan.name} is already open with a different index or scope layout`);
+    }
+    if (!entry) {
+      entry = { layout, backend: this.openCollection(plan) };
+      this.backends.set(plan.name, entry);
+    }
+    const repository = new GenericRepository(spec, plan, entry.backend, this.context);
+    this.repositories.set(spec as unknown as AnySpec, repository as unknown as Repository<{ id: string }>);
+    return repository;
+  }
+
+  /** Creates the collection's storage (table, indexes) if needed, or arranges for it on first use. */
+  protected abstract openCollection(plan: CollectionPlan): CollectionBackend;
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+}

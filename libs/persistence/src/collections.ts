@@ -1,0 +1,97 @@
+import {
+  zInvite,
+  zIssuer,
+  zMembership,
+  zPasskey,
+  zServiceKey,
+  zStoredCredential,
+  zStoredPresentation,
+  zTenant,
+  zUser,
+  zVerifier,
+  type Invite,
+  type Issuer,
+  type Membership,
+  type Passkey,
+  type ServiceKey,
+  type StoredCredential,
+  type StoredPresentation,
+  type Tenant,
+  type User,
+  type Verifier,
+} from '@wallet/domain';
+import type { CollectionSpec } from './ports';
+
+/**
+ * How the domain entities are stored. Every index is per scope (tenant), so
+ * "unique" means unique within one tenant. `tenants` and `serviceKeys` belong
+ * to no tenant and live under `GLOBAL_SCOPE` only.
+ */
+
+const tenants: CollectionSpec<Tenant> = { name: 'tenants', schema: zTenant, indexes: [], global: true };
+
+const users: CollectionSpec<User> = {
+  name: 'users',
+  schema: zUser,
+  indexes: [{ fields: ['handle'], unique: true }],
+};
+
+const memberships: CollectionSpec<Membership> = {
+  name: 'memberships',
+  schema: zMembership,
+  indexes: [{ fields: ['userId'] }],
+};
+
+const passkeys: CollectionSpec<Passkey> = {
+  name: 'passkeys',
+  schema: zPasskey,
+  indexes: [{ fields: ['userId'] }],
+};
+
+const credentials: CollectionSpec<StoredCredential> = {
+  name: 'credentials',
+  schema: zStoredCredential,
+  indexes: [{ fields: ['userId', 'credentialIdentifier'], unique: true }],
+};
+
+const presentations: CollectionSpec<StoredPresentation> = {
+  name: 'presentations',
+  schema: zStoredPresentation,
+  indexes: [{ fields: ['userId', 'presentationIdentifier'], unique: true }],
+};
+
+const issuers: CollectionSpec<Issuer> = {
+  name: 'issuers',
+  schema: zIssuer,
+  indexes: [{ fields: ['credentialIssuerIdentifier'], unique: true }],
+};
+
+const verifiers: CollectionSpec<Verifier> = { name: 'verifiers', schema: zVerifier, indexes: [] };
+
+const invites: CollectionSpec<Invite> = {
+  name: 'invites',
+  schema: zInvite,
+  indexes: [{ fields: ['codeHash'], unique: true }],
+};
+
+const serviceKeys: CollectionSpec<ServiceKey> = {
+  name: 'service_keys',
+  schema: zServiceKey,
+  indexes: [{ fields: ['purpose'] }],
+  global: true,
+};
+
+export const Collections = {
+  tenants,
+  users,
+  memberships,
+  passkeys,
+  credentials,
+  presentations,
+  issuers,
+  verifiers,
+  invites,
+  serviceKeys,
+} as const;
+
+export type CollectionName = keyof typeof Collections;
