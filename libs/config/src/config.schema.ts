@@ -151,6 +151,14 @@ const zStorage = z
           'How long a write waits for a lock held by another connection before failing.',
           0,
         ),
+        synchronous: z
+          .enum(['full', 'normal'])
+          .default('full')
+          .meta(
+            meta(
+              'SQLite `synchronous` mode (with WAL). `full`: an acknowledged write survives a power loss. `normal`: it survives a crash or kill of the process but the last writes may be lost on power loss; writes are faster.',
+            ),
+          ),
       })
       .prefault({})
       .meta(meta('Used when `storage.type` is `sqlite`.')),

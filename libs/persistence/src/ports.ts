@@ -103,7 +103,7 @@ export interface Store {
 
 export type StoreOptions =
   | { type: 'memory' }
-  | { type: 'sqlite'; path: string; busyTimeoutMs?: number }
+  | { type: 'sqlite'; path: string; busyTimeoutMs?: number; synchronous?: 'full' | 'normal' }
   | {
       type: 'mongodb';
       uri: string;

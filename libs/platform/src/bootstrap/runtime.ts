@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { createCache, type Cache } from '@wallet/cache';
-import type { WalletConfig } from '@wallet/config';
+import { resolveSqlitePath, type WalletConfig } from '@wallet/config';
 import { createStore, type Store } from '@wallet/persistence';
 import type { Logger as Pino } from 'pino';
 import { createLogger } from '../logging/logger';
@@ -14,11 +14,6 @@ export interface Runtime {
   logger: Pino;
 }
 
-export function sqlitePath(config: WalletConfig): string {
-  const path = config.storage.sqlite.path ?? join(config.dataDir, 'wallet.db');
-  return isAbsolute(path) ? path : resolve(path);
-}
-
 /** Opens the configured store and cache. The caller closes them (see `installGracefulShutdown`). */
 export async function createRuntime(config: WalletConfig, logger?: Pino): Promise<Runtime> {
   const log = logger ?? createLogger({ level: config.logging.level });
@@ -28,9 +23,14 @@ export async function createRuntime(config: WalletConfig, logger?: Pino): Promis
       store = await createStore({ type: 'memory' });
       break;
     case 'sqlite': {
-      const path = sqlitePath(config);
+      const path = resolve(resolveSqlitePath(config));
       mkdirSync(dirname(path), { recursive: true });
-      store = await createStore({ type: 'sqlite', path, busyTimeoutMs: config.storage.sqlite.busyTimeoutMs });
+      store = await createStore({
+        type: 'sqlite',
+        path,
+        busyTimeoutMs: config.storage.sqlite.busyTimeoutMs,
+        synchronous: config.storage.sqlite.synchronous,
+      });
       break;
     }
     case 'mongodb':
