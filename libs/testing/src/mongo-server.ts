@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, sleep, stopChild, trackChild } from './processes';
 import { findExecutable } from './suites';
 
 /**
@@ -15,7 +16,6 @@ import { findExecutable } from './suites';
  */
 
 const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 5_000;
 const FERRETDB_VERSION = 'v1.24.0';
 
 export interface MongoHandle {
@@ -98,7 +98,7 @@ export async function startMongo(): Promise<MongoHandle> {
     return {
       uri: `mongodb://127.0.0.1:${port}/${uniqueDatabaseName()}`,
       async stop() {
-        await stopProcess(child);
+        await stopChild(child);
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -124,24 +124,11 @@ function serverArgs(binary: MongoBinary, port: number, dir: string): string[] {
   ];
 }
 
-const spawned = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
-/** Makes sure no server outlives the test process, even when a suite forgets `stop()`. */
-function track(child: ChildProcess): void {
-  spawned.add(child);
-  child.once('exit', () => spawned.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const running of spawned) running.kill('SIGKILL');
-    });
-  }
-}
 
 async function spawnServer(binary: MongoBinary, port: number, dir: string): Promise<ChildProcess> {
   const child = spawn(binary.path, serverArgs(binary, port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
+  trackChild(child);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -163,7 +150,7 @@ async function spawnServer(binary: MongoBinary, port: number, dir: string): Prom
     if ((await acceptsConnections(port)) && (await answersPing(port))) return child;
     await sleep(50);
   }
-  await stopProcess(child);
+  await stopChild(child);
   throw new Error(`${name} did not answer ping within ${START_TIMEOUT_MS} ms:\n${output}`);
 }
 
@@ -197,30 +184,5 @@ async function answersPing(port: number): Promise<boolean> {
   }
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not find a free port'))));
-    });
-  });
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

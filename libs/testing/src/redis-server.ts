@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
+import { freePort, sleep, stopChild, trackChild } from './processes';
 import { findExecutable } from './suites';
 
 /**
@@ -13,7 +14,6 @@ import { findExecutable } from './suites';
  */
 
 const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 
 export interface RedisHandle {
   /** `redis://127.0.0.1:<port>` or `REDIS_URL`. */
@@ -63,27 +63,14 @@ export async function startOwnRedis(port?: number): Promise<OwnRedis> {
     async stop() {
       const running = child;
       child = null;
-      if (running) await stopProcess(running);
+      if (running) await stopChild(running);
     },
   };
   await handle.start();
   return handle;
 }
 
-const spawned = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
-/** Makes sure no server outlives the test process, even when a suite forgets `stop()`. */
-function track(child: ChildProcess): void {
-  spawned.add(child);
-  child.once('exit', () => spawned.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const running of spawned) running.kill('SIGKILL');
-    });
-  }
-}
 
 async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
   // No persistence: a stopped server comes back empty, like a fresh one.
@@ -98,7 +85,7 @@ async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
   };
   const args = Object.entries(settings).flatMap(([name, value]) => [`--${name}`, value]);
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
+  trackChild(child);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -120,23 +107,12 @@ async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
     if (await answersPing(port)) return child;
     await sleep(50);
   }
-  await stopProcess(child);
+  await stopChild(child);
   throw new Error(
     `redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms:\n${output}`,
   );
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Sends an inline `PING` and resolves true on `+PONG`. */
 function answersPing(port: number): Promise<boolean> {
@@ -157,18 +133,4 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not find a free port'))));
-    });
-  });
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
