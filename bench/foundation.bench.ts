@@ -107,11 +107,13 @@ async function main() {
   await benchStore('memory', memory, 5);
   await memory.close();
 
-  const dir = mkdtempSync(join(tmpdir(), 'wallet-bench-sqlite-'));
-  const sqlite = await createStore({ type: 'sqlite', path: join(dir, 'bench.db') });
-  await benchStore('sqlite (WAL, synchronous=FULL)', sqlite, 2);
-  await sqlite.close();
-  rmSync(dir, { recursive: true, force: true });
+  for (const synchronous of ['full', 'normal'] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'wallet-bench-sqlite-'));
+    const sqlite = await createStore({ type: 'sqlite', path: join(dir, 'bench.db'), synchronous });
+    await benchStore(`sqlite (WAL, synchronous=${synchronous})`, sqlite, 2);
+    await sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   if (mongoAvailable()) {
     const server = await startMongo();

@@ -153,10 +153,10 @@ const zStorage = z
         ),
         synchronous: z
           .enum(['full', 'normal'])
-          .default('full')
+          .default('normal')
           .meta(
             meta(
-              'SQLite `synchronous` mode (with WAL). `full`: an acknowledged write survives a power loss. `normal`: it survives a crash or kill of the process but the last writes may be lost on power loss; writes are faster.',
+              'SQLite `synchronous` mode (with WAL). `normal`: an acknowledged write survives a crash or `kill -9` of the process; the last writes may be lost on a power loss or OS crash. `full`: fsync on every commit, so writes also survive power loss, at a fraction of the write rate (see docs/benchmarks.md).',
             ),
           ),
       })

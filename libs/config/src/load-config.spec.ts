@@ -59,7 +59,7 @@ describe('loadConfig: defaults', () => {
       allInOne: { walletPort: 8080, adminPort: 8081, verifierPort: 8090 },
       storage: {
         type: 'sqlite',
-        sqlite: { busyTimeoutMs: 5000, synchronous: 'full' },
+        sqlite: { busyTimeoutMs: 5000, synchronous: 'normal' },
         mongodb: { serverSelectionTimeoutMs: 5000 },
       },
       cache: { type: 'memory', redis: { keyPrefix: 'wallet:', commandTimeoutMs: 2000 } },
@@ -455,7 +455,7 @@ describe('parseConfig', () => {
   it('applies defaults and the same rules as loadConfig to a plain object', () => {
     expect(parseConfig({ storage: { type: 'memory' } }).storage).toEqual({
       type: 'memory',
-      sqlite: { busyTimeoutMs: 5000, synchronous: 'full' },
+      sqlite: { busyTimeoutMs: 5000, synchronous: 'normal' },
       mongodb: { serverSelectionTimeoutMs: 5000 },
     });
     expect(() => parseConfig({ cache: { type: 'redis' } })).toThrow(

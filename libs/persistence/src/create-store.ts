@@ -8,7 +8,8 @@ import type { Store, StoreDeps, StoreOptions } from './ports';
  * uses.
  *
  * - `memory`: in-process, for tests; nothing is kept.
- * - `sqlite`: one file, WAL, every acknowledged write is fsynced. Rejects with
+ * - `sqlite`: one file, WAL; acknowledged writes survive a process crash (and a
+ *   power loss with `synchronous: 'full'`). Rejects with
  *   `UnavailableError` when the file cannot be opened.
  * - `mongodb`: connects and pings before resolving; rejects with
  *   `UnavailableError` when the server cannot be reached. Errors never echo

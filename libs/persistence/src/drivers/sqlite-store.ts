@@ -14,7 +14,7 @@ import type { StoreDeps } from '../ports';
 export interface SqliteStoreOptions {
   path: string;
   busyTimeoutMs?: number;
-  /** `full` (default): durable across power loss. `normal`: durable across process crashes only. */
+  /** `normal` (default): durable across process crashes and kill -9. `full`: also across power loss (fsync per commit). */
   synchronous?: 'full' | 'normal';
 }
 
@@ -22,8 +22,9 @@ export interface SqliteStoreOptions {
  * Embedded store on one SQLite file (better-sqlite3). One table per
  * collection, `(scope, id)` as primary key, the entity as JSON in `data`, and
  * secondary indexes as expression indexes on `json_extract(data, '$.field')`
- * behind the scope. WAL with `synchronous=FULL` by default: a write is on disk
- * when its promise resolves (`normal` trades power-loss durability for speed). Several stores (processes) may open the same file;
+ * behind the scope. WAL with `synchronous=NORMAL` by default: a write is in the
+ * WAL file when its promise resolves, so it survives a crash or kill -9 of the
+ * process; `full` also fsyncs every commit to survive power loss. Several stores (processes) may open the same file;
  * SQLite's locking serialises their writes and compare-and-set is a single
  * `UPDATE ... WHERE version = ?`.
  */
@@ -47,7 +48,7 @@ export class SqliteStore extends BaseStore {
       db = new Database(options.path);
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       return new SqliteStore(db, deps);
     } catch (error) {
       db?.close();
