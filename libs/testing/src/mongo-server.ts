@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, sleep, stopChild, trackChild } from './processes';
+import { freePort, sleep, spawnServerProcess, stopChild } from './processes';
 import { findExecutable } from './suites';
 
 /**
@@ -124,34 +124,19 @@ function serverArgs(binary: MongoBinary, port: number, dir: string): string[] {
   ];
 }
 
-
-
 async function spawnServer(binary: MongoBinary, port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(binary.path, serverArgs(binary, port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const state: { exited: string | null } = { exited: null };
-  child.once('exit', (code, signal) => {
-    state.exited = `exited with ${signal ?? code}`;
-  });
-  child.once('error', (error) => {
-    state.exited = `failed to start: ${error.message}`;
-  });
+  const server = spawnServerProcess(binary.path, serverArgs(binary, port, dir));
+  const child = server.child;
 
   const name = `${binary.kind} on port ${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (state.exited) throw new Error(`${name} ${state.exited}:\n${output}`);
+    if (server.exited()) throw new Error(`${name} ${server.exited()}:\n${server.output()}`);
     if ((await acceptsConnections(port)) && (await answersPing(port))) return child;
     await sleep(50);
   }
   await stopChild(child);
-  throw new Error(`${name} did not answer ping within ${START_TIMEOUT_MS} ms:\n${output}`);
+  throw new Error(`${name} did not answer ping within ${START_TIMEOUT_MS} ms:\n${server.output()}`);
 }
 
 function acceptsConnections(port: number): Promise<boolean> {
@@ -183,6 +168,4 @@ async function answersPing(port: number): Promise<boolean> {
     await connection.close().catch(() => undefined);
   }
 }
-
-
 

@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+
 import { createServer } from 'node:net';
 
 const STOP_TIMEOUT_MS = 5_000;
@@ -45,4 +46,32 @@ export function freePort(): Promise<number> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface SpawnedServer {
+  child: ChildProcess;
+  /** The last 4000 characters of stdout and stderr, for error messages. */
+  output(): string;
+  /** Why the process is gone (`exited with 1`, `failed to start: ...`), or null while it runs. */
+  exited(): string | null;
+}
+
+/** Spawns a test server, tracked so it dies with the test process, keeping the tail of its output. */
+export function spawnServerProcess(binary: string, args: string[]): SpawnedServer {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+  child.once('error', (error) => {
+    exited = `failed to start: ${error.message}`;
+  });
+  return { child, output: () => output, exited: () => exited };
 }

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { freePort, sleep, stopChild, trackChild } from './processes';
+import { freePort, sleep, spawnServerProcess, stopChild } from './processes';
 import { findExecutable } from './suites';
 
 /**
@@ -70,8 +70,6 @@ export async function startOwnRedis(port?: number): Promise<OwnRedis> {
   return handle;
 }
 
-
-
 async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
   // No persistence: a stopped server comes back empty, like a fresh one.
   const settings: Record<string, string> = {
@@ -84,35 +82,20 @@ async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
     loglevel: 'warning',
   };
   const args = Object.entries(settings).flatMap(([name, value]) => [`--${name}`, value]);
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-
-  const state: { exited: string | null } = { exited: null };
-  child.once('exit', (code, signal) => {
-    state.exited = `exited with ${signal ?? code}`;
-  });
-  child.once('error', (error) => {
-    state.exited = `failed to start: ${error.message}`;
-  });
+  const server = spawnServerProcess(binary, args);
+  const child = server.child;
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (state.exited) throw new Error(`redis-server on port ${port} ${state.exited}:\n${output}`);
+    if (server.exited()) throw new Error(`redis-server on port ${port} ${server.exited()}:\n${server.output()}`);
     if (await answersPing(port)) return child;
     await sleep(50);
   }
   await stopChild(child);
   throw new Error(
-    `redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms:\n${output}`,
+    `redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms:\n${server.output()}`,
   );
 }
-
 
 /** Sends an inline `PING` and resolves true on `+PONG`. */
 function answersPing(port: number): Promise<boolean> {
@@ -132,5 +115,4 @@ function answersPing(port: number): Promise<boolean> {
     });
   });
 }
-
 
