@@ -1,21 +1,16 @@
 // Shared Jest settings: SWC transpiles TypeScript (with decorator metadata for
 // Nest); type checking is `npm run typecheck`, not Jest's job.
-const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
-
-const root = __dirname;
-const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));
-const swcrc = JSON.parse(readFileSync(join(root, '.swcrc'), 'utf8'));
-delete swcrc.$schema;
+const { root, swcOptions, pathAliases } = require('./tools/build/workspace.cjs');
 
 const moduleNameMapper = {};
-for (const [alias, [target]] of Object.entries(tsconfig.compilerOptions.paths)) {
-  moduleNameMapper[`^${alias.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`] = join(root, target);
+for (const [alias, target] of pathAliases()) {
+  moduleNameMapper[`^${alias.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`] = target;
 }
 
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] },
+  transform: { '^.+\\.ts$': ['@swc/jest', swcOptions()] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper,
   testMatch: ['**/?(*.)+(spec|test).ts'],

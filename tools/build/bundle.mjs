@@ -7,13 +7,12 @@
 import { build } from 'esbuild';
 import { transform } from '@swc/core';
 import { readFile, readdir } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import workspace from './workspace.cjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const swcrc = JSON.parse(readFileSync(join(root, '.swcrc'), 'utf8'));
-delete swcrc.$schema;
+const { root } = workspace;
+const swcrc = workspace.swcOptions();
 
 const swcPlugin = {
   name: 'swc-decorators',
@@ -22,7 +21,6 @@ const swcPlugin = {
       const source = await readFile(args.path, 'utf8');
       const out = await transform(source, {
         ...swcrc,
-        swcrc: false,
         filename: args.path,
         module: { type: 'es6' },
         sourceMaps: 'inline',

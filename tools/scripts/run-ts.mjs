@@ -9,41 +9,24 @@
 // process.argv[1] and the remaining arguments after it.
 import { readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const { transformSync } = require('@swc/core');
+const { swcOptions, pathAliases } = require('../build/workspace.cjs');
 
-const swcrc = JSON.parse(readFileSync(join(root, '.swcrc'), 'utf8'));
-delete swcrc.$schema;
-
-const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));
-const baseUrl = join(root, compilerOptions.baseUrl ?? '.');
-const exact = new Map();
-const wildcards = [];
-for (const [alias, [target]] of Object.entries(compilerOptions.paths ?? {})) {
-  if (alias.endsWith('/*') && target.endsWith('/*')) wildcards.push([alias.slice(0, -1), join(baseUrl, target.slice(0, -1))]);
-  else exact.set(alias, join(baseUrl, target));
-}
-
-function aliasTarget(request) {
-  if (exact.has(request)) return exact.get(request);
-  for (const [prefix, target] of wildcards) if (request.startsWith(prefix)) return target + request.slice(prefix.length);
-  return undefined;
-}
+const swcrc = swcOptions();
+const aliases = pathAliases();
 
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, isMain, options) {
-  return resolveFilename.call(this, aliasTarget(request) ?? request, parent, isMain, options);
+  return resolveFilename.call(this, aliases.get(request) ?? request, parent, isMain, options);
 };
 
 // Registering the extension also lets `./foo` resolve to `./foo.ts`.
 Module._extensions['.ts'] = function (module, filename) {
   const { code } = transformSync(readFileSync(filename, 'utf8'), {
     ...swcrc,
-    swcrc: false,
     configFile: false,
     filename,
     sourceMaps: 'inline',
