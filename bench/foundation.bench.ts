@@ -9,16 +9,14 @@
  * Build first (`npm run build`). MongoDB runs when MONGODB_URI is set or a
  * FerretDB/mongod binary is found.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { zRecordId } from '@wallet/domain';
 import { createStore, type CollectionSpec, type Store } from '@wallet/persistence';
-import { mongoAvailable, startMongo } from '@wallet/testing';
+import { mongoAvailable, startBuiltApp, startMongo } from '@wallet/testing';
 import { z } from 'zod';
 
-const root = resolve(__dirname, '..');
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 5;
 
 function median(values: number[]): number {
@@ -27,44 +25,19 @@ function median(values: number[]): number {
 }
 
 async function startAllInOnce(): Promise<{ readyMs: number; healthyMs: number; rssMb: number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wallet-bench-'));
-  const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [join(root, 'dist/apps/all-in-one/main.js')], {
-    cwd: dataDir,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      WALLET_DATA_DIR: dataDir,
-      WALLET_ALL_IN_ONE_WALLET_PORT: '0',
-      WALLET_ALL_IN_ONE_ADMIN_PORT: '0',
-      WALLET_ALL_IN_ONE_VERIFIER_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
-  const { readyMs, url } = await new Promise<{ readyMs: number; url: string }>((res, rej) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (const line of buffer.split('\n')) {
-        if (!line.includes('"msg":"ready"')) continue;
-        const entry = JSON.parse(line) as { servers: Array<{ url: string }> };
-        res({ readyMs: elapsed(), url: entry.servers[0]!.url });
-      }
-    });
-    child.once('exit', (code) => rej(new Error(`all-in-one exited with ${code}`)));
-  });
+  const proc = await startBuiltApp('all-in-one');
+  const started = Date.now() - proc.readyMs;
+  const url = proc.servers.get('wallet')!;
   let healthyMs = 0;
   while (!healthyMs) {
     const status = await fetch(`${url}/health/ready`).then((r) => r.status, () => 0);
-    if (status === 200) healthyMs = elapsed();
+    if (status === 200) healthyMs = Date.now() - started;
   }
   await new Promise((r) => setTimeout(r, 3000));
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const status = readFileSync(`/proc/${proc.child.pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  rmSync(dataDir, { recursive: true, force: true });
-  return { readyMs, healthyMs, rssMb: rssKb / 1024 };
+  await proc.stop('SIGTERM');
+  return { readyMs: proc.readyMs, healthyMs, rssMb: rssKb / 1024 };
 }
 
 const zItem = z.object({ id: zRecordId, owner: z.string(), payload: z.string(), n: z.number().int() });

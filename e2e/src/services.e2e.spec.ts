@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { logEntries, startBuiltApp, type ServiceProcess } from './processes';
+import { logEntries, startBuiltApp, type ServiceProcess } from '@wallet/testing';
 
 async function get(url: string): Promise<{ status: number; type: string | null; text: string }> {
   const response = await fetch(url);

@@ -74,13 +74,14 @@ export class KeyRing {
   /** Loads keys, creates the first one, rotates an expired one and prunes old ones. */
   async refresh(): Promise<void> {
     const now = this.now();
-    let records = await this.store.list(this.options.purpose);
-    for (const record of records) {
+    const records: KeyRecord[] = [];
+    for (const record of await this.store.list(this.options.purpose)) {
       if (record.status === 'retired' && record.publishUntil && Date.parse(record.publishUntil) <= now.getTime()) {
         await this.store.remove(record);
+      } else {
+        records.push(record);
       }
     }
-    records = await this.store.list(this.options.purpose);
     const newest = newestActive(records);
     if (!newest || now.getTime() - Date.parse(newest.createdAt) >= this.options.rotationIntervalMs) {
       await this.rotate();

@@ -1,3 +1,4 @@
 export * from './suites';
 export * from './redis-server';
 export * from './mongo-server';
+export * from './built-app';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const root = resolve(__dirname, '../..');
+const root = resolve(__dirname, '../../..');
 
 export interface ServerAddress {
   name: string;
@@ -11,6 +11,8 @@ export interface ServerAddress {
 }
 
 export interface ServiceProcess {
+  /** Milliseconds from spawn to the `ready` log line. */
+  readyMs: number;
   child: ChildProcess;
   servers: Map<string, string>;
   /** Every stdout/stderr line so far. */
@@ -27,6 +29,7 @@ export interface ServiceProcess {
  */
 export async function startBuiltApp(app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), `wallet-e2e-${app}-`));
+  const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [join(root, 'dist/apps', app, 'main.js')], {
     cwd: dataDir,
     env: {
@@ -77,6 +80,7 @@ export async function startBuiltApp(app: string, env: Record<string, string> = {
     });
   });
   return {
+    readyMs: Number(process.hrtime.bigint() - started) / 1e6,
     child,
     servers,
     output,
