@@ -110,3 +110,42 @@ export const zServiceKey = z.object({
   publishUntil: z.string().nullable(),
 });
 export type ServiceKey = z.infer<typeof zServiceKey>;
+
+/**
+ * A refresh token, stored by its hash only. Rotation marks the old token
+ * `rotated`; presenting a rotated token again revokes its whole family.
+ */
+export const zRefreshToken = z.object({
+  /** SHA-256 of the token, base64url; the token itself is never stored. */
+  id: zRecordId,
+  userId: zRecordId,
+  /** Every token descended from one login shares the family id. */
+  familyId: zRecordId,
+  /** ISO 8601. */
+  expiresAt: z.string(),
+  status: z.enum(['active', 'rotated', 'revoked']),
+});
+export type RefreshToken = z.infer<typeof zRefreshToken>;
+
+/**
+ * One change to an account or to tenant configuration, written by the service
+ * that made it. `before` and `after` never carry secrets (private keys, codes,
+ * keystore blobs): writers redact them before storing.
+ */
+export const zAuditEvent = z.object({
+  /** `<at>~<random>`: ids sort by time, so a page of events is in time order. */
+  id: zRecordId,
+  /** ISO 8601. */
+  at: z.string(),
+  actorType: z.enum(['admin', 'user', 'system']),
+  /** The user id for `user`, null for the admin token and system jobs. */
+  actorId: z.string().max(200).nullable(),
+  /** Dotted verb, e.g. `tenant.create`, `passkey.remove`. */
+  action: z.string().min(1).max(100),
+  resourceType: z.string().min(1).max(64),
+  resourceId: z.string().max(200).nullable(),
+  before: z.record(z.string(), z.unknown()).nullable(),
+  after: z.record(z.string(), z.unknown()).nullable(),
+  requestId: z.string().max(200).nullable(),
+});
+export type AuditEvent = z.infer<typeof zAuditEvent>;

@@ -1,18 +1,22 @@
 import {
+  zAuditEvent,
   zInvite,
   zIssuer,
   zMembership,
   zPasskey,
+  zRefreshToken,
   zServiceKey,
   zStoredCredential,
   zStoredPresentation,
   zTenant,
   zUser,
   zVerifier,
+  type AuditEvent,
   type Invite,
   type Issuer,
   type Membership,
   type Passkey,
+  type RefreshToken,
   type ServiceKey,
   type StoredCredential,
   type StoredPresentation,
@@ -81,6 +85,19 @@ const serviceKeys: CollectionSpec<ServiceKey> = {
   global: true,
 };
 
+const refreshTokens: CollectionSpec<RefreshToken> = {
+  name: 'refresh_tokens',
+  schema: zRefreshToken,
+  indexes: [{ fields: ['familyId'] }, { fields: ['userId'] }],
+};
+
+/** Audit events are stored in the tenant they concern (admin changes to tenants themselves: `GLOBAL_SCOPE`). */
+const auditEvents: CollectionSpec<AuditEvent> = {
+  name: 'audit_events',
+  schema: zAuditEvent,
+  indexes: [{ fields: ['action'] }, { fields: ['resourceType', 'resourceId'] }, { fields: ['actorId'] }],
+};
+
 export const Collections = {
   tenants,
   users,
@@ -92,6 +109,8 @@ export const Collections = {
   verifiers,
   invites,
   serviceKeys,
+  refreshTokens,
+  auditEvents,
 } as const;
 
 export type CollectionName = keyof typeof Collections;

@@ -783,9 +783,22 @@ export function runPersistenceContract(
     });
 
     describe('domain collections', () => {
-      it('defines all ten entity collections', () => {
+      it('defines every entity collection', () => {
         expect(Object.keys(Collections).sort()).toEqual(
-          ['credentials', 'invites', 'issuers', 'memberships', 'passkeys', 'presentations', 'serviceKeys', 'tenants', 'users', 'verifiers'].sort(),
+          [
+            'auditEvents',
+            'credentials',
+            'invites',
+            'issuers',
+            'memberships',
+            'passkeys',
+            'presentations',
+            'refreshTokens',
+            'serviceKeys',
+            'tenants',
+            'users',
+            'verifiers',
+          ].sort(),
         );
         expect(Collections.tenants.global).toBe(true);
         expect(Collections.serviceKeys.global).toBe(true);
