@@ -12,3 +12,5 @@ export * from './bootstrap/shutdown';
 export * from './keys/service-key-ring';
 export * from './bootstrap/run-service';
 export * from './keys/service-keys.module';
+export * from './admin/admin-token';
+export * from './audit/audit-log';

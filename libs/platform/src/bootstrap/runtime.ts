@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createCache, type Cache } from '@wallet/cache';
 import { resolveSqlitePath, type WalletConfig } from '@wallet/config';
-import { createStore, type Store } from '@wallet/persistence';
+import { DEFAULT_TENANT_ID, GLOBAL_SCOPE, UniqueViolationError } from '@wallet/domain';
+import { Collections, createStore, type Store } from '@wallet/persistence';
 import type { Logger as Pino } from 'pino';
 import { createLogger } from '../logging/logger';
 
@@ -57,8 +58,35 @@ export async function createRuntime(config: WalletConfig, logger?: Pino): Promis
     await store.close();
     throw error;
   }
+  try {
+    await ensureDefaultTenant(store);
+  } catch (error) {
+    await Promise.allSettled([store.close(), cache.close()]);
+    throw error;
+  }
   log.info({ store: store.driver, cache: cache.driver }, 'store and cache ready');
   return { config, store, cache, logger: log };
+}
+
+/**
+ * The tenant `default` exists out of the box and serves requests that name no
+ * tenant. Created on first start; several processes starting at once are fine.
+ */
+export async function ensureDefaultTenant(store: Store): Promise<void> {
+  const tenants = store.repository(Collections.tenants);
+  if (await tenants.get(GLOBAL_SCOPE, DEFAULT_TENANT_ID)) return;
+  try {
+    await tenants.create(GLOBAL_SCOPE, {
+      id: DEFAULT_TENANT_ID,
+      displayName: 'Default',
+      enabled: true,
+      requireInvite: false,
+      trustConfig: {},
+      allowedProtocols: [],
+    });
+  } catch (error) {
+    if (!(error instanceof UniqueViolationError)) throw error;
+  }
 }
 
 function requireSet(value: string | undefined, key: string): string {
