@@ -1,3 +1,4 @@
 export * from './signing-keys';
 export * from './jwt';
 export * from './key-ring';
+export * from './vault';
