@@ -1,3 +1,4 @@
+import { zVaultSection } from './sections/vault';
 import { z } from 'zod';
 
 /**
@@ -299,6 +300,7 @@ export const zConfigShape = z
     services: zServices,
     allInOne: zAllInOne,
     storage: zStorage,
+    vault: zVaultSection,
     cache: zCache,
     logging: zLogging,
     metrics: zMetrics,
