@@ -3,3 +3,4 @@ export * from './redis-server';
 export * from './mongo-server';
 export * from './built-app';
 export * from './sd-jwt-parties';
+export * from './pki';
