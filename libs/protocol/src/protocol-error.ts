@@ -20,6 +20,9 @@ export type PresentationErrorCode =
   | 'audience_mismatch'
   | 'sd_hash_mismatch'
   | 'key_binding_stale'
+  | 'revoked'
+  | 'suspended'
+  | 'status_unavailable'
   | 'query_invalid'
   | 'query_not_satisfied';
 
