@@ -70,6 +70,20 @@ describe('loadConfig: defaults', () => {
         keyRotationIntervalMs: 30 * 24 * 3600 * 1000,
         maxTokenLifetimeMs: 24 * 3600 * 1000,
       },
+      auth: {
+        rpId: 'localhost',
+        rpName: 'Wallet',
+        origins: ['http://localhost:8080'],
+        challengeTtlMs: 300_000,
+        accessTokenTtlMs: 900_000,
+        refreshTokenTtlMs: 30 * 24 * 3600 * 1000,
+        issuer: 'urn:wallet:auth',
+        audience: 'urn:wallet:api',
+        jwksRefreshMinIntervalMs: 30_000,
+        jwksCacheTtlMs: 300_000,
+        tenantCacheTtlMs: 5000,
+        rateLimits: { ceremony: { limit: 30, windowMs: 60_000 }, token: { limit: 60, windowMs: 60_000 } },
+      },
     });
     expect(sources['storage.type']).toBe('default');
     expect(sources['server.adminToken']).toBe('default');

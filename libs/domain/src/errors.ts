@@ -97,3 +97,20 @@ export class UnavailableError extends WalletError {
 export function isWalletError(error: unknown): error is WalletError {
   return error instanceof WalletError;
 }
+
+/**
+ * A refusal with a stable, more specific code than its category: `reason`
+ * becomes the problem document's `code` (`invite_required` is a `forbidden`,
+ * `tenant_mismatch` a `forbidden`, `token_expired` an `unauthorized`); the
+ * HTTP status still follows `code`.
+ */
+export class RefusalError extends WalletError {
+  constructor(
+    code: WalletErrorCode,
+    readonly reason: string,
+    message: string,
+    options: WalletErrorOptions = {},
+  ) {
+    super(code, message, options);
+  }
+}
