@@ -86,6 +86,7 @@ describe('describeConfig', () => {
       'logging',
       'metrics',
       'crypto',
+      'outbound',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

@@ -14,3 +14,7 @@ export * from './bootstrap/run-service';
 export * from './keys/service-keys.module';
 export * from './admin/admin-token';
 export * from './audit/audit-log';
+export * from './outbound/outbound-error';
+export * from './outbound/address-policy';
+export * from './outbound/outbound-client';
+export * from './outbound/outbound.module';
