@@ -87,6 +87,7 @@ describe('describeConfig', () => {
       'metrics',
       'crypto',
       'outbound',
+      'trust',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

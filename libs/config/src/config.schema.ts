@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { zOutboundSection } from './sections/outbound';
+import { zTrustSection } from './sections/trust';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -305,6 +306,7 @@ export const zConfigShape = z
     metrics: zMetrics,
     crypto: zCrypto,
     outbound: zOutboundSection,
+    trust: zTrustSection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

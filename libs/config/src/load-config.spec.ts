@@ -81,6 +81,17 @@ describe('loadConfig: defaults', () => {
         timeoutMs: 10_000,
         maxResponseBytes: 2 * 1024 * 1024,
       },
+      trust: {
+        policy: 'pdp',
+        allowList: [],
+        timeoutMs: 3000,
+        cacheTtlMs: 300_000,
+        errorCacheTtlMs: 5000,
+        refreshAheadMs: 60_000,
+        discoveryTtlMs: 3_600_000,
+        pdpAllowHttp: false,
+        pdpAllowCidrs: [],
+      },
     });
     expect(sources['storage.type']).toBe('default');
     expect(sources['server.adminToken']).toBe('default');
