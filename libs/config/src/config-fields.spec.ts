@@ -87,6 +87,8 @@ describe('describeConfig', () => {
       'metrics',
       'crypto',
       'auth',
+      'outbound',
+      'trust',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

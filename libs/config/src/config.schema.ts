@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { zAuthSection } from './sections/auth';
+import { zOutboundSection } from './sections/outbound';
+import { zTrustSection } from './sections/trust';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -305,6 +307,8 @@ export const zConfigShape = z
     metrics: zMetrics,
     crypto: zCrypto,
     auth: zAuthSection,
+    outbound: zOutboundSection,
+    trust: zTrustSection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

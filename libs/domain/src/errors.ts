@@ -15,7 +15,9 @@ export type WalletErrorCode =
   | 'rate_limited'
   | 'payload_too_large'
   | 'unavailable'
-  | 'internal';
+  | 'internal'
+  /** An upstream server (type metadata host, PDP, issuer) answered badly or not at all. */
+  | 'bad_gateway';
 
 export interface ValidationIssue {
   /** Where the problem is, as a JSON-pointer-like path (`/tags/0/name`). */

@@ -25,3 +25,7 @@ export * from './auth/access-token.guard';
 export * from './rate-limit/rate-limiter';
 export * from './rate-limit/rate-limit.decorator';
 export * from './rate-limit/rate-limit.guard';
+export * from './outbound/outbound-error';
+export * from './outbound/address-policy';
+export * from './outbound/outbound-client';
+export * from './outbound/outbound.module';
