@@ -1,1 +1,3 @@
 export * from './admin-feature.module';
+export * from './admin.dto';
+export { AdminService, hashInviteCode, type AdminActor } from './admin.service';
