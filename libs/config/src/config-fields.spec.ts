@@ -86,6 +86,7 @@ describe('describeConfig', () => {
       'logging',
       'metrics',
       'crypto',
+      'admin',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

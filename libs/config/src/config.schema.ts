@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zAdminSection } from './sections/admin';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -303,6 +304,7 @@ export const zConfigShape = z
     logging: zLogging,
     metrics: zMetrics,
     crypto: zCrypto,
+    admin: zAdminSection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

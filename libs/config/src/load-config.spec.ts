@@ -70,6 +70,16 @@ describe('loadConfig: defaults', () => {
         keyRotationIntervalMs: 30 * 24 * 3600 * 1000,
         maxTokenLifetimeMs: 24 * 3600 * 1000,
       },
+      admin: {
+        jobs: {
+          enabled: true,
+          lockTtlMs: 300_000,
+          invitesCleanupIntervalMs: 3_600_000,
+          refreshTokensCleanupIntervalMs: 3_600_000,
+          vaultTombstonesIntervalMs: 6 * 3_600_000,
+          trustRefreshIntervalMs: 900_000,
+        },
+      },
     });
     expect(sources['storage.type']).toBe('default');
     expect(sources['server.adminToken']).toBe('default');

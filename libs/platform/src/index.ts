@@ -14,3 +14,5 @@ export * from './bootstrap/run-service';
 export * from './keys/service-keys.module';
 export * from './admin/admin-token';
 export * from './audit/audit-log';
+export * from './jobs/job-runner';
+export * from './jobs/cleanup-jobs';

@@ -1,6 +1,7 @@
 import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import type { WalletConfig } from '@wallet/config';
 import { AdminTokenGuard, announceGeneratedAdminToken, WALLET_CONFIG } from '@wallet/platform';
+import { AdminJobsService } from './admin-jobs.service';
 import { AdminStatusController } from './admin-status.controller';
 import { ADMIN_CLOCK, AdminService } from './admin.service';
 import { AuditController } from './audit.controller';
@@ -18,7 +19,7 @@ import { TenantsController } from './tenants.controller';
     InvitesController,
     AuditController,
   ],
-  providers: [AdminTokenGuard, AdminService, { provide: ADMIN_CLOCK, useValue: () => new Date() }],
+  providers: [AdminTokenGuard, AdminService, AdminJobsService, { provide: ADMIN_CLOCK, useValue: () => new Date() }],
 })
 export class AdminFeatureModule implements OnApplicationBootstrap {
   constructor(@Inject(WALLET_CONFIG) private readonly config: WalletConfig) {}
