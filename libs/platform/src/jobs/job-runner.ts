@@ -108,8 +108,9 @@ export class JobRunner {
     if (!/^[a-z0-9][a-z0-9.-]{0,63}$/.test(definition.name)) throw new Error(`invalid job name ${definition.name}`);
     if (this.jobs.has(definition.name)) throw new Error(`job ${definition.name} is already registered`);
     if (!(definition.intervalMs >= 1)) throw new Error(`job ${definition.name}: intervalMs must be positive`);
-    this.jobs.set(definition.name, { definition, timer: null, running: null });
-    if (this.started) this.schedule(this.jobs.get(definition.name)!, this.pollDelay(definition.intervalMs));
+    const job: Scheduled = { definition, timer: null, running: null };
+    this.jobs.set(definition.name, job);
+    if (this.started) this.schedule(job, this.pollDelay(definition.intervalMs));
     return this;
   }
 
