@@ -63,6 +63,10 @@ describe('admin API (in process, SQLite store)', () => {
       expect(response.status).toBe(401);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
     }
+    const openapi = await call('GET', '/admin/openapi.json');
+    expect(openapi.status).toBe(200);
+    expect(openapi.body['openapi']).toBe('3.1.0');
+    expect((await fetch(`${server.url}/admin/openapi.json`)).status).toBe(401);
     // Never from the query string.
     expect((await fetch(`${server.url}/admin/tenants?access_token=${TOKEN}`)).status).toBe(401);
   });

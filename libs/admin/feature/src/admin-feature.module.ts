@@ -5,6 +5,7 @@ import { AdminJobsService } from './admin-jobs.service';
 import { AdminStatusController } from './admin-status.controller';
 import { ADMIN_CLOCK, AdminService } from './admin.service';
 import { AuditController } from './audit.controller';
+import { OpenApiController } from './openapi.controller';
 import { InvitesController, IssuersController, UsersController, VerifiersController } from './tenant-resources.controller';
 import { TenantsController } from './tenants.controller';
 
@@ -18,6 +19,7 @@ import { TenantsController } from './tenants.controller';
     VerifiersController,
     InvitesController,
     AuditController,
+    OpenApiController,
   ],
   providers: [AdminTokenGuard, AdminService, AdminJobsService, { provide: ADMIN_CLOCK, useValue: () => new Date() }],
 })
