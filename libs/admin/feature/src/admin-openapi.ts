@@ -226,8 +226,8 @@ export function buildAdminOpenApi(): Record<string, unknown> {
       responses['403'] = problem('The default tenant cannot be deleted');
       responses['412'] = problem('The tenant still has users and force is not set');
     }
-    paths[op.path] ??= {};
-    paths[op.path]![op.method] = {
+    const item = (paths[op.path] ??= {});
+    item[op.method] = {
       operationId: op.id,
       summary: op.summary,
       tags: [op.tag],
