@@ -89,6 +89,7 @@ describe('describeConfig', () => {
       'auth',
       'outbound',
       'trust',
+      'admin',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { zAuthSection } from './sections/auth';
 import { zOutboundSection } from './sections/outbound';
 import { zTrustSection } from './sections/trust';
+import { zAdminSection } from './sections/admin';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -309,6 +310,7 @@ export const zConfigShape = z
     auth: zAuthSection,
     outbound: zOutboundSection,
     trust: zTrustSection,
+    admin: zAdminSection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

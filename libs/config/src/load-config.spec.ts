@@ -106,6 +106,16 @@ describe('loadConfig: defaults', () => {
         pdpAllowHttp: false,
         pdpAllowCidrs: [],
       },
+      admin: {
+        jobs: {
+          enabled: true,
+          lockTtlMs: 300_000,
+          invitesCleanupIntervalMs: 3_600_000,
+          refreshTokensCleanupIntervalMs: 3_600_000,
+          vaultTombstonesIntervalMs: 6 * 3_600_000,
+          trustRefreshIntervalMs: 900_000,
+        },
+      },
     });
     expect(sources['storage.type']).toBe('default');
     expect(sources['server.adminToken']).toBe('default');

@@ -29,3 +29,5 @@ export * from './outbound/outbound-error';
 export * from './outbound/address-policy';
 export * from './outbound/outbound-client';
 export * from './outbound/outbound.module';
+export * from './jobs/job-runner';
+export * from './jobs/cleanup-jobs';
