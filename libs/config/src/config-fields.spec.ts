@@ -82,6 +82,7 @@ describe('describeConfig', () => {
       'services',
       'allInOne',
       'storage',
+      'vault',
       'cache',
       'logging',
       'metrics',

@@ -1,3 +1,4 @@
+import { zVaultSection } from './sections/vault';
 import { z } from 'zod';
 import { zAuthSection } from './sections/auth';
 import { zOutboundSection } from './sections/outbound';
@@ -303,6 +304,7 @@ export const zConfigShape = z
     services: zServices,
     allInOne: zAllInOne,
     storage: zStorage,
+    vault: zVaultSection,
     cache: zCache,
     logging: zLogging,
     metrics: zMetrics,

@@ -39,6 +39,18 @@ describe('loadConfig: defaults', () => {
   it('returns the documented defaults when nothing is set', () => {
     const { config, sources, configFile, warnings } = load();
     expect(config).toEqual({
+      vault: {
+        maxBlobBytes: 262_144,
+        maxRecordsPerUser: 10_000,
+        maxBytesPerUser: 67_108_864,
+        maxTagsPerRecord: 32,
+        maxTagNameLength: 256,
+        maxTagValueLength: 1024,
+        maxCategoryLength: 256,
+        maxQueryDepth: 8,
+        maxQueryClauses: 64,
+        maxArchiveBytes: 134_217_728,
+      },
       mode: 'development',
       dataDir: './data',
       server: {

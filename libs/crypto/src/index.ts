@@ -3,3 +3,4 @@ export * from './jwt';
 export * from './key-ring';
 export * from './did';
 export * from './x5c';
+export * from './vault';

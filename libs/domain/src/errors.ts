@@ -116,3 +116,22 @@ export class RefusalError extends WalletError {
     super(code, message, options);
   }
 }
+
+/** A configured limit (size, count, quota) would be exceeded; `details.limit` names it. */
+export class LimitExceededError extends WalletError {
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    message: string,
+    options: WalletErrorOptions = {},
+  ) {
+    super('payload_too_large', message, { ...options, details: { limit, max, ...options.details } });
+  }
+}
+
+/** The operation needs a state the target is not in (e.g. import into a vault that is not empty). */
+export class PreconditionFailedError extends WalletError {
+  constructor(message: string, options: WalletErrorOptions = {}) {
+    super('precondition_failed', message, options);
+  }
+}

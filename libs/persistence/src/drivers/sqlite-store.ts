@@ -10,6 +10,8 @@ import { BaseStore } from '../base-store';
 import { FIELD_NAME, type CollectionPlan, type NormalizedFilter, type PageRequest, type PreparedValue } from '../collection-plan';
 import type { CollectionBackend, RawRecord } from '../generic-repository';
 import type { StoreDeps } from '../ports';
+import { SqliteVaultBackend } from '../vault/sqlite-vault';
+import type { VaultBackend } from '../vault/vault-service';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -58,6 +60,15 @@ export class SqliteStore extends BaseStore {
 
   protected openCollection(plan: CollectionPlan): CollectionBackend {
     return new SqliteCollection(this.db, plan);
+  }
+
+  protected openVault(): VaultBackend {
+    const map = (error: unknown) => mapSqliteError(error, 'the sqlite vault tables');
+    try {
+      return new SqliteVaultBackend(this.db, map);
+    } catch (error) {
+      throw map(error);
+    }
   }
 
   async ping(): Promise<void> {
