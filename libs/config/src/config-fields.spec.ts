@@ -87,6 +87,10 @@ describe('describeConfig', () => {
       'logging',
       'metrics',
       'crypto',
+      'auth',
+      'outbound',
+      'trust',
+      'admin',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

@@ -1,5 +1,9 @@
 import { zVaultSection } from './sections/vault';
 import { z } from 'zod';
+import { zAuthSection } from './sections/auth';
+import { zOutboundSection } from './sections/outbound';
+import { zTrustSection } from './sections/trust';
+import { zAdminSection } from './sections/admin';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -305,6 +309,10 @@ export const zConfigShape = z
     logging: zLogging,
     metrics: zMetrics,
     crypto: zCrypto,
+    auth: zAuthSection,
+    outbound: zOutboundSection,
+    trust: zTrustSection,
+    admin: zAdminSection,
   })
   .meta(meta('Configuration of the wallet services.'));
 
