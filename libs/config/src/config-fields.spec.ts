@@ -91,6 +91,7 @@ describe('describeConfig', () => {
       'outbound',
       'trust',
       'admin',
+      'verifier',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

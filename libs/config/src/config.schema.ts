@@ -4,6 +4,7 @@ import { zAuthSection } from './sections/auth';
 import { zOutboundSection } from './sections/outbound';
 import { zTrustSection } from './sections/trust';
 import { zAdminSection } from './sections/admin';
+import { zVerifierSection } from './sections/verifier';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -313,6 +314,7 @@ export const zConfigShape = z
     outbound: zOutboundSection,
     trust: zTrustSection,
     admin: zAdminSection,
+    verifier: zVerifierSection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

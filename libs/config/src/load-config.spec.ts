@@ -128,6 +128,14 @@ describe('loadConfig: defaults', () => {
           trustRefreshIntervalMs: 900_000,
         },
       },
+      verifier: {
+        clientIdPrefix: 'decentralized_identifier',
+        sessionTtlMs: 300_000,
+        codeTtlMs: 60_000,
+        tokenTtlMs: 3_600_000,
+        clockSkewSeconds: 60,
+        statusListCacheTtlMs: 300_000,
+      },
     });
     expect(sources['storage.type']).toBe('default');
     expect(sources['server.adminToken']).toBe('default');
