@@ -3,7 +3,7 @@
 // process because those packages are ESM-only. Input: one JSON argument;
 // output: one JSON line with what the verifier answered.
 //
-// { walletUrl, credential, holderPrivateJwk, disclose, trustedRootPem?,
+// { walletUrl, credential, holderPrivateJwk, disclose, trustedRootPem?, hostMap?,
 //   requestUriMethodPost?, tamper?: { nonce?, aud?, dropKb?, iatOffset? }, queryId? }
 import { createHash, X509Certificate, webcrypto } from 'node:crypto';
 import {
@@ -12,11 +12,14 @@ import {
   resolveOpenid4vpAuthorizationRequest,
   submitOpenid4vpAuthorizationResponse,
 } from '@openid4vc/openid4vp';
+import { setGlobalConfig } from '@openid4vc/oauth2';
 import { digest, ES256, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { CompactEncrypt, compactVerify, importJWK, importX509 } from 'jose';
 
 const input = JSON.parse(process.argv[2]);
+// The verifier under test listens on plain http on loopback.
+setGlobalConfig({ allowInsecureUrls: true });
 
 function jwkFromDidJwk(didUrl) {
   const did = didUrl.split('#')[0];
@@ -25,7 +28,12 @@ function jwkFromDidJwk(didUrl) {
 
 const callbacks = {
   hash: (data, alg) => new Uint8Array(createHash(alg.replace('-', '').toLowerCase()).update(data).digest()),
-  fetch: (url, init) => fetch(url, init),
+  // `hostMap` sends requests for the verifier's public origin (behind "TLS termination") to where it listens.
+  fetch: (url, init) => {
+    let target = String(url);
+    for (const [from, to] of Object.entries(input.hostMap ?? {})) if (target.startsWith(from)) target = to + target.slice(from.length);
+    return fetch(target, init);
+  },
   getX509CertificateMetadata: (certificate) => {
     const cert = new X509Certificate(Buffer.from(certificate, 'base64'));
     const names = (cert.subjectAltName ?? '').split(/,\s*/);
@@ -67,10 +75,16 @@ const callbacks = {
   },
   encryptJwe: async (encryptor, data) => {
     const key = await importJWK(encryptor.publicJwk, 'ECDH-ES');
-    const header = { alg: 'ECDH-ES', enc: encryptor.enc, kid: encryptor.publicJwk.kid };
-    if (encryptor.apu) header.apu = encryptor.apu;
-    if (encryptor.apv) header.apv = encryptor.apv;
-    const jwe = await new CompactEncrypt(new TextEncoder().encode(data)).setProtectedHeader(header).encrypt(key);
+    const encrypt = new CompactEncrypt(new TextEncoder().encode(data)).setProtectedHeader({
+      alg: 'ECDH-ES',
+      enc: encryptor.enc,
+      kid: encryptor.publicJwk.kid,
+    });
+    // jose writes apu/apv into the header itself and uses them in the key derivation.
+    const parameters = {};
+    if (encryptor.apu) parameters.apu = Buffer.from(encryptor.apu, 'base64url');
+    if (encryptor.apv) parameters.apv = Buffer.from(encryptor.apv, 'base64url');
+    const jwe = await encrypt.setKeyManagementParameters(parameters).encrypt(key);
     return { jwe, encryptionJwk: encryptor.publicJwk };
   },
   generateRandom: (n) => webcrypto.getRandomValues(new Uint8Array(n)),
