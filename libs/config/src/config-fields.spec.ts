@@ -88,6 +88,7 @@ describe('describeConfig', () => {
       'crypto',
       'outbound',
       'trust',
+      'registry',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { zOutboundSection } from './sections/outbound';
 import { zTrustSection } from './sections/trust';
+import { zRegistrySection } from './sections/registry';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -307,6 +308,7 @@ export const zConfigShape = z
     crypto: zCrypto,
     outbound: zOutboundSection,
     trust: zTrustSection,
+    registry: zRegistrySection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

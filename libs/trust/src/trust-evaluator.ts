@@ -207,6 +207,7 @@ export class TrustEvaluator {
       case 'static':
         return this.staticDecision(query, resolved.policy);
       case 'pdp': {
+        if (!query.key) return this.immediate(false, 'error', 'not trusted: the entity presents no key material to evaluate');
         const key = await this.cacheKey(query, resolved.url);
         const cached = await this.readCached(key);
         if (cached) return cached;
@@ -307,9 +308,9 @@ export class TrustEvaluator {
     return {
       subject: { type: 'key', id: query.entityId },
       resource:
-        query.key.type === 'jwk'
+        query.key?.type === 'jwk'
           ? { type: 'jwk', id: query.entityId, key: [query.key.jwk] }
-          : { type: 'x5c', id: query.entityId, key: query.key.x5c },
+          : { type: 'x5c', id: query.entityId, key: query.key?.x5c ?? [] },
       action: {
         name: query.role,
         ...(query.credentialTypes?.length ? { parameters: { credential_types: query.credentialTypes } } : {}),
