@@ -132,6 +132,8 @@ export class TypeMetadataResolver {
   private readonly prefix: string;
   private readonly now: () => number;
   private readonly inflight = new Map<string, Promise<Entry>>();
+  /** Parsed cache values by their raw text, so a warm read skips JSON and schema parsing. */
+  private readonly parsed = new Map<string, { raw: string; entry: Entry }>();
 
   constructor(
     private readonly options: TypeMetadataResolverOptions,
@@ -206,8 +208,13 @@ export class TypeMetadataResolver {
   private async readEntry(key: string): Promise<Entry | null> {
     const raw = await this.deps.cache.get(key);
     if (raw === null) return null;
+    const memo = this.parsed.get(key);
+    if (memo && memo.raw === raw) return memo.entry;
     const parsed = zEntry.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : null;
+    if (!parsed.success) return null;
+    if (this.parsed.size >= 1_000) this.parsed.clear();
+    this.parsed.set(key, { raw, entry: parsed.data });
+    return parsed.data;
   }
 
   /** One load per key at a time in this process; later callers share the promise. */
