@@ -7,8 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
-import { GLOBAL_SCOPE } from '@wallet/domain';
-import { Collections, type Store } from '@wallet/persistence';
+import type { Store } from '@wallet/persistence';
 import {
   AdminTokenGuard,
   AuditLog,
@@ -18,9 +17,9 @@ import {
   WALLET_CACHE,
   WALLET_CONFIG,
   WALLET_STORE,
-  outboundOptionsFromConfig,
+  pdpOutboundOptions,
 } from '@wallet/platform';
-import { TrustEvaluator, TrustRefreshJob } from '@wallet/trust';
+import { TrustEvaluator, TrustRefreshJob, tenantPdpLookup, trustOptionsFromConfig } from '@wallet/trust';
 import { IssuerMetadataService } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore } from './local/local-type-metadata.store';
 import { SourceListPoller } from './local/source-list.poller';
@@ -29,23 +28,6 @@ import { TypeMetadataResolver } from './type-metadata/type-metadata.resolver';
 
 /** Outbound client for PDP calls: the guard, plus the PDP allowances of the `trust` section. */
 export const PDP_CLIENT = Symbol('PDP_CLIENT');
-
-const TENANT_MEMO_MS = 5_000;
-
-/** The tenant's `trustConfig.pdpUrl`, remembered for a few seconds per process. */
-function tenantPdpLookup(store: Store): (tenantId: string) => Promise<string | undefined> {
-  const memo = new Map<string, { value: string | undefined; until: number }>();
-  const tenants = store.repository(Collections.tenants);
-  return async (tenantId) => {
-    const known = memo.get(tenantId);
-    if (known && known.until > Date.now()) return known.value;
-    const tenant = await tenants.get(GLOBAL_SCOPE, tenantId);
-    const value = tenant?.trustConfig.pdpUrl;
-    if (memo.size > 10_000) memo.clear();
-    memo.set(tenantId, { value, until: Date.now() + TENANT_MEMO_MS });
-    return value;
-  };
-}
 
 /** Starts source-list polling and closes the PDP client. */
 @Injectable()
@@ -91,33 +73,18 @@ class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     {
       provide: PDP_CLIENT,
       inject: [WALLET_CONFIG],
-      useFactory: (config: WalletConfig) =>
-        new OutboundClient({
-          ...outboundOptionsFromConfig(config),
-          allowHttp: config.outbound.allowHttp || config.trust.pdpAllowHttp,
-          allowCidrs: [...config.outbound.allowCidrs, ...config.trust.pdpAllowCidrs],
-          // PDP URLs come from the operator or tenant configuration, not from callers.
-          allowHosts: [],
-          timeoutMs: config.trust.timeoutMs,
-        }),
+      useFactory: (config: WalletConfig) => new OutboundClient(pdpOutboundOptions(config)),
     },
     {
       provide: TrustEvaluator,
       inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, PDP_CLIENT, HttpMetrics],
       useFactory: (config: WalletConfig, cache: Cache, store: Store, http: OutboundClient, metrics: HttpMetrics) =>
-        new TrustEvaluator(
-          {
-            policy: config.trust.policy,
-            ...(config.trust.pdpUrl ? { pdpUrl: config.trust.pdpUrl } : {}),
-            allowList: config.trust.allowList,
-            timeoutMs: config.trust.timeoutMs,
-            cacheTtlMs: config.trust.cacheTtlMs,
-            errorCacheTtlMs: config.trust.errorCacheTtlMs,
-            refreshAheadMs: config.trust.refreshAheadMs,
-            discoveryTtlMs: config.trust.discoveryTtlMs,
-          },
-          { cache, http, tenantPdpUrl: tenantPdpLookup(store), metrics: metrics.registry },
-        ),
+        new TrustEvaluator(trustOptionsFromConfig(config), {
+          cache,
+          http,
+          tenantPdpUrl: tenantPdpLookup(store),
+          metrics: metrics.registry,
+        }),
     },
     {
       provide: TrustRefreshJob,
