@@ -92,6 +92,7 @@ describe('describeConfig', () => {
       'trust',
       'admin',
       'verifier',
+      'registry',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

@@ -5,6 +5,7 @@ import { zOutboundSection } from './sections/outbound';
 import { zTrustSection } from './sections/trust';
 import { zAdminSection } from './sections/admin';
 import { zVerifierSection } from './sections/verifier';
+import { zRegistrySection } from './sections/registry';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -315,6 +316,7 @@ export const zConfigShape = z
     trust: zTrustSection,
     admin: zAdminSection,
     verifier: zVerifierSection,
+    registry: zRegistrySection,
   })
   .meta(meta('Configuration of the wallet services.'));
 
