@@ -2,3 +2,4 @@ export * from './suites';
 export * from './redis-server';
 export * from './mongo-server';
 export * from './built-app';
+export * from './passkey-client';
