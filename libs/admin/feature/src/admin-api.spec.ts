@@ -107,7 +107,11 @@ describe('admin API (in process, SQLite store)', () => {
     expect((await call('GET', '/admin/tenants/NOPE')).status).toBe(400);
     expect((await call('GET', '/admin/tenants/nope')).status).toBe(404);
 
+    const announced: string[] = [];
+    const unsubscribe = await runtime.cache.subscribe('tenants.changed', (message) => announced.push(message));
     const updated = await call('PATCH', '/admin/tenants/acme', { enabled: false, trust_config: { pdp_url: 'none' } });
+    await unsubscribe();
+    expect(announced).toEqual([JSON.stringify({ tenant: 'acme', action: 'update' })]);
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ enabled: false, trust_config: { pdp_url: 'none' }, version: 2 });
     expect((await call('PATCH', '/admin/tenants/acme', { id: 'other' })).status).toBe(400);
