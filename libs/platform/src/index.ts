@@ -16,3 +16,4 @@ export * from './admin/admin-token';
 export * from './audit/audit-log';
 export * from './jobs/job-runner';
 export * from './jobs/cleanup-jobs';
+export * from './admin/sealed-secret';

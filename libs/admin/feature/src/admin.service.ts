@@ -14,7 +14,8 @@ import {
   type Verifier,
 } from '@wallet/domain';
 import { Collections, type CollectionSpec, type Page, type Store, type Stored } from '@wallet/persistence';
-import { AuditLog, WALLET_CACHE, WALLET_STORE } from '@wallet/platform';
+import type { WalletConfig } from '@wallet/config';
+import { AuditLog, keyEncryptionKey, sealSecret, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import { createHash, randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
@@ -63,6 +64,9 @@ const newId = (): string => randomBytes(12).toString('base64url');
  */
 export const TENANT_CHANGES_CHANNEL = 'tenants.changed';
 
+/** The context an issuer's sealed client key is bound to. */
+export const issuerKeyContext = (tenant: string, issuerId: string): string => `issuer:${tenant}/${issuerId}`;
+
 export const hashInviteCode = (code: string): string => createHash('sha256').update(code, 'utf8').digest('base64url');
 
 /**
@@ -74,13 +78,16 @@ export const hashInviteCode = (code: string): string => createHash('sha256').upd
 export class AdminService {
   private readonly audit: AuditLog;
   private readonly logger = new Logger('admin');
+  private readonly kek: Uint8Array | null;
 
   constructor(
+    @Inject(WALLET_CONFIG) config: WalletConfig,
     @Inject(WALLET_STORE) private readonly store: Store,
     @Inject(WALLET_CACHE) private readonly cache: Cache,
     @Inject(ADMIN_CLOCK) private readonly now: () => Date,
   ) {
     this.audit = new AuditLog(store, now);
+    this.kek = keyEncryptionKey(config);
   }
 
   private get tenants() {
@@ -262,12 +269,13 @@ export class AdminService {
 
   async createIssuer(tenant: string, input: z.infer<typeof zIssuerCreate>, who: AdminActor) {
     await this.requireTenant(tenant);
+    const id = input.id ?? newId();
     const created = await this.store.repository(Collections.issuers).create(tenant, {
-      id: input.id ?? newId(),
+      id,
       credentialIssuerIdentifier: input.credential_issuer_identifier,
       clientId: input.client_id,
       visible: input.visible,
-      clientPrivateKey: input.client_private_key,
+      clientPrivateKey: await this.sealKey(input.client_private_key, tenant, id),
     });
     const view = issuerView(created);
     await this.record(tenant, who, 'issuer.create', 'issuer', created.id, null, view);
@@ -283,7 +291,8 @@ export class AdminService {
       credentialIssuerIdentifier: input.credential_issuer_identifier ?? current.credentialIssuerIdentifier,
       clientId: input.client_id !== undefined ? input.client_id : current.clientId,
       visible: input.visible ?? current.visible,
-      clientPrivateKey: input.client_private_key !== undefined ? input.client_private_key : current.clientPrivateKey,
+      clientPrivateKey:
+        input.client_private_key !== undefined ? await this.sealKey(input.client_private_key, tenant, id) : current.clientPrivateKey,
     };
     const updated = await this.store.repository(Collections.issuers).update(tenant, id, next, current.version);
     const view = issuerView(updated);
@@ -478,6 +487,11 @@ export class AdminService {
       return new Date(at).toISOString();
     }
     return undefined;
+  }
+
+  /** Issuer client keys are sealed under `crypto.keyEncryptionKey`; open them with `openSealedSecret(value, issuerKeyContext(...))`. */
+  private async sealKey(key: string | null, tenant: string, id: string): Promise<string | null> {
+    return key === null ? null : sealSecret(key, issuerKeyContext(tenant, id), this.kek);
   }
 
   /** Best effort: a cache outage must not fail a change that is already stored; caches expire anyway. */
