@@ -117,6 +117,9 @@ const verifierFields: Record<string, OptionSpec> = {
 };
 const verifierBody = (values: Values) => defined({ name: str(values, 'name'), url: str(values, 'verifier-url') });
 
+/** Every item of a listing, all pages, in the listing's shape. */
+const listAll = async (ctx: Context, path: string) => ({ items: await ctx.client.listAll<Record<string, unknown>>(path), next_cursor: null });
+
 const idOpt: Record<string, OptionSpec> = { id: { type: 'string', description: 'Record id (default: generated)' } };
 
 function crud(
@@ -128,7 +131,7 @@ function crud(
 ): Command[] {
   const base = (ctx: Context) => `/admin/tenants/${seg(ctx.tenant)}/${plural}`;
   return [
-    { resource, action: 'list', args: [], summary: `List ${plural} of a tenant`, options: TENANT_OPTION, columns, run: (ctx) => ctx.client.call('GET', `${base(ctx)}?limit=1000`) },
+    { resource, action: 'list', args: [], summary: `List ${plural} of a tenant`, options: TENANT_OPTION, columns, run: (ctx) => listAll(ctx, base(ctx)) },
     { resource, action: 'create', args: [], summary: `Create ${resource === 'issuer' ? 'an' : 'a'} ${resource}`, options: { ...TENANT_OPTION, ...idOpt, ...fields }, run: (ctx) => ctx.client.call('POST', base(ctx), defined({ id: str(ctx.values, 'id'), ...body(ctx.values) })) },
     { resource, action: 'get', args: ['id'], summary: `Show ${resource === 'issuer' ? 'an' : 'a'} ${resource}`, options: TENANT_OPTION, run: (ctx) => ctx.client.call('GET', `${base(ctx)}/${seg(ctx.args[0] ?? '')}`) },
     { resource, action: 'update', args: ['id'], summary: `Change ${resource === 'issuer' ? 'an' : 'a'} ${resource}`, options: { ...TENANT_OPTION, ...fields }, run: (ctx) => ctx.client.call('PATCH', `${base(ctx)}/${seg(ctx.args[0] ?? '')}`, body(ctx.values)) },
@@ -137,7 +140,7 @@ function crud(
 }
 
 export const COMMANDS: Command[] = [
-  { resource: 'tenant', action: 'list', args: [], summary: 'List tenants', options: {}, columns: ['id', 'display_name', 'enabled', 'require_invite', 'allowed_protocols'], run: (ctx) => ctx.client.call('GET', '/admin/tenants?limit=1000') },
+  { resource: 'tenant', action: 'list', args: [], summary: 'List tenants', options: {}, columns: ['id', 'display_name', 'enabled', 'require_invite', 'allowed_protocols'], run: (ctx) => listAll(ctx, '/admin/tenants') },
   { resource: 'tenant', action: 'create', args: ['id'], summary: 'Create a tenant', options: tenantFields, run: (ctx) => ctx.client.call('POST', '/admin/tenants', { id: ctx.args[0], ...tenantBody(ctx.values) }) },
   { resource: 'tenant', action: 'get', args: ['id'], summary: 'Show a tenant', options: {}, run: (ctx) => ctx.client.call('GET', `/admin/tenants/${seg(ctx.args[0] ?? '')}`) },
   { resource: 'tenant', action: 'update', args: ['id'], summary: 'Change a tenant', options: tenantFields, run: (ctx) => ctx.client.call('PATCH', `/admin/tenants/${seg(ctx.args[0] ?? '')}`, tenantBody(ctx.values)) },
@@ -149,7 +152,7 @@ export const COMMANDS: Command[] = [
     options: { force: { type: 'boolean', description: 'Also delete every record of the tenant' } },
     run: (ctx) => ctx.client.call('DELETE', `/admin/tenants/${seg(ctx.args[0] ?? '')}${ctx.values['force'] ? '?force=true' : ''}`),
   },
-  { resource: 'user', action: 'list', args: [], summary: 'List users of a tenant', options: TENANT_OPTION, columns: ['id', 'handle', 'display_name', 'status', 'role'], run: (ctx) => ctx.client.call('GET', `/admin/tenants/${seg(ctx.tenant)}/users?limit=1000`) },
+  { resource: 'user', action: 'list', args: [], summary: 'List users of a tenant', options: TENANT_OPTION, columns: ['id', 'handle', 'display_name', 'status', 'role'], run: (ctx) => listAll(ctx, `/admin/tenants/${seg(ctx.tenant)}/users`) },
   {
     resource: 'user',
     action: 'add',
@@ -193,7 +196,7 @@ export const COMMANDS: Command[] = [
   { resource: 'user', action: 'unsuspend', args: ['id'], summary: 'Reactivate a suspended user', options: TENANT_OPTION, run: (ctx) => ctx.client.call('PATCH', `/admin/tenants/${seg(ctx.tenant)}/users/${seg(ctx.args[0] ?? '')}`, { status: 'active' }) },
   ...crud('issuer', 'issuers', issuerFields, issuerBody, ['id', 'credential_issuer_identifier', 'client_id', 'visible', 'client_private_key_set']),
   ...crud('verifier', 'verifiers', verifierFields, verifierBody, ['id', 'name', 'url']),
-  { resource: 'invite', action: 'list', args: [], summary: 'List invites (codes are never shown again)', options: TENANT_OPTION, columns: ['id', 'status', 'uses', 'max_uses', 'expires_at'], run: (ctx) => ctx.client.call('GET', `/admin/tenants/${seg(ctx.tenant)}/invites?limit=1000`) },
+  { resource: 'invite', action: 'list', args: [], summary: 'List invites (codes are never shown again)', options: TENANT_OPTION, columns: ['id', 'status', 'uses', 'max_uses', 'expires_at'], run: (ctx) => listAll(ctx, `/admin/tenants/${seg(ctx.tenant)}/invites`) },
   {
     resource: 'invite',
     action: 'create',
@@ -218,6 +221,40 @@ export const COMMANDS: Command[] = [
     options: { ...TENANT_OPTION, 'expires-in': { type: 'string', description: 'Lifetime in seconds (default: no expiry)' }, 'max-uses': { type: 'string', description: 'New use limit' } },
     run: (ctx) =>
       ctx.client.call('POST', `/admin/tenants/${seg(ctx.tenant)}/invites/${seg(ctx.args[0] ?? '')}/renew`, defined({ expires_in: int(ctx.values, 'expires-in'), max_uses: int(ctx.values, 'max-uses') })),
+  },
+  {
+    resource: 'audit',
+    action: 'list',
+    args: [],
+    summary: 'Show the audit log (a tenant\'s changes with --tenant, else tenant-level changes)',
+    options: {
+      tenant: { type: 'string', short: 'T', description: 'Tenant whose changes to list (default: tenant-level changes)' },
+      action: { type: 'string', description: 'Only this action, e.g. issuer.update' },
+      resource: { type: 'string', description: 'Only this resource type, e.g. issuer' },
+      'resource-id': { type: 'string', description: 'Only this resource id' },
+      'by-actor': { type: 'string', description: 'Only changes by this actor' },
+      since: { type: 'string', description: 'From this time (ISO 8601)' },
+      until: { type: 'string', description: 'Up to this time (ISO 8601)' },
+      limit: { type: 'string', description: 'Page size (default 100)' },
+      cursor: { type: 'string', description: 'next_cursor of the previous page' },
+    },
+    columns: ['at', 'tenant', 'actor', 'action', 'resource', 'resource_id'],
+    run: (ctx) => {
+      const query = new URLSearchParams(
+        defined({
+          tenant: str(ctx.values, 'tenant'),
+          action: str(ctx.values, 'action'),
+          resource: str(ctx.values, 'resource'),
+          resource_id: str(ctx.values, 'resource-id'),
+          actor: str(ctx.values, 'by-actor'),
+          since: str(ctx.values, 'since'),
+          until: str(ctx.values, 'until'),
+          limit: str(ctx.values, 'limit'),
+          cursor: str(ctx.values, 'cursor'),
+        }) as Record<string, string>,
+      );
+      return ctx.client.call('GET', `/admin/audit${query.size ? `?${query.toString()}` : ''}`);
+    },
   },
   {
     resource: 'apply',
@@ -321,8 +358,10 @@ function fail(error: unknown, io: CliIO): number {
     io.stderr(`error: ${error.message}\n`);
     return EXIT.usage;
   }
-  if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    io.stderr(`error: ${error.message}\n`);
+  // parseArgs' errors: TypeErrors with an ERR_PARSE_ARGS_* code (checked by code, not class: realms differ under test runners).
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    io.stderr(`error: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
   if (error instanceof ConnectionError) {
