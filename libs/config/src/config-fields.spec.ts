@@ -82,10 +82,14 @@ describe('describeConfig', () => {
       'services',
       'allInOne',
       'storage',
+      'vault',
       'cache',
       'logging',
       'metrics',
       'crypto',
+      'auth',
+      'outbound',
+      'trust',
       'admin',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');

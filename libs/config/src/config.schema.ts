@@ -1,4 +1,8 @@
+import { zVaultSection } from './sections/vault';
 import { z } from 'zod';
+import { zAuthSection } from './sections/auth';
+import { zOutboundSection } from './sections/outbound';
+import { zTrustSection } from './sections/trust';
 import { zAdminSection } from './sections/admin';
 
 /**
@@ -300,10 +304,14 @@ export const zConfigShape = z
     services: zServices,
     allInOne: zAllInOne,
     storage: zStorage,
+    vault: zVaultSection,
     cache: zCache,
     logging: zLogging,
     metrics: zMetrics,
     crypto: zCrypto,
+    auth: zAuthSection,
+    outbound: zOutboundSection,
+    trust: zTrustSection,
     admin: zAdminSection,
   })
   .meta(meta('Configuration of the wallet services.'));

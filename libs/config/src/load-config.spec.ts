@@ -39,6 +39,18 @@ describe('loadConfig: defaults', () => {
   it('returns the documented defaults when nothing is set', () => {
     const { config, sources, configFile, warnings } = load();
     expect(config).toEqual({
+      vault: {
+        maxBlobBytes: 262_144,
+        maxRecordsPerUser: 10_000,
+        maxBytesPerUser: 67_108_864,
+        maxTagsPerRecord: 32,
+        maxTagNameLength: 256,
+        maxTagValueLength: 1024,
+        maxCategoryLength: 256,
+        maxQueryDepth: 8,
+        maxQueryClauses: 64,
+        maxArchiveBytes: 134_217_728,
+      },
       mode: 'development',
       dataDir: './data',
       server: {
@@ -69,6 +81,42 @@ describe('loadConfig: defaults', () => {
         signingAlg: 'ES256',
         keyRotationIntervalMs: 30 * 24 * 3600 * 1000,
         maxTokenLifetimeMs: 24 * 3600 * 1000,
+      },
+      auth: {
+        rpId: 'localhost',
+        rpName: 'Wallet',
+        origins: ['http://localhost:8080'],
+        challengeTtlMs: 300_000,
+        accessTokenTtlMs: 900_000,
+        refreshTokenTtlMs: 30 * 24 * 3600 * 1000,
+        issuer: 'urn:wallet:auth',
+        audience: 'urn:wallet:api',
+        jwksRefreshMinIntervalMs: 30_000,
+        jwksCacheTtlMs: 300_000,
+        tenantCacheTtlMs: 5000,
+        rateLimits: { ceremony: { limit: 30, windowMs: 60_000 }, token: { limit: 60, windowMs: 60_000 } },
+      },
+      outbound: {
+        allowHttp: false,
+        allowCidrs: [],
+        blockCidrs: [],
+        allowHosts: [],
+        blockHosts: [],
+        maxRedirects: 3,
+        connectTimeoutMs: 5000,
+        timeoutMs: 10_000,
+        maxResponseBytes: 2 * 1024 * 1024,
+      },
+      trust: {
+        policy: 'pdp',
+        allowList: [],
+        timeoutMs: 3000,
+        cacheTtlMs: 300_000,
+        errorCacheTtlMs: 5000,
+        refreshAheadMs: 60_000,
+        discoveryTtlMs: 3_600_000,
+        pdpAllowHttp: false,
+        pdpAllowCidrs: [],
       },
       admin: {
         jobs: {
@@ -472,5 +520,18 @@ describe('parseConfig', () => {
       /cache\.redis\.url \/ WALLET_CACHE_REDIS_URL: required when cache\.type is redis/,
     );
     expect(() => parseConfig({ storage: { kind: 'memory' } })).toThrow(/storage\.kind: unknown key/);
+  });
+});
+
+describe('loadConfig: outbound section', () => {
+  it('reads allow and block lists from comma-separated environment variables and refuses malformed entries', () => {
+    const { config } = loadConfig({
+      argv: [],
+      env: { WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32,::1', WALLET_OUTBOUND_BLOCK_HOSTS: '*.internal', WALLET_OUTBOUND_ALLOW_HTTP: 'true' },
+    });
+    expect(config.outbound.allowCidrs).toEqual(['127.0.0.1/32', '::1']);
+    expect(config.outbound.blockHosts).toEqual(['*.internal']);
+    expect(config.outbound.allowHttp).toBe(true);
+    expect(() => loadConfig({ argv: [], env: { WALLET_OUTBOUND_ALLOW_CIDRS: 'localhost' } })).toThrow(/outbound\.allowCidrs/);
   });
 });

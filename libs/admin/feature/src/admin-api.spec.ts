@@ -68,8 +68,10 @@ describe('admin API (in process, SQLite store)', () => {
     expect(openapi.status).toBe(200);
     expect(openapi.body['openapi']).toBe('3.1.0');
     expect((await fetch(`${server.url}/admin/openapi.json`)).status).toBe(401);
-    // Never from the query string.
-    expect((await fetch(`${server.url}/admin/tenants?access_token=${TOKEN}`)).status).toBe(401);
+    // Never from the query string: the platform refuses a token there on every route (400), with or without a header.
+    const inQuery = await fetch(`${server.url}/admin/tenants?access_token=${TOKEN}`);
+    expect(inQuery.status).toBe(400);
+    expect(await inQuery.text()).not.toContain(TOKEN);
   });
 
   it('creates, reads, updates, lists and deletes tenants with strict validation', async () => {

@@ -1,4 +1,4 @@
-import type { WalletError, WalletErrorCode } from '@wallet/domain';
+import { RefusalError, type WalletError, type WalletErrorCode } from '@wallet/domain';
 
 /** RFC 9457 problem details, as every REST error is answered. */
 export interface ProblemDocument {
@@ -42,6 +42,8 @@ export function statusForCode(code: WalletErrorCode): { status: number; title: s
       return { status: 503, title: 'Service Unavailable' };
     case 'internal':
       return { status: 500, title: 'Internal Server Error' };
+    case 'bad_gateway':
+      return { status: 502, title: 'Bad Gateway' };
     default: {
       const unhandled: never = code;
       throw new Error(`no HTTP mapping for error code ${String(unhandled)}`);
@@ -51,11 +53,12 @@ export function statusForCode(code: WalletErrorCode): { status: number; title: s
 
 export function problemFromWalletError(error: WalletError): ProblemDocument {
   const { status, title } = statusForCode(error.code);
+  const code = error instanceof RefusalError ? error.reason : error.code;
   return {
-    type: `${TYPE_BASE}${error.code}`,
+    type: `${TYPE_BASE}${code}`,
     title,
     status,
-    code: error.code,
+    code,
     // Internal errors never expose their message: it may carry internal detail.
     detail: error.code === 'internal' ? 'An internal error occurred.' : error.message,
     ...(error.code === 'internal' ? {} : (error.details ?? {})),
@@ -89,6 +92,8 @@ export function codeForStatus(status: number): string {
       return 'unsupported_media_type';
     case 429:
       return 'rate_limited';
+    case 502:
+      return 'bad_gateway';
     case 503:
       return 'unavailable';
     default:
