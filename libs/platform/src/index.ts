@@ -31,3 +31,4 @@ export * from './outbound/outbound-client';
 export * from './outbound/outbound.module';
 export * from './jobs/job-runner';
 export * from './jobs/cleanup-jobs';
+export * from './admin/sealed-secret';

@@ -1,3 +1,2 @@
 export * from './public-config.module';
 export * from './public-config.controller';
-export * from './resolve-request-tenant';

@@ -1,10 +1,7 @@
-import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { GLOBAL_SCOPE, NotFoundError, zTenantId, type Issuer, type Tenant, type Verifier } from '@wallet/domain';
 import { Collections, type CollectionSpec, type Store, type Stored } from '@wallet/persistence';
-import { WALLET_STORE } from '@wallet/platform';
-import { resolveRequestTenant } from './resolve-request-tenant';
-
-type PublicRequest = { url: string; headers: Record<string, string | string[] | undefined> };
+import { CurrentTenant, Public, WALLET_STORE } from '@wallet/platform';
 
 /** The most records a public listing returns (operators configure a handful). */
 const MAX_LISTED = 1000;
@@ -41,6 +38,7 @@ export class PublicConfigController {
   constructor(@Inject(WALLET_STORE) private readonly store: Store) {}
 
   @Get('tenant/:id/config')
+  @Public({ tenant: false })
   async tenantConfig(@Param('id') id: string): Promise<PublicTenantConfig> {
     const parsed = zTenantId.safeParse(id);
     if (!parsed.success) throw new NotFoundError('tenant');
@@ -53,9 +51,10 @@ export class PublicConfigController {
     };
   }
 
-  @Get(['issuer/all', 't/:tenant/issuer/all'])
-  async issuers(@Req() request: PublicRequest): Promise<PublicIssuer[]> {
-    const tenant = (await this.enabledTenant(resolveRequestTenant(request))).id;
+  /** The tenant comes from `/t/{tenant}/...` or `X-Tenant-ID` (else `default`); the platform guard 404s an unknown one. */
+  @Get('issuer/all')
+  @Public()
+  async issuers(@CurrentTenant() tenant: string): Promise<PublicIssuer[]> {
     const all = await this.listAll<Issuer>(tenant, Collections.issuers);
     return all
       .filter((issuer) => issuer.visible)
@@ -67,9 +66,9 @@ export class PublicConfigController {
       }));
   }
 
-  @Get(['verifier/all', 't/:tenant/verifier/all'])
-  async verifiers(@Req() request: PublicRequest): Promise<PublicVerifier[]> {
-    const tenant = (await this.enabledTenant(resolveRequestTenant(request))).id;
+  @Get('verifier/all')
+  @Public()
+  async verifiers(@CurrentTenant() tenant: string): Promise<PublicVerifier[]> {
     const all = await this.listAll<Verifier>(tenant, Collections.verifiers);
     return all.map((verifier) => ({ id: verifier.id, name: verifier.name, url: verifier.url }));
   }

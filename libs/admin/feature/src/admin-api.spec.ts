@@ -1,15 +1,16 @@
 import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
 import { Collections, createStore } from '@wallet/persistence';
-import { createServiceApp, ensureDefaultTenant, type RunningService, type Runtime } from '@wallet/platform';
+import { createServiceApp, ensureDefaultTenant, openSealedSecret, type RunningService, type Runtime } from '@wallet/platform';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AdminFeatureModule } from './admin-feature.module';
-import { hashInviteCode } from './admin.service';
+import { hashInviteCode, issuerKeyContext } from './admin.service';
 
 const TOKEN = 'admin-token-for-tests-0123456789abcdef';
+const KEK = Buffer.alloc(32, 7).toString('base64url');
 
 describe('admin API (in process, SQLite store)', () => {
   let server: RunningService;
@@ -20,7 +21,7 @@ describe('admin API (in process, SQLite store)', () => {
     dir = mkdtempSync(join(tmpdir(), 'admin-api-'));
     const config = loadConfig({
       argv: [],
-      env: { WALLET_SERVER_HOST: '127.0.0.1', WALLET_SERVER_ADMIN_TOKEN: TOKEN, WALLET_DATA_DIR: dir },
+      env: { WALLET_SERVER_HOST: '127.0.0.1', WALLET_SERVER_ADMIN_TOKEN: TOKEN, WALLET_DATA_DIR: dir, WALLET_CRYPTO_KEY_ENCRYPTION_KEY: KEK },
     }).config;
     const store = await createStore({ type: 'sqlite', path: join(dir, 'wallet.db') });
     await ensureDefaultTenant(store);
@@ -67,8 +68,10 @@ describe('admin API (in process, SQLite store)', () => {
     expect(openapi.status).toBe(200);
     expect(openapi.body['openapi']).toBe('3.1.0');
     expect((await fetch(`${server.url}/admin/openapi.json`)).status).toBe(401);
-    // Never from the query string.
-    expect((await fetch(`${server.url}/admin/tenants?access_token=${TOKEN}`)).status).toBe(401);
+    // Never from the query string: the platform refuses a token there on every route (400), with or without a header.
+    const inQuery = await fetch(`${server.url}/admin/tenants?access_token=${TOKEN}`);
+    expect(inQuery.status).toBe(400);
+    expect(await inQuery.text()).not.toContain(TOKEN);
   });
 
   it('creates, reads, updates, lists and deletes tenants with strict validation', async () => {
@@ -107,7 +110,11 @@ describe('admin API (in process, SQLite store)', () => {
     expect((await call('GET', '/admin/tenants/NOPE')).status).toBe(400);
     expect((await call('GET', '/admin/tenants/nope')).status).toBe(404);
 
+    const announced: string[] = [];
+    const unsubscribe = await runtime.cache.subscribe('tenants.changed', (message) => announced.push(message));
     const updated = await call('PATCH', '/admin/tenants/acme', { enabled: false, trust_config: { pdp_url: 'none' } });
+    await unsubscribe();
+    expect(announced).toEqual([JSON.stringify({ tenant: 'acme', action: 'update' })]);
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ enabled: false, trust_config: { pdp_url: 'none' }, version: 2 });
     expect((await call('PATCH', '/admin/tenants/acme', { id: 'other' })).status).toBe(400);
@@ -163,6 +170,11 @@ describe('admin API (in process, SQLite store)', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ id: 'pid', client_private_key_set: true, visible: true });
     expect(created.text).not.toContain('MIGHAgEA');
+    // Sealed at rest under the key encryption key, bound to this issuer.
+    const stored = (await runtime.store.repository(Collections.issuers).require('iss-t', 'pid')).clientPrivateKey!;
+    expect(stored).toMatch(/^jwe:/);
+    expect(stored).not.toContain('MIGHAgEA');
+    expect(await openSealedSecret(stored, issuerKeyContext('iss-t', 'pid'), Buffer.from(KEK, 'base64url'))).toBe(secret);
     expect((await call('POST', '/admin/tenants/iss-t/issuers', { credential_issuer_identifier: 'https://issuer.example/pid' })).status).toBe(409);
     for (const read of [await call('GET', '/admin/tenants/iss-t/issuers/pid'), await call('GET', '/admin/tenants/iss-t/issuers')]) {
       expect(read.text).not.toContain('MIGHAgEA');

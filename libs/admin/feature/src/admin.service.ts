@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Cache } from '@wallet/cache';
 import {
   DEFAULT_TENANT_ID,
   GLOBAL_SCOPE,
@@ -13,7 +14,8 @@ import {
   type Verifier,
 } from '@wallet/domain';
 import { Collections, type CollectionSpec, type Page, type Store, type Stored } from '@wallet/persistence';
-import { AuditLog, WALLET_STORE } from '@wallet/platform';
+import type { WalletConfig } from '@wallet/config';
+import { AuditLog, keyEncryptionKey, sealSecret, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import { createHash, randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
@@ -55,6 +57,16 @@ export const ADMIN_CLOCK = Symbol('ADMIN_CLOCK');
 type ListQuery = z.infer<typeof zListQuery>;
 
 const newId = (): string => randomBytes(12).toString('base64url');
+/**
+ * Cache pub/sub channel on which the admin service announces tenant changes
+ * (`{"tenant":"<id>","action":"update"|"delete"|...}`), so services that cache
+ * tenant configuration can drop their copy at once.
+ */
+export const TENANT_CHANGES_CHANNEL = 'tenants.changed';
+
+/** The context an issuer's sealed client key is bound to. */
+export const issuerKeyContext = (tenant: string, issuerId: string): string => `issuer:${tenant}/${issuerId}`;
+
 export const hashInviteCode = (code: string): string => createHash('sha256').update(code, 'utf8').digest('base64url');
 
 /**
@@ -65,12 +77,17 @@ export const hashInviteCode = (code: string): string => createHash('sha256').upd
 @Injectable()
 export class AdminService {
   private readonly audit: AuditLog;
+  private readonly logger = new Logger('admin');
+  private readonly kek: Uint8Array | null;
 
   constructor(
+    @Inject(WALLET_CONFIG) config: WalletConfig,
     @Inject(WALLET_STORE) private readonly store: Store,
+    @Inject(WALLET_CACHE) private readonly cache: Cache,
     @Inject(ADMIN_CLOCK) private readonly now: () => Date,
   ) {
     this.audit = new AuditLog(store, now);
+    this.kek = keyEncryptionKey(config);
   }
 
   private get tenants() {
@@ -118,6 +135,7 @@ export class AdminService {
     const updated = await this.tenants.update(GLOBAL_SCOPE, id, next, current.version);
     const view = tenantView(updated);
     await this.record(GLOBAL_SCOPE, who, 'tenant.update', 'tenant', id, tenantView(current), view);
+    await this.announce(id, 'update');
     return view;
   }
 
@@ -149,6 +167,7 @@ export class AdminService {
     }
     await this.tenants.delete(GLOBAL_SCOPE, id, disabled.version);
     await this.record(GLOBAL_SCOPE, who, 'tenant.delete', 'tenant', id, tenantView(current), { deleted });
+    await this.announce(id, 'delete');
     return { deleted };
   }
 
@@ -250,15 +269,17 @@ export class AdminService {
 
   async createIssuer(tenant: string, input: z.infer<typeof zIssuerCreate>, who: AdminActor) {
     await this.requireTenant(tenant);
+    const id = input.id ?? newId();
     const created = await this.store.repository(Collections.issuers).create(tenant, {
-      id: input.id ?? newId(),
+      id,
       credentialIssuerIdentifier: input.credential_issuer_identifier,
       clientId: input.client_id,
       visible: input.visible,
-      clientPrivateKey: input.client_private_key,
+      clientPrivateKey: await this.sealKey(input.client_private_key, tenant, id),
     });
     const view = issuerView(created);
     await this.record(tenant, who, 'issuer.create', 'issuer', created.id, null, view);
+    await this.announce(tenant, 'issuer.create');
     return view;
   }
 
@@ -270,11 +291,13 @@ export class AdminService {
       credentialIssuerIdentifier: input.credential_issuer_identifier ?? current.credentialIssuerIdentifier,
       clientId: input.client_id !== undefined ? input.client_id : current.clientId,
       visible: input.visible ?? current.visible,
-      clientPrivateKey: input.client_private_key !== undefined ? input.client_private_key : current.clientPrivateKey,
+      clientPrivateKey:
+        input.client_private_key !== undefined ? await this.sealKey(input.client_private_key, tenant, id) : current.clientPrivateKey,
     };
     const updated = await this.store.repository(Collections.issuers).update(tenant, id, next, current.version);
     const view = issuerView(updated);
     await this.record(tenant, who, 'issuer.update', 'issuer', id, issuerView(current), view);
+    await this.announce(tenant, 'issuer.update');
     return view;
   }
 
@@ -283,6 +306,7 @@ export class AdminService {
     const current = await this.requireRecord(Collections.issuers, tenant, id, 'issuer');
     await this.store.repository(Collections.issuers).delete(tenant, id, current.version);
     await this.record(tenant, who, 'issuer.delete', 'issuer', id, issuerView(current), null);
+    await this.announce(tenant, 'issuer.delete');
   }
 
   // --- verifiers -------------------------------------------------------------
@@ -304,6 +328,7 @@ export class AdminService {
       .create(tenant, { id: input.id ?? newId(), name: input.name, url: input.url });
     const view = verifierView(created);
     await this.record(tenant, who, 'verifier.create', 'verifier', created.id, null, view);
+    await this.announce(tenant, 'verifier.create');
     return view;
   }
 
@@ -314,6 +339,7 @@ export class AdminService {
     const updated = await this.store.repository(Collections.verifiers).update(tenant, id, next, current.version);
     const view = verifierView(updated);
     await this.record(tenant, who, 'verifier.update', 'verifier', id, verifierView(current), view);
+    await this.announce(tenant, 'verifier.update');
     return view;
   }
 
@@ -322,6 +348,7 @@ export class AdminService {
     const current = await this.requireRecord(Collections.verifiers, tenant, id, 'verifier');
     await this.store.repository(Collections.verifiers).delete(tenant, id, current.version);
     await this.record(tenant, who, 'verifier.delete', 'verifier', id, verifierView(current), null);
+    await this.announce(tenant, 'verifier.delete');
   }
 
   // --- invites ---------------------------------------------------------------
@@ -460,6 +487,20 @@ export class AdminService {
       return new Date(at).toISOString();
     }
     return undefined;
+  }
+
+  /** Issuer client keys are sealed under `crypto.keyEncryptionKey`; open them with `openSealedSecret(value, issuerKeyContext(...))`. */
+  private async sealKey(key: string | null, tenant: string, id: string): Promise<string | null> {
+    return key === null ? null : sealSecret(key, issuerKeyContext(tenant, id), this.kek);
+  }
+
+  /** Best effort: a cache outage must not fail a change that is already stored; caches expire anyway. */
+  private async announce(tenant: string, action: string): Promise<void> {
+    try {
+      await this.cache.publish(TENANT_CHANGES_CHANNEL, JSON.stringify({ tenant, action }));
+    } catch (error) {
+      this.logger.warn({ msg: 'could not announce a tenant change', tenant, action, error: error instanceof Error ? error.message : 'unknown' });
+    }
   }
 
   private async record(

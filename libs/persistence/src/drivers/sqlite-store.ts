@@ -238,7 +238,10 @@ class SqliteCollection implements CollectionBackend {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new UniqueViolationError(this.plan.name, ['id'], { cause: error });
     if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
-      const message = error instanceof Error ? error.message : '';
+      // Not `instanceof Error`: better-sqlite3 is a native addon that keeps the error class of the
+      // first realm that loaded it, so in a second realm (another Jest test file) the check fails.
+      const raw = (error as { message?: unknown } | null)?.message;
+      const message = typeof raw === 'string' ? raw : '';
       const indexName = /index '([^']+)'/.exec(message)?.[1];
       const fields = (indexName && this.uniqueFields.get(indexName)) || (message.includes('.id') ? ['id'] : ['unique index']);
       return new UniqueViolationError(this.plan.name, fields, { cause: error });

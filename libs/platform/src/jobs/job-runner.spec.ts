@@ -157,6 +157,30 @@ describeRedis('JobRunner (two runners sharing Redis)', () => {
       }
     }
   }, 15_000);
+
+  it('takes over the lock of a crashed process once it expires', async () => {
+    const keyPrefix = uniquePrefix('jobs-takeover');
+    const crashedCache = await createCache({ type: 'redis', url: server.url, keyPrefix });
+    const cache = await createCache({ type: 'redis', url: server.url, keyPrefix });
+    // The "crashed" process took the job's lock and vanished without releasing it.
+    const held = await crashedCache.acquireLock('jobs:sweep', 400);
+    await crashedCache.close();
+    const fences: number[] = [];
+    const runner = new JobRunner({ cache, lockTtlMs: 5_000 }).register({
+      name: 'sweep',
+      intervalMs: 60_000,
+      handler: async ({ fence }) => {
+        fences.push(fence);
+      },
+    });
+    expect(await runner.runIfDue('sweep')).toBe('locked');
+    await sleep(450);
+    expect(await runner.runIfDue('sweep')).toBe('ran');
+    expect(fences).toEqual([expect.any(Number)]);
+    expect(fences[0]!).toBeGreaterThan(held!.fence);
+    expect(await runner.runIfDue('sweep')).toBe('not_due');
+    await cache.close();
+  });
 });
 
 describe('cleanup jobs (SQLite store)', () => {
