@@ -211,6 +211,44 @@ function runVaultE2e(name: string, env: () => Record<string, string>, openStore:
       expect(again.status).toBe(412);
     }, 120_000);
 
+    it('keeps every write the API acknowledged when the storage service is killed with SIGKILL', async () => {
+      const session = await new PasskeyTestClient({ baseUrl: authUrl }).registered({ displayName: 'Kill' });
+      const api = new StorageClient(storageUrl, session.appToken);
+      const acked: string[] = [];
+      let stop = false;
+      const writers = Array.from({ length: 4 }, async (_, w) => {
+        for (let i = 0; !stop; i++) {
+          const id = `k${w}-${i}`;
+          const answer = await api.call('POST', '/storage/vault/records', { id, category: 'c', blob: 'AAAA', tags: { '~w': String(w) } }).catch(() => null);
+          if (answer?.status === 201) acked.push(id);
+          else return;
+        }
+      });
+      while (acked.length < 100) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Killed with requests in flight.
+      await storage.stop('SIGKILL');
+      stop = true;
+      await Promise.all(writers);
+      storage = await startBuiltApp('storage', { ...env(), WALLET_LOGGING_LEVEL: 'info' });
+      storageUrl = storage.servers.get('storage')!;
+      const after = new StorageClient(storageUrl, session.appToken);
+      const stored = new Set<string>();
+      let cursor: string | null = null;
+      for (;;) {
+        const page: Answer<{ items: Array<{ id: string }>; nextCursor: string | null }> = await after.call(
+          'GET',
+          `/storage/vault/records?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        page.body.items.forEach((item) => stored.add(item.id));
+        cursor = page.body.nextCursor;
+        if (!cursor) break;
+      }
+      expect(acked.length).toBeGreaterThanOrEqual(100);
+      expect(acked.filter((id) => !stored.has(id))).toEqual([]);
+      // The service takes writes again for the same user.
+      expect((await after.call('POST', '/storage/vault/records', { id: 'after-restart', category: 'c', blob: 'AAAA', tags: {} })).status).toBe(201);
+    }, 120_000);
+
     it("refuses another user's attempts on every route", async () => {
       const owner = await new PasskeyTestClient({ baseUrl: authUrl }).registered({ displayName: 'Owner' });
       const intruder = await new PasskeyTestClient({ baseUrl: authUrl }).registered({ displayName: 'Mallory' });

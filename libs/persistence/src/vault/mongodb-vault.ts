@@ -1,5 +1,5 @@
 import type mongoose from 'mongoose';
-import { UnavailableError } from '@wallet/domain';
+import { UnavailableError, VersionConflictError } from '@wallet/domain';
 import { isPlaintextTag, likeToRegExp, type WqlNode } from '@wallet/wql';
 import { randomUUID } from 'node:crypto';
 import type { PageRequest } from '../collection-plan';
@@ -53,7 +53,12 @@ interface LockDoc {
 }
 
 export interface MongoVaultOptions {
-  /** A lock older than this is taken to belong to a crashed writer and may be broken (default 30 s). */
+  /**
+   * A lock older than this is taken to belong to a crashed writer and may be
+   * broken (default 5 s; a write holds it for a few round trips). A writer
+   * that stalls longer loses: its record write is conditional and the seq
+   * index is unique.
+   */
   lockTimeoutMs?: number;
   /** How long a writer waits for the owner's lock before failing with `UnavailableError` (default 10 s). */
   lockWaitMs?: number;
@@ -92,7 +97,7 @@ export class MongoVaultBackend implements VaultBackend {
     this.records = db.collection<RecordDoc>('vault_records');
     this.usageDocs = db.collection<UsageDoc>('vault_users');
     this.locks = db.collection<LockDoc>('vault_locks');
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
     this.lockWaitMs = options.lockWaitMs ?? 10_000;
   }
 
@@ -111,7 +116,7 @@ export class MongoVaultBackend implements VaultBackend {
       // From here on a failure may leave the record written and the state behind: keep the lock,
       // so that whoever breaks it recomputes the state from the records.
       poison();
-      await this.call(() => this.records.replaceOne({ _id: key(owner, id) }, toDoc(owner, row), { upsert: true }));
+      await this.putRecord(owner, current, row);
       await this.saveState(owner, {
         seq: row.seq,
         records: state.records + (row.deleted ? 0 : 1) - (current && !current.deleted ? 1 : 0),
@@ -119,6 +124,26 @@ export class MongoVaultBackend implements VaultBackend {
       });
       return row;
     });
+  }
+
+  /**
+   * Writes the row only over the exact row that was read (an insert when there
+   * was none, atomic by `_id`): the lock already excludes other writers; this
+   * also stops a writer that stalled past its lock from overwriting a newer row.
+   */
+  private async putRecord(owner: VaultOwner, current: VaultRow | null, row: VaultRow): Promise<void> {
+    const doc = toDoc(owner, row);
+    if (!current) {
+      try {
+        await this.call(() => this.records.insertOne(doc));
+        return;
+      } catch (error) {
+        if (isDuplicateKey(error)) throw new VersionConflictError('vault', row.version - 1, null, { cause: error });
+        throw error;
+      }
+    }
+    const result = await this.call(() => this.records.replaceOne({ _id: doc._id, seq: current.seq }, doc));
+    if (result.matchedCount !== 1) throw new VersionConflictError('vault', current.version, null);
   }
 
   async find(owner: VaultOwner, query: WqlNode | null, category: string | null, page: PageRequest): Promise<VaultRow[]> {
