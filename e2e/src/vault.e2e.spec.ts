@@ -251,9 +251,9 @@ function runVaultE2e(name: string, env: () => Record<string, string>, openStore:
 
     it("refuses another user's attempts on every route", async () => {
       const owner = await new PasskeyTestClient({ baseUrl: authUrl }).registered({ displayName: 'Owner' });
-      const intruder = await new PasskeyTestClient({ baseUrl: authUrl }).registered({ displayName: 'Mallory' });
+      const sameTenant = await new PasskeyTestClient({ baseUrl: authUrl }).registered({ displayName: 'Mallory' });
+      const otherTenant = await new PasskeyTestClient({ baseUrl: authUrl, tenant: 'beta' }).registered({ displayName: 'Mallory B' });
       const ownerApi = new StorageClient(storageUrl, owner.appToken);
-      const evil = new StorageClient(storageUrl, intruder.appToken);
       await ownerApi.call('POST', '/storage/vault/records', { id: 'secret', category: 'c', blob: 'AAAA', tags: { '~k': 'v' } });
       await ownerApi.call('POST', '/storage/vc', { credentials: [{ credentialIdentifier: 'c1', credential: 'eyJ', format: 'dc+sd-jwt' }] });
       await ownerApi.call('POST', '/storage/vp', { presentationIdentifier: 'p1', presentation: 'eyJ' });
@@ -267,15 +267,20 @@ function runVaultE2e(name: string, env: () => Record<string, string>, openStore:
         ['POST', '/storage/vc/update', { credential: { credentialIdentifier: 'c1', credential: 'x', format: 'f' } }],
         ['GET', '/storage/vp/p1'],
       ];
-      for (const [method, path, body, headers] of attempts) {
-        expect({ method, path, status: (await evil.call(method, path, body, headers)).status }).toEqual({ method, path, status: 404 });
+      for (const intruder of [sameTenant, otherTenant]) {
+        const evil = new StorageClient(storageUrl, intruder.appToken);
+        for (const [method, path, body, headers] of attempts) {
+          expect({ method, path, status: (await evil.call(method, path, body, headers)).status }).toEqual({ method, path, status: 404 });
+        }
+        expect((await evil.call('GET', '/storage/vault/records')).body).toEqual({ items: [], nextCursor: null });
+        expect((await evil.call('POST', '/storage/vault/query', { query: { '~k': 'v' } })).body).toEqual({ items: [], nextCursor: null });
+        expect((await evil.call('GET', '/storage/vault/sync')).body).toMatchObject({ changes: [] });
+        expect((await evil.call('GET', '/storage/vc')).body).toEqual({ vc_list: [] });
+        expect((await evil.call('GET', '/storage/vp')).body).toEqual({ vp_list: [] });
+        expect((await evil.call('GET', '/storage/vault/export')).text.trim().split('\n')).toHaveLength(2);
       }
-      expect((await evil.call('GET', '/storage/vault/records')).body).toEqual({ items: [], nextCursor: null });
-      expect((await evil.call('POST', '/storage/vault/query', { query: { '~k': 'v' } })).body).toEqual({ items: [], nextCursor: null });
-      expect((await evil.call('GET', '/storage/vault/sync')).body).toMatchObject({ changes: [] });
-      expect((await evil.call('GET', '/storage/vc')).body).toEqual({ vc_list: [] });
-      expect((await evil.call('GET', '/storage/vp')).body).toEqual({ vp_list: [] });
-      expect((await evil.call('GET', '/storage/vault/export')).text.trim().split('\n')).toHaveLength(2);
+      // Naming another tenant in the path does not switch the owner's token to it.
+      expect((await ownerApi.call('GET', '/t/beta/storage/vault/records/secret')).status).toBe(403);
       // Without a token, or with a forged one: 401.
       expect((await new StorageClient(storageUrl, 'not-a-token').call('GET', '/storage/vault/records')).status).toBe(401);
       // Nothing of the owner's changed.
