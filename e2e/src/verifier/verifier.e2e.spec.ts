@@ -9,84 +9,14 @@ import {
   type TestSdJwtIssuer,
 } from '@wallet/testing';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHeaderAndPayload, StatusList } from '@sd-jwt/jwt-status-list';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { APP_CALLBACK, ISSUER, PID, PUBLIC, runWallet, servicesYaml } from './verifier-fixtures';
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
-
-const PID = 'https://credentials.example.com/pid';
-const ISSUER = 'https://issuer.example';
-const APP_CALLBACK = 'https://app.example/callback';
-const HOLDER_SCRIPT = join(__dirname, 'holder-wallet.mjs');
-/** The verifier's public origin, as behind a TLS-terminating proxy; the wallet maps it to the test process. */
-const PUBLIC = 'https://verifier.example';
-
-interface WalletResult {
-  status?: number;
-  body?: Record<string, unknown> | string;
-  clientId?: string;
-  responseMode?: string;
-  error?: string;
-}
-
-/** Runs the third-party wallet as its own process (the @openid4vc packages are ESM-only). */
-function runWallet(input: Record<string, unknown>): Promise<WalletResult> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [HOLDER_SCRIPT, JSON.stringify(input)], { timeout: 30_000 }, (error, stdout) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as WalletResult);
-      } catch {
-        reject(error ?? new Error(`wallet printed no result: ${stdout}`));
-      }
-    });
-  });
-}
-
-const servicesYaml = (dir: string, issuerRoot: string) => {
-  const file = join(dir, 'services.yaml');
-  const scope = (claims: string[] | null, token: Record<string, unknown>) => ({
-    dcql: {
-      credentials: [
-        {
-          id: 'pid',
-          format: 'dc+sd-jwt',
-          meta: { vct_values: [PID] },
-          claims: [{ path: ['given_name'] }, { path: ['address', 'country'], values: ['DE', 'AT'] }],
-        },
-      ],
-    },
-    trust: [{ type: PID, issuers: [{ id: ISSUER, ...(claims ? { claims } : {}) }] }],
-    token,
-  });
-  const service = (id: string, extra: Record<string, unknown> = {}) => ({
-    id,
-    defaultScope: 'login',
-    scopes: {
-      login: scope(null, { type: 'mapping', claims: { first_name: 'pid.given_name', country: 'pid.address.country' } }),
-      whole: scope(null, { type: 'credential' }),
-      narrow: scope(['given_name'], { type: 'flat' }),
-    },
-    redirectUris: [APP_CALLBACK],
-    ...extra,
-  });
-  writeFileSync(
-    file,
-    JSON.stringify({
-      services: [
-        service('shop'),
-        service('shop-x509', { clientIdPrefix: 'x509_san_dns' }),
-        service('shop-hash', { clientIdPrefix: 'x509_hash' }),
-      ],
-    }),
-  );
-  writeFileSync(join(dir, 'roots.pem'), issuerRoot);
-  return file;
-};
 
 describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and @sd-jwt/sd-jwt-vc', () => {
   let verifier: ServiceProcess;
