@@ -137,6 +137,23 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     expect(payload.sub).toMatch(/^urn:ietf:params:oauth:jwk-thumbprint:sha-256:/);
   });
 
+  it('request_uri_method=post: the wallet POSTs its wallet_nonce and the signed request echoes it', async () => {
+    const { walletUrl, sessionId } = await start({ client_id: 'shop', client_callback: APP_CALLBACK, request_uri_method: 'post' });
+    expect(new URL(walletUrl).searchParams.get('request_uri_method')).toBe('post');
+    const direct = await fetch(`${base}/api/v1/request/${sessionId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ wallet_nonce: 'wn-123', wallet_metadata: '{}' }),
+    });
+    expect(direct.headers.get('content-type')).toContain('application/oauth-authz-req+jwt');
+    const [, payload] = (await direct.text()).split('.');
+    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({ wallet_nonce: 'wn-123', state: sessionId });
+    const result = await wallet(walletUrl, { requestUriMethodPost: true });
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe(200);
+    expect(await status(sessionId)).toMatchObject({ status: 'answered' });
+  });
+
   it('same-device with PKCE: the wallet gets the redirect, a wrong verifier and a reused code are refused', async () => {
     const verifierValue = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifierValue).digest('base64url');
