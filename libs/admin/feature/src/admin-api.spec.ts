@@ -1,7 +1,7 @@
 import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
 import { Collections, createStore } from '@wallet/persistence';
-import { createServiceApp, ensureDefaultTenant, openSealedSecret, type RunningService, type Runtime } from '@wallet/platform';
+import { createServiceApp, ensureDefaultTenant, openSealedSecret, TENANT_CHANGED_CHANNEL, type RunningService, type Runtime } from '@wallet/platform';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,10 +111,10 @@ describe('admin API (in process, SQLite store)', () => {
     expect((await call('GET', '/admin/tenants/nope')).status).toBe(404);
 
     const announced: string[] = [];
-    const unsubscribe = await runtime.cache.subscribe('tenants.changed', (message) => announced.push(message));
+    const unsubscribe = await runtime.cache.subscribe(TENANT_CHANGED_CHANNEL, (message) => announced.push(message));
     const updated = await call('PATCH', '/admin/tenants/acme', { enabled: false, trust_config: { pdp_url: 'none' } });
     await unsubscribe();
-    expect(announced).toEqual([JSON.stringify({ tenant: 'acme', action: 'update' })]);
+    expect(announced).toEqual(['acme']);
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ enabled: false, trust_config: { pdp_url: 'none' }, version: 2 });
     expect((await call('PATCH', '/admin/tenants/acme', { id: 'other' })).status).toBe(400);
