@@ -91,6 +91,8 @@ describe('describeConfig', () => {
       'outbound',
       'trust',
       'admin',
+      'verifier',
+      'registry',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

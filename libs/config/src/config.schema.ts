@@ -4,6 +4,8 @@ import { zAuthSection } from './sections/auth';
 import { zOutboundSection } from './sections/outbound';
 import { zTrustSection } from './sections/trust';
 import { zAdminSection } from './sections/admin';
+import { zVerifierSection } from './sections/verifier';
+import { zRegistrySection } from './sections/registry';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -313,6 +315,8 @@ export const zConfigShape = z
     outbound: zOutboundSection,
     trust: zTrustSection,
     admin: zAdminSection,
+    verifier: zVerifierSection,
+    registry: zRegistrySection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

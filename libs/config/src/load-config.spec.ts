@@ -128,6 +128,27 @@ describe('loadConfig: defaults', () => {
           trustRefreshIntervalMs: 900_000,
         },
       },
+      verifier: {
+        clientIdPrefix: 'decentralized_identifier',
+        sessionTtlMs: 300_000,
+        codeTtlMs: 60_000,
+        tokenTtlMs: 3_600_000,
+        clockSkewSeconds: 60,
+        statusListCacheTtlMs: 300_000,
+      },
+      registry: {
+        defaultTtlMs: 3_600_000,
+        minTtlMs: 60_000,
+        maxTtlMs: 86_400_000,
+        staleMaxMs: 7 * 86_400_000,
+        maxExtendsDepth: 5,
+        maxDocumentBytes: 256 * 1024,
+        maxImageBytes: 512 * 1024,
+        imageTypes: ['image/png', 'image/jpeg', 'image/svg+xml', 'image/webp', 'image/gif'],
+        sources: [],
+        sourcePollIntervalMs: 3_600_000,
+        issuerMetadataTtlMs: 300_000,
+      },
     });
     expect(sources['storage.type']).toBe('default');
     expect(sources['server.adminToken']).toBe('default');

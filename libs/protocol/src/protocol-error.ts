@@ -23,6 +23,8 @@ export type PresentationErrorCode =
   | 'revoked'
   | 'suspended'
   | 'status_unavailable'
+  | 'untrusted_issuer'
+  | 'claim_not_allowed'
   | 'query_invalid'
   | 'query_not_satisfied';
 

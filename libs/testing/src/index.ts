@@ -4,3 +4,4 @@ export * from './mongo-server';
 export * from './built-app';
 export * from './sd-jwt-parties';
 export * from './pki';
+export * from './passkey-client';

@@ -11,7 +11,10 @@ export interface TestPki {
   /** `x5c` of the leaf: leaf then intermediate, base64 DER. */
   x5c: string[];
   leafPrivateJwk: JWK;
+  leafKeyPem: string;
   leafPem: string;
+  /** Leaf then intermediate, PEM: what a server configures as its certificate chain. */
+  chainPem: string;
 }
 
 export interface TestPkiOptions {
@@ -53,7 +56,9 @@ export function createTestPki(options: TestPkiOptions): TestPki {
       rootPem: readFileSync(join(dir, 'root.pem'), 'utf8'),
       x5c: [der('leaf'), der('inter')],
       leafPrivateJwk: createPrivateKey(readFileSync(join(dir, 'leaf.key'))).export({ format: 'jwk' }) as JWK,
+      leafKeyPem: createPrivateKey(readFileSync(join(dir, 'leaf.key'))).export({ format: 'pem', type: 'pkcs8' }).toString(),
       leafPem: readFileSync(join(dir, 'leaf.pem'), 'utf8'),
+      chainPem: readFileSync(join(dir, 'leaf.pem'), 'utf8') + readFileSync(join(dir, 'inter.pem'), 'utf8'),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

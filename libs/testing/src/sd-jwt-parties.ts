@@ -20,6 +20,7 @@ export interface TestSdJwtIssuer {
 
 export interface TestSdJwtHolder {
   publicJwk: JWK;
+  privateJwk: JWK;
   /** Presents with the given disclosures and a KB-JWT for `nonce`/`aud` (iat defaults to now). */
   present(
     credential: string,
@@ -31,8 +32,25 @@ export interface TestSdJwtHolder {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export async function createTestSdJwtIssuer(iss: string, kid = 'issuer-key-1'): Promise<TestSdJwtIssuer> {
-  const { publicKey, privateKey } = await ES256.generateKeyPair();
+export interface TestIssuerKey {
+  /** A P-256 private JWK (e.g. the leaf key of `createTestPki`); generated when absent. */
+  privateJwk?: JWK;
+  /** Put into every credential's header (the issuer then needs no kid). */
+  x5c?: string[];
+  kid?: string;
+}
+
+export async function createTestSdJwtIssuer(iss: string, key: TestIssuerKey = {}): Promise<TestSdJwtIssuer> {
+  const kid = key.kid ?? 'issuer-key-1';
+  let publicKey: JWK;
+  let privateKey: JWK;
+  if (key.privateJwk) {
+    privateKey = key.privateJwk;
+    const { d: _d, ...pub } = key.privateJwk;
+    publicKey = pub;
+  } else {
+    ({ publicKey, privateKey } = (await ES256.generateKeyPair()) as { publicKey: JWK; privateKey: JWK });
+  }
   const sdjwt = new SDJwtVcInstance({
     signer: await ES256.getSigner(privateKey),
     signAlg: ES256.alg,
@@ -49,7 +67,7 @@ export async function createTestSdJwtIssuer(iss: string, kid = 'issuer-key-1'): 
       sdjwt.issue(
         { iss, iat: options.iat ?? nowSeconds(), vct: options.vct, cnf: { jwk: options.holderJwk }, ...claims, ...(options.exp ? { exp: options.exp } : {}) },
         frame as never,
-        { header: { typ: options.typ ?? 'dc+sd-jwt', kid, ...options.header } },
+        { header: { typ: options.typ ?? 'dc+sd-jwt', ...(key.x5c ? { x5c: key.x5c } : { kid }), ...options.header } },
       ),
   };
 }
@@ -68,6 +86,7 @@ export async function createTestSdJwtHolder(): Promise<TestSdJwtHolder> {
   delete publicJwk.ext;
   return {
     publicJwk,
+    privateJwk: privateKey as JWK,
     present: (credential, frame, kb) =>
       sdjwt.present(credential, frame as never, { kb: { payload: { iat: kb.iat ?? nowSeconds(), aud: kb.aud, nonce: kb.nonce } } }),
   };

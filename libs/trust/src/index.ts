@@ -8,3 +8,4 @@
 export * from './trust-query';
 export * from './trust-evaluator';
 export * from './trust-refresh.job';
+export * from './trust-from-config';

@@ -240,6 +240,17 @@ function evaluatorSuite(driver: string, openCache: () => Promise<Cache>) {
       expect(defaultPdp.calls).toHaveLength(1);
     });
 
+    it('the refresh job of another process (the admin job runner) refreshes what the registry cached', async () => {
+      defaultPdp.trusts.add('https://issuer.example');
+      const keyPrefix = uniquePrefix('trust');
+      const registrySide = makeEvaluator(cache, { keyPrefix });
+      const adminSide = new TrustRefreshJob(makeEvaluator(cache, { keyPrefix }));
+      await registrySide.evaluate(issuerQuery('acme', 'https://issuer.example', jwk));
+      clock += 55_000;
+      expect(await adminSide.run()).toEqual({ refreshed: 1 });
+      expect(defaultPdp.calls).toHaveLength(2);
+    });
+
     it('the refresh job re-evaluates decisions close to expiry and keeps them when the PDP is down', async () => {
       defaultPdp.trusts.add('https://issuer.example');
       const evaluator = makeEvaluator(cache, { cacheTtlMs: 60_000, refreshAheadMs: 10_000 });

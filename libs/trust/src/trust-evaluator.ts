@@ -83,6 +83,9 @@ const zAuthzenConfiguration = z.object({
   access_evaluation_endpoint: z.url({ protocol: /^https?$/ }).optional(),
 });
 
+/** Entries of the in-process parse memos before they are cleared. */
+const MEMO_LIMIT = 10_000;
+
 const sha = (value: string): string => createHash('sha256').update(value).digest('base64url');
 
 function metric<T>(registry: Registry | undefined, name: string, create: () => T): T | undefined {
@@ -132,6 +135,9 @@ export class TrustEvaluator {
   private readonly allowList: ReadonlyArray<{ role: string | null; entityId: string }>;
   private readonly inflight = new Map<string, Promise<TrustDecision>>();
   private readonly endpoints = new Map<string, { endpoint: string; until: number }>();
+  /** Parsed cache values by their raw text, so a warm read skips JSON and schema parsing. */
+  private readonly parsed = new Map<string, { raw: string; decision: TrustDecision }>();
+  private readonly thumbprints = new Map<string, string>();
   private readonly decisions: Counter<'source' | 'trusted' | 'cached'> | undefined;
   private readonly pdpLatency: Histogram<'outcome'> | undefined;
 
@@ -207,6 +213,7 @@ export class TrustEvaluator {
       case 'static':
         return this.staticDecision(query, resolved.policy);
       case 'pdp': {
+        if (!query.key) return this.immediate(false, 'error', 'not trusted: the entity presents no key material to evaluate');
         const key = await this.cacheKey(query, resolved.url);
         const cached = await this.readCached(key);
         if (cached) return cached;
@@ -246,7 +253,13 @@ export class TrustEvaluator {
   }
 
   private async cacheKey(query: TrustQuery, pdpUrl: string): Promise<string> {
-    const thumbprint = await keyThumbprint(query.key);
+    const keyText = JSON.stringify(query.key);
+    let thumbprint = this.thumbprints.get(keyText);
+    if (thumbprint === undefined) {
+      thumbprint = await keyThumbprint(query.key);
+      if (this.thumbprints.size >= MEMO_LIMIT) this.thumbprints.clear();
+      this.thumbprints.set(keyText, thumbprint);
+    }
     const types = [...(query.credentialTypes ?? [])].sort().join('\n');
     const scope = sha(`${pdpUrl}\n${query.entityId}\n${types}\n${JSON.stringify(query.context ?? {})}`);
     return `${this.prefix}d:${query.tenantId}:${query.role}:${scope}:${thumbprint}`;
@@ -255,10 +268,15 @@ export class TrustEvaluator {
   private async readCached(key: string): Promise<TrustDecision | null> {
     const raw = await this.cache.get(key);
     if (raw === null) return null;
+    const memo = this.parsed.get(key);
+    if (memo && memo.raw === raw) return { ...memo.decision };
     const parsed = zCachedDecision.safeParse(JSON.parse(raw));
     if (!parsed.success) return null;
-    const { query: _query, ...decision } = parsed.data;
-    return { ...decision, cached: true };
+    const { query: _query, ...rest } = parsed.data;
+    const decision = { ...rest, cached: true };
+    if (this.parsed.size >= MEMO_LIMIT) this.parsed.clear();
+    this.parsed.set(key, { raw, decision });
+    return { ...decision };
   }
 
   private async askPdp(query: TrustQuery, pdpUrl: string, key: string): Promise<TrustDecision> {
@@ -307,9 +325,9 @@ export class TrustEvaluator {
     return {
       subject: { type: 'key', id: query.entityId },
       resource:
-        query.key.type === 'jwk'
+        query.key?.type === 'jwk'
           ? { type: 'jwk', id: query.entityId, key: [query.key.jwk] }
-          : { type: 'x5c', id: query.entityId, key: query.key.x5c },
+          : { type: 'x5c', id: query.entityId, key: query.key?.x5c ?? [] },
       action: {
         name: query.role,
         ...(query.credentialTypes?.length ? { parameters: { credential_types: query.credentialTypes } } : {}),

@@ -33,7 +33,8 @@ export const zTrustQuery = z.strictObject({
   /** The entity's identifier: credential issuer identifier, verifier client id, DID, ... */
   entityId: z.string().min(1).max(2048),
   role: zTrustRole,
-  key: zTrustKey,
+  /** Absent when the entity publishes no key: static policies still answer, a PDP query fails closed. */
+  key: zTrustKey.optional(),
   /** Credential types (vct, doctype) the entity issues or asks for: `action.parameters.credential_types`. */
   credentialTypes: z.array(z.string().min(1).max(2048)).max(50).optional(),
   /** Extra AuthZEN context; never decisive for the PDP. */
@@ -67,7 +68,7 @@ export function parseTrustQuery(input: unknown): TrustQuery {
       result.error.issues.map((issue) => ({ path: `/${issue.path.join('/')}`, message: issue.message })),
     );
   }
-  if (result.data.key.type === 'x5c') {
+  if (result.data.key?.type === 'x5c') {
     result.data.key.x5c.forEach((cert, i) => {
       try {
         new X509Certificate(Buffer.from(cert, 'base64'));
@@ -85,7 +86,8 @@ export function parseTrustQuery(input: unknown): TrustQuery {
  * The key part of the cache key: the RFC 7638 JWK thumbprint, or SHA-256 over
  * the whole x5c chain (a different intermediate is a different question).
  */
-export async function keyThumbprint(key: TrustKey): Promise<string> {
+export async function keyThumbprint(key: TrustKey | undefined): Promise<string> {
+  if (key === undefined) return 'nokey';
   if (key.type === 'jwk') {
     try {
       return await calculateJwkThumbprint(key.jwk as unknown as JWK, 'sha256');

@@ -35,8 +35,14 @@ interface RecordDoc {
 
 interface UsageDoc {
   _id: string;
+  /** The owner's last seq (authoritative while no lock is stale; recomputed when one is broken). */
+  seq: number;
   records: number;
   bytes: number;
+}
+
+interface OwnerState extends VaultUsage {
+  seq: number;
 }
 
 interface LockDoc {
@@ -58,12 +64,14 @@ export interface MongoVaultOptions {
  * multi-document transactions nor atomic filtered updates (see the claims in
  * `mongodb-store.ts`); inserting a document with a given `_id` is atomic
  * everywhere, so every write takes a per-owner lock by inserting
- * `vault_locks/<tenant>|<user>`. Under the lock the writer reads the record,
- * decides, assigns `max(seq) + 1`, writes the record and the usage document,
- * then deletes the lock: writes of one owner are serialised and their seqs
- * become visible in order. A lock older than `lockTimeoutMs` is broken (by
- * one breaker, guarded by another insert); the breaker recomputes the usage
- * and removes records of an import that did not finish.
+ * `vault_locks/<tenant>|<user>`. Under the lock the writer reads the record
+ * and the owner's state (last seq, records, bytes), decides, writes the
+ * record with seq + 1 and then the state, and deletes the lock: writes of one
+ * owner are serialised and their seqs become visible in order (a unique index
+ * on seq backs this up). A write that fails half-way keeps the lock; a lock
+ * older than `lockTimeoutMs` is broken (by one breaker, guarded by another
+ * insert), and the breaker recomputes the state from the records and removes
+ * the records of an import that did not finish.
  *
  * Queries are MongoDB query documents over `tagKeys` / `tagNames` (indexed,
  * multikey) and, for range and `$like` on `~` tags, on `plain.<hex name>`.
@@ -96,14 +104,18 @@ export class MongoVaultBackend implements VaultBackend {
 
   async write(owner: VaultOwner, id: string, decide: VaultDecision): Promise<VaultRow> {
     await this.ensureIndexes();
-    return this.locked(owner, undefined, async () => {
-      const [current, usage, seq] = await Promise.all([this.get(owner, id), this.usage(owner), this.lastSeq(owner)]);
-      const draft = decide(current, usage);
-      const row: VaultRow = { ...draft, tags: { ...draft.tags }, seq: seq + 1 };
+    return this.locked(owner, undefined, async (poison) => {
+      const [current, state] = await Promise.all([this.get(owner, id), this.state(owner)]);
+      const draft = decide(current, { records: state.records, bytes: state.bytes });
+      const row: VaultRow = { ...draft, tags: { ...draft.tags }, seq: state.seq + 1 };
+      // From here on a failure may leave the record written and the state behind: keep the lock,
+      // so that whoever breaks it recomputes the state from the records.
+      poison();
       await this.call(() => this.records.replaceOne({ _id: key(owner, id) }, toDoc(owner, row), { upsert: true }));
-      await this.saveUsage(owner, {
-        records: usage.records + (row.deleted ? 0 : 1) - (current && !current.deleted ? 1 : 0),
-        bytes: usage.bytes + row.size - (current?.size ?? 0),
+      await this.saveState(owner, {
+        seq: row.seq,
+        records: state.records + (row.deleted ? 0 : 1) - (current && !current.deleted ? 1 : 0),
+        bytes: state.bytes + row.size - (current?.size ?? 0),
       });
       return row;
     });
@@ -137,23 +149,29 @@ export class MongoVaultBackend implements VaultBackend {
   }
 
   async usage(owner: VaultOwner): Promise<VaultUsage> {
+    const { records, bytes } = await this.state(owner);
+    return { records, bytes };
+  }
+
+  private async state(owner: VaultOwner): Promise<OwnerState> {
     const doc = await this.call(() => this.usageDocs.findOne({ _id: ownerKey(owner) }));
-    return { records: doc?.records ?? 0, bytes: doc?.bytes ?? 0 };
+    return { seq: doc?.seq ?? 0, records: doc?.records ?? 0, bytes: doc?.bytes ?? 0 };
   }
 
   async importAll(owner: VaultOwner, drafts: readonly VaultRowDraft[]): Promise<boolean> {
     await this.ensureIndexes();
     const batch = randomUUID();
-    return this.locked(owner, batch, async () => {
-      const usage = await this.usage(owner);
-      if (usage.records > 0) return false;
-      let seq = await this.lastSeq(owner);
+    return this.locked(owner, batch, async (poison) => {
+      const state = await this.state(owner);
+      if (state.records > 0) return false;
+      let seq = state.seq;
       const existing = new Map<string, number>();
       for (const doc of await this.call(() =>
         this.records.find({ scope: owner.tenantId, user: owner.userId }, { projection: { id: 1, version: 1 } }).toArray(),
       )) {
         existing.set(doc.id, doc.version);
       }
+      poison();
       try {
         const operations = drafts.map((draft) => {
           const row: VaultRow = { ...draft, version: (existing.get(draft.id) ?? 0) + 1, seq: ++seq };
@@ -165,10 +183,14 @@ export class MongoVaultBackend implements VaultBackend {
           const chunk = operations.slice(i, i + 500);
           await this.call(() => this.records.bulkWrite(chunk, { ordered: true }));
         }
-        await this.saveUsage(owner, { records: drafts.length, bytes: drafts.reduce((sum, d) => sum + d.size, 0) });
-        await this.call(() => this.records.updateMany({ scope: owner.tenantId, user: owner.userId, importBatch: batch }, { $unset: { importBatch: '' } }));
+        await this.saveState(owner, { seq, records: drafts.length, bytes: drafts.reduce((sum, d) => sum + d.size, 0) });
+        await this.call(() =>
+          this.records.updateMany({ scope: owner.tenantId, user: owner.userId, importBatch: batch }, { $unset: { importBatch: '' } }),
+        );
       } catch (error) {
-        await this.rollbackImport(owner, batch).catch(() => undefined);
+        // Undo what was written; if even that fails, the lock stays and its breaker undoes it.
+        await this.rollbackImport(owner, batch);
+        poison(false);
         throw error;
       }
       return true;
@@ -177,9 +199,10 @@ export class MongoVaultBackend implements VaultBackend {
 
   private async rollbackImport(owner: VaultOwner, batch: string): Promise<void> {
     await this.call(() => this.records.deleteMany({ scope: owner.tenantId, user: owner.userId, importBatch: batch }));
-    await this.recomputeUsage(owner);
+    await this.recomputeState(owner);
   }
 
+  /** The highest seq of the owner's records (a scan: only when a lock is broken). */
   private async lastSeq(owner: VaultOwner): Promise<number> {
     const [last] = await this.call(() =>
       this.records
@@ -191,19 +214,25 @@ export class MongoVaultBackend implements VaultBackend {
     return last?.seq ?? 0;
   }
 
-  private async saveUsage(owner: VaultOwner, usage: VaultUsage): Promise<void> {
-    await this.call(() => this.usageDocs.replaceOne({ _id: ownerKey(owner) }, { ...usage }, { upsert: true }));
+  private async saveState(owner: VaultOwner, state: OwnerState): Promise<void> {
+    await this.call(() => this.usageDocs.replaceOne({ _id: ownerKey(owner) }, { ...state }, { upsert: true }));
   }
 
-  private async recomputeUsage(owner: VaultOwner): Promise<void> {
+  /** Recounts seq, records and bytes from the records themselves (after a broken lock or a rolled-back import). */
+  private async recomputeState(owner: VaultOwner): Promise<void> {
     const docs = await this.call(() =>
       this.records.find({ scope: owner.tenantId, user: owner.userId, deleted: false }, { projection: { size: 1 } }).toArray(),
     );
-    await this.saveUsage(owner, { records: docs.length, bytes: docs.reduce((sum, doc) => sum + doc.size, 0) });
+    const seq = await this.lastSeq(owner);
+    await this.saveState(owner, { seq, records: docs.length, bytes: docs.reduce((sum, doc) => sum + doc.size, 0) });
   }
 
   /** Runs `work` holding the owner's lock (see the class comment). */
-  private async locked<R>(owner: VaultOwner, importBatch: string | undefined, work: () => Promise<R>): Promise<R> {
+  private async locked<R>(
+    owner: VaultOwner,
+    importBatch: string | undefined,
+    work: (dirty: (isDirty?: boolean) => void) => Promise<R>,
+  ): Promise<R> {
     const _id = ownerKey(owner);
     const token = randomUUID();
     const deadline = Date.now() + this.lockWaitMs;
@@ -222,10 +251,18 @@ export class MongoVaultBackend implements VaultBackend {
       if (Date.now() > deadline) throw new UnavailableError('the vault (another write of this user is stuck)');
       await new Promise((resolve) => setTimeout(resolve, Math.min(2 + attempt * 2, 25)));
     }
+    let poisoned = false;
+    let failed = false;
     try {
-      return await work();
+      return await work((isDirty = true) => {
+        poisoned = isDirty;
+      });
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      await this.locks.deleteOne({ _id, token }).catch(() => undefined);
+      // A write that failed half-way keeps the lock: its breaker repairs the owner's state.
+      if (!(failed && poisoned)) await this.locks.deleteOne({ _id, token }).catch(() => undefined);
     }
   }
 
@@ -237,7 +274,7 @@ export class MongoVaultBackend implements VaultBackend {
       throw error;
     }
     if (held.importBatch) await this.rollbackImport(owner, held.importBatch);
-    else await this.recomputeUsage(owner);
+    else await this.recomputeState(owner);
     await this.call(() => this.locks.deleteOne({ _id: held._id, token: held.token }));
   }
 
@@ -252,7 +289,8 @@ export class MongoVaultBackend implements VaultBackend {
   private async createIndexes(): Promise<void> {
     // One index per command (FerretDB v1, see mongodb-store.ts).
     const specs: Array<{ key: Record<string, 1>; name: string; unique?: true }> = [
-      { key: { scope: 1, user: 1, seq: 1 }, name: 'vault_seq' },
+      // Unique: two writes can never share a seq (a stalled writer past its lock loses instead).
+      { key: { scope: 1, user: 1, seq: 1 }, name: 'vault_seq', unique: true },
       { key: { scope: 1, user: 1, category: 1, _id: 1 }, name: 'vault_category' },
       { key: { scope: 1, user: 1, tagKeys: 1 }, name: 'vault_tag_keys' },
       { key: { scope: 1, user: 1, tagNames: 1 }, name: 'vault_tag_names' },

@@ -27,8 +27,7 @@ const MAX_QUERY_SHAPES = 256;
  * - `vault_records` (scope, user_id, id) -> record or tombstone, with `seq`;
  * - `vault_tags` (scope, user_id, record_id, name) -> value, indexed by
  *   (scope, user_id, name, value) so that every WQL condition is an index
- *   range: a query becomes SQL with bound parameters only
- *   (`r.id IN (SELECT record_id FROM vault_tags WHERE ... name = ? AND value = ?)`);
+ *   range, and a query becomes a set expression over it (see `toIdSet`);
  * - `vault_users` (scope, user_id) -> last seq, live records, bytes.
  *
  * Every write is one IMMEDIATE transaction (SQLite allows one writer at a
@@ -55,6 +54,7 @@ export class SqliteVaultBackend implements VaultBackend {
         size INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (scope, user_id, id)) WITHOUT ROWID;
       CREATE UNIQUE INDEX IF NOT EXISTS vault_records__seq ON vault_records (scope, user_id, seq);
       CREATE INDEX IF NOT EXISTS vault_records__category ON vault_records (scope, user_id, category, id);
+      CREATE INDEX IF NOT EXISTS vault_records__live ON vault_records (scope, user_id, deleted, id);
       CREATE TABLE IF NOT EXISTS vault_tags (
         scope TEXT NOT NULL, user_id TEXT NOT NULL, record_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (scope, user_id, record_id, name)) WITHOUT ROWID;
@@ -105,7 +105,7 @@ export class SqliteVaultBackend implements VaultBackend {
     }
     where += ' AND r.id > ?';
     params.push(page.afterId);
-    if (query !== null) where += ` AND ${toSql(query, owner, params)}`;
+    if (query !== null) where += ` AND r.id IN (${toIdSet(query, owner, params)})`;
     params.push(page.limit);
     const sql = `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM vault_records r WHERE ${where} ORDER BY r.id LIMIT ?`;
     return this.run(() => this.statement(sql).all(...params) as Row[]).map(toRow);
@@ -185,23 +185,36 @@ export class SqliteVaultBackend implements VaultBackend {
 }
 
 /**
- * A WQL node as an SQL condition on `r`. Names and values only ever become
+ * A WQL node as an SQL set expression: a compound SELECT of the matching
+ * record ids of the owner. Conditions are index ranges on
+ * `vault_tags__value`; AND, OR and NOT become INTERSECT, UNION and EXCEPT, so
+ * the database never walks the records themselves (whose rows carry the
+ * blobs) except to fetch the page of matches. Names and values are always
  * bound parameters; the SQL text depends on the query's shape alone.
  */
-function toSql(node: WqlNode, owner: VaultOwner, params: unknown[]): string {
+export function toIdSet(node: WqlNode, owner: VaultOwner, params: unknown[]): string {
   const tagged = (condition: string, ...values: unknown[]): string => {
     params.push(owner.tenantId, owner.userId, ...values);
-    return `r.id IN (SELECT record_id FROM vault_tags WHERE scope = ? AND user_id = ? AND ${condition})`;
+    return `SELECT record_id FROM vault_tags WHERE scope = ? AND user_id = ? AND ${condition}`;
   };
+  const live = (): string => {
+    params.push(owner.tenantId, owner.userId);
+    return 'SELECT id AS record_id FROM vault_records WHERE scope = ? AND user_id = ? AND deleted = 0';
+  };
+  const nested = (sql: string) => `SELECT record_id FROM (${sql})`;
   switch (node.op) {
     case 'and':
-      return node.clauses.length === 0 ? '1' : `(${node.clauses.map((c) => toSql(c, owner, params)).join(' AND ')})`;
+      return node.clauses.length === 0 ? live() : node.clauses.map((c) => nested(toIdSet(c, owner, params))).join(' INTERSECT ');
     case 'or':
-      return node.clauses.length === 0 ? '0' : `(${node.clauses.map((c) => toSql(c, owner, params)).join(' OR ')})`;
-    case 'not':
-      return `NOT ${toSql(node.clause, owner, params)}`;
+      return node.clauses.length === 0
+        ? 'SELECT NULL AS record_id WHERE 0'
+        : node.clauses.map((c) => nested(toIdSet(c, owner, params))).join(' UNION ');
+    case 'not': {
+      const all = live();
+      return `${all} EXCEPT ${nested(toIdSet(node.clause, owner, params))}`;
+    }
     case 'exist':
-      return `(${node.names.map((name) => tagged('name = ?', name)).join(' AND ')})`;
+      return node.names.map((name) => nested(tagged('name = ?', name))).join(' INTERSECT ');
     case 'in':
       return tagged(`name = ? AND value IN (${node.values.map(() => '?').join(', ')})`, node.name, ...node.values);
     case 'eq':

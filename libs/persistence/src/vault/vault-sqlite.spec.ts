@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWql } from '@wallet/wql';
 import { createStore } from '../create-store';
+import { toIdSet } from './sqlite-vault';
 import { runVaultContract } from './vault.contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'wallet-vault-sqlite-'));
@@ -38,16 +39,19 @@ describe('sqlite vault', () => {
 
     const db = new Database(path, { readonly: true });
     try {
+      const params: unknown[] = ['acme', 'u1'];
+      const set = toIdSet(parseWql({ a: 'x', b: { $in: ['y', 'z'] }, $not: { '~c': { $like: 'q%' } } }), owner, params);
+      params.push('', 10);
       const plan = db
-        .prepare(
-          'EXPLAIN QUERY PLAN SELECT r.id FROM vault_records r WHERE r.scope = ? AND r.user_id = ? AND r.deleted = 0 AND r.id > ? ' +
-            'AND r.id IN (SELECT record_id FROM vault_tags WHERE scope = ? AND user_id = ? AND name = ? AND value = ?) ORDER BY r.id LIMIT 10',
-        )
-        .all('acme', 'u1', '', 'acme', 'u1', '~name', 'x')
-        .map((row) => (row as { detail: string }).detail)
-        .join('\n');
-      expect(plan).toContain('vault_tags__value');
-      expect(plan).not.toMatch(/SCAN vault_tags/);
+        .prepare(`EXPLAIN QUERY PLAN SELECT r.id FROM vault_records r WHERE r.scope = ? AND r.user_id = ? AND r.id IN (${set}) AND r.id > ? ORDER BY r.id LIMIT ?`)
+        .all(...params)
+        .map((row) => (row as { detail: string }).detail);
+      // Every tag condition is an index search, records are only looked up by key, nothing is scanned.
+      expect(plan.filter((line) => line.includes('vault_tags'))).toEqual(
+        Array.from({ length: 3 }, () => expect.stringMatching(/^SEARCH vault_tags USING COVERING INDEX vault_tags__value/)),
+      );
+      expect(plan.filter((line) => /^SCAN (vault_records|r|vault_tags)\b/.test(line))).toEqual([]);
+      expect(plan.join('\n')).toMatch(/SEARCH r USING PRIMARY KEY \(scope=\? AND user_id=\? AND id=\?\)/);
     } finally {
       db.close();
     }

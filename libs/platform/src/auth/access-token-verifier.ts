@@ -55,16 +55,19 @@ export class AccessTokenVerifier {
     }
     const tenant = payload['tenant'];
     const scope = payload['scope'];
+    const sid = payload['sid'];
     if (typeof tenant !== 'string' || !tenant || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
       throw refused('invalid_token', 'the access token lacks its tenant, subject or id');
     }
     if (scope !== undefined && typeof scope !== 'string') throw refused('invalid_token', 'the access token scope is malformed');
+    if (sid !== undefined && typeof sid !== 'string') throw refused('invalid_token', 'the access token session is malformed');
     const principal: Principal = {
       tenantId: tenant,
       userId: payload.sub,
       jti: payload.jti,
       expiresAt: payload.exp as number,
       ...(scope !== undefined ? { scope } : {}),
+      ...(sid !== undefined ? { sid } : {}),
     };
     if (await this.options.revocations.isRevoked({ ...principal, iat: payload.iat as number })) {
       throw refused('token_revoked', 'the access token has been revoked');

@@ -246,6 +246,12 @@ describe('AccessTokenGuard, tenancy and rate limits', () => {
       const later = Math.floor(Date.now() / 1000) + 2;
       const after = await signWithRing(ring, runtime, claims({ sub: 'user-r2' }), { typ: 'at+jwt', issuedAt: later, expiresInSeconds: 300 });
       expect((await call(server, '/probe/me', bearer(after))).status).toBe(200);
+      const sid = randomUUID();
+      const inSession = await token({ sub: 'user-r3', sid });
+      const otherSession = await token({ sub: 'user-r3', sid: randomUUID() });
+      await revocations.revokeSession('default', sid);
+      expect((await call(server, '/probe/me', bearer(inSession))).body).toMatchObject({ code: 'token_revoked' });
+      expect((await call(server, '/probe/me', bearer(otherSession))).status).toBe(200);
       // Revocation is per tenant: the same user id in another tenant is another account.
       expect((await call(server, '/probe/me', bearer(await token({ sub: 'user-r2', tenant: 'acme' })))).status).toBe(200);
     });

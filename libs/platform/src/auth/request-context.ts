@@ -10,6 +10,8 @@ export interface Principal {
   jti: string;
   /** Space-separated OAuth scopes, when the token carries any. */
   scope?: string;
+  /** The session (refresh-token family) the token belongs to, when it has one. */
+  sid?: string;
   /** The token's `exp`, seconds since the epoch. */
   expiresAt: number;
 }

@@ -2,6 +2,7 @@ import type { Cache } from '@wallet/cache';
 
 const JTI_PREFIX = 'auth:revoked:jti:';
 const USER_PREFIX = 'auth:revoked:user:';
+const SESSION_PREFIX = 'auth:revoked:sid:';
 
 export interface RevocationOptions {
   /** Longest access-token lifetime: a user-wide revocation must outlive every token it covers. */
@@ -43,12 +44,18 @@ export class AccessTokenRevocations {
     });
   }
 
-  async isRevoked(token: { jti: string; tenantId: string; userId: string; iat: number }): Promise<boolean> {
-    const [byJti, userCutoff] = await Promise.all([
+  /** Revokes every access token of one session (refresh-token family, the tokens' `sid`). */
+  async revokeSession(tenantId: string, sid: string): Promise<void> {
+    await this.cache.set(`${SESSION_PREFIX}${tenantId}:${sid}`, '1', { ttlMs: this.options.maxTokenLifetimeMs + 1000 });
+  }
+
+  async isRevoked(token: { jti: string; tenantId: string; userId: string; iat: number; sid?: string }): Promise<boolean> {
+    const [byJti, userCutoff, bySession] = await Promise.all([
       this.cache.get(`${JTI_PREFIX}${token.jti}`),
       this.cache.get(`${USER_PREFIX}${token.tenantId}:${token.userId}`),
+      token.sid ? this.cache.get(`${SESSION_PREFIX}${token.tenantId}:${token.sid}`) : null,
     ]);
-    if (byJti !== null) return true;
+    if (byJti !== null || bySession !== null) return true;
     return userCutoff !== null && token.iat < Number(userCutoff);
   }
 }

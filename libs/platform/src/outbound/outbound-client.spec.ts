@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { OutboundClient, type HostResolver } from './outbound-client';
 import { OutboundError, type OutboundRefusal } from './outbound-error';
@@ -268,5 +269,49 @@ describe('OutboundClient', () => {
 
   it('rejects malformed CIDRs in its configuration', () => {
     expect(() => new OutboundClient({ allowCidrs: ['127.0.0.1/99'] })).toThrow();
+  });
+});
+
+/** A self-signed test certificate for `issuer.test` (test fixture only; the key protects nothing). */
+const TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUae3vhNv86JbzM7yCtjfwtlKtQwkwCgYIKoZIzj0EAwIw
+FjEUMBIGA1UEAwwLaXNzdWVyLnRlc3QwIBcNMjYxMTI5MTkzMDM5WhgPMjEyNjEx
+MDUxOTMwMzlaMBYxFDASBgNVBAMMC2lzc3Vlci50ZXN0MFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAEKw5UxXULYWPDY6UN6SV0cypeVCE5KdgvBEgar4W3dGl48JMm
+5GI/Qhk5l2uYXvN4KX06oM+kl/q8ApaigcS9n6NrMGkwHQYDVR0OBBYEFNFjYXYc
+IRbhY1g8SsR87PDtnBRaMB8GA1UdIwQYMBaAFNFjYXYcIRbhY1g8SsR87PDtnBRa
+MA8GA1UdEwEB/wQFMAMBAf8wFgYDVR0RBA8wDYILaXNzdWVyLnRlc3QwCgYIKoZI
+zj0EAwIDRwAwRAIgbUQF6CvfJyQ1yydOE//tirB0frYi2v5jx1+Xs7O0GV8CIBPi
+hezMH2k5EJrFpLLaG9e2Dipa3Hh8n8HCudKyFBlM
+-----END CERTIFICATE-----`;
+const TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgMuRgV/9KLwNkeHvl
+rZ3x5nbXWqglabDExwTmSHVVr7yhRANCAAQrDlTFdQthY8NjpQ3pJXRzKl5UITkp
+2C8ESBqvhbd0aXjwkybkYj9CGTmXa5he83gpfTqgz6SX+rwClqKBxL2f
+-----END PRIVATE KEY-----`;
+
+describe('OutboundClient over TLS', () => {
+  it('connects to the checked address while SNI and certificate checks use the host name', async () => {
+    const tls = createTlsServer({ cert: TEST_CERT, key: TEST_KEY }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ host: req.headers.host }));
+    });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    const tlsPort = (tls.address() as AddressInfo).port;
+    const client = new OutboundClient(
+      { allowCidrs: ['127.0.0.1/32'] },
+      { ca: TEST_CERT, resolve: fakeDns({ 'issuer.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'] }) },
+    );
+    try {
+      const response = await client.fetch(`https://issuer.test:${tlsPort}/`, { accept: ['application/json'] });
+      expect(response.json()).toEqual({ host: `issuer.test:${tlsPort}` });
+      // Same address, another name: the certificate does not match, so the fetch fails.
+      expect(await refusal(client.fetch(`https://other.test:${tlsPort}/`))).toBe('connect_failed');
+      // The plain-http client refuses http even for an allowed address.
+      expect(await refusal(client.fetch(`http://issuer.test:${port}/ok`))).toBe('scheme_not_allowed');
+    } finally {
+      await client.close();
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
   });
 });

@@ -19,6 +19,22 @@ export function outboundOptionsFromConfig(config: WalletConfig): OutboundClientO
   };
 }
 
+/**
+ * Client options for calls to AuthZEN PDPs: the outbound guard plus the
+ * `trust.pdpAllowHttp` and `trust.pdpAllowCidrs` allowances, which apply to
+ * PDP calls only. PDP URLs come from operator or tenant configuration, so the
+ * host allow list does not apply to them.
+ */
+export function pdpOutboundOptions(config: WalletConfig): OutboundClientOptions {
+  return {
+    ...outboundOptionsFromConfig(config),
+    allowHttp: config.outbound.allowHttp || config.trust.pdpAllowHttp,
+    allowCidrs: [...config.outbound.allowCidrs, ...config.trust.pdpAllowCidrs],
+    allowHosts: [],
+    timeoutMs: config.trust.timeoutMs,
+  };
+}
+
 /** Closes the pooled connections when the application shuts down. */
 @Injectable()
 class OutboundClientCloser implements OnModuleDestroy {
