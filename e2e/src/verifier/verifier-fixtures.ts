@@ -54,6 +54,27 @@ export const servicesYaml = (dir: string, issuerRoot: string) => {
       login: scope(null, { type: 'mapping', claims: { first_name: 'pid.given_name', country: 'pid.address.country' } }),
       whole: scope(null, { type: 'credential' }),
       narrow: scope(['given_name'], { type: 'flat' }),
+      pex: {
+        presentationDefinition: {
+          id: 'pid-pd',
+          input_descriptors: [
+            {
+              id: 'pid',
+              format: { 'vc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] } },
+              constraints: {
+                limit_disclosure: 'required',
+                fields: [
+                  { path: ['$.vct'], filter: { type: 'string', const: PID } },
+                  { path: ['$.given_name'] },
+                  { path: ['$.address.country'], filter: { type: 'string', enum: ['DE', 'AT'] } },
+                ],
+              },
+            },
+          ],
+        },
+        trust: [{ type: PID, issuers: [{ id: ISSUER }] }],
+        token: { type: 'flat' },
+      },
     },
     redirectUris: [APP_CALLBACK],
     ...extra,

@@ -154,6 +154,33 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     expect(await status(sessionId)).toMatchObject({ status: 'answered' });
   });
 
+  it('Presentation Exchange: a definition instead of a DCQL query, answered with a presentation_submission', async () => {
+    for (const [requestMode, responseMode] of [
+      ['byReference', 'direct_post'],
+      ['byValue', 'direct_post.jwt'],
+    ]) {
+      const { walletUrl, sessionId } = await start({
+        client_id: 'shop',
+        scope: 'pex',
+        client_callback: APP_CALLBACK,
+        request_mode: requestMode!,
+        response_mode: responseMode!,
+      });
+      const result = await wallet(walletUrl);
+      expect(result.error).toBeUndefined();
+      expect(result.status).toBe(200);
+      const code = codeOf((await status(sessionId))['redirectTo']);
+      const token = await exchange({ grant_type: 'authorization_code', code });
+      const { payload } = await jwtVerify(String(token.body['access_token']), await jwks());
+      expect(payload).toMatchObject({ given_name: 'Erika', address: { country: 'DE' }, credential_types: [PID], scope: 'pex' });
+    }
+    // A submission for another definition, and a presentation without a required field, are refused.
+    let { walletUrl } = await start({ client_id: 'shop', scope: 'pex', client_callback: APP_CALLBACK });
+    expect(JSON.stringify((await wallet(walletUrl, { definitionId: 'other-pd' })).body)).toMatch(/another presentation definition/);
+    ({ walletUrl } = await start({ client_id: 'shop', scope: 'pex', client_callback: APP_CALLBACK }));
+    expect(JSON.stringify((await wallet(walletUrl, { disclose: { given_name: true } })).body)).toMatch(/query_not_satisfied/);
+  });
+
   it('same-device with PKCE: the wallet gets the redirect, a wrong verifier and a reused code are refused', async () => {
     const verifierValue = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifierValue).digest('base64url');
