@@ -207,7 +207,7 @@ describe('admin service and wallet-admin CLI (built bundles)', () => {
     // deleting with --force
     expect(json(await run('tenant', 'delete', 'acme', '--force'))['deleted']).toMatchObject({ invites: 2 });
     expect((await run('tenant', 'get', 'acme')).code).toBe(1);
-  }, 120_000);
+  }, 240_000);
 
   it('applies a tenants file idempotently, and prunes with --prune', async () => {
     const file = join(dir, 'tenants.yaml');
@@ -265,7 +265,7 @@ describe('admin service and wallet-admin CLI (built bundles)', () => {
     const bad = await cli(['apply', '-f', join(dir, 'bad.yaml')], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('error:');
-  }, 60_000);
+  }, 120_000);
 
   it('exits with distinct codes and prints errors on stderr', async () => {
     const wrongToken = await cli(['tenant', 'list'], { WALLET_ADMIN_URL: base, WALLET_ADMIN_TOKEN: 'nope' });
@@ -286,7 +286,7 @@ describe('admin service and wallet-admin CLI (built bundles)', () => {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Usage: wallet-admin');
     }
-  }, 60_000);
+  }, 120_000);
 
   it('serves the public tenant config from the auth service on the same store, not from the admin port', async () => {
     await http(base, 'POST', '/admin/tenants', { id: 'pub', display_name: 'Pub', allowed_protocols: ['oid4vci'] });

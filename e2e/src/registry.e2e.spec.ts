@@ -1,7 +1,10 @@
+import { GLOBAL_SCOPE } from '@wallet/domain';
+import { Collections, createStore } from '@wallet/persistence';
 import { startBuiltApp, type ServiceProcess } from '@wallet/testing';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 
 /**
  * The built registry bundle against loopback servers playing the type
@@ -151,7 +154,18 @@ describe('registry (built bundle)', () => {
 
     pdp.server.closeAllConnections();
     await new Promise((resolve) => pdp.server.close(resolve));
-    // A different tenant is a different cache key, so the PDP is asked (and is down).
+    // A different tenant is a different cache key, so the PDP is asked (and is down). Tenants are
+    // managed by the admin service; here the test writes the tenant into the registry's store.
+    const store = await createStore({ type: 'sqlite', path: join(proc.dataDir, 'wallet.db') });
+    await store.repository(Collections.tenants).create(GLOBAL_SCOPE, {
+      id: 'other',
+      displayName: 'Other',
+      enabled: true,
+      requireInvite: false,
+      trustConfig: {},
+      allowedProtocols: [],
+    });
+    await store.close();
     const down = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`, { headers: { 'x-tenant-id': 'other' } });
     const body = (await down.json()) as { trust: { trusted: boolean; source: string; reason: string } };
     expect(body.trust).toMatchObject({ trusted: false, source: 'error' });

@@ -51,7 +51,9 @@ export interface Change {
 }
 
 /** Thrown for a file that cannot be read or does not match the format (exit code 2). */
-export class ApplyFileError extends Error {}
+export class ApplyFileError extends Error {
+  override readonly name = 'ApplyFileError';
+}
 
 export function readApplyFile(path: string): { file: ApplyFile; baseDir: string } {
   let raw: unknown;
@@ -196,9 +198,4 @@ export async function applyFile(
 
 function stripUndefined(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-}
-
-export function describeChange(change: Change): string {
-  const where = change.tenant ? `${change.tenant}/${change.id}` : change.id;
-  return `${change.action} ${change.resource} ${where}${change.fields ? ` (${change.fields.join(', ')})` : ''}`;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AdminClient, ApiError, ConnectionError } from './admin-client';
-import { ApplyFileError, applyFile, describeChange, readApplyFile } from './apply';
+import type { Change } from './apply';
 import { render, type OutputFormat } from './output';
 
 /** Exit codes, documented in `--help` and docs/admin.md. */
@@ -268,11 +268,13 @@ export const COMMANDS: Command[] = [
     run: async (ctx) => {
       const path = str(ctx.values, 'file');
       if (!path) throw new UsageError('apply needs -f <file>');
+      // Loaded on demand: YAML and zod are only needed here, and a CLI should start fast.
+      const { applyFile, readApplyFile } = await import('./apply');
       const changes = await applyFile(ctx.client, readApplyFile(path), Boolean(ctx.values['prune']));
       return { changes };
     },
     text: (result) => {
-      const { changes } = result as { changes: Parameters<typeof describeChange>[0][] };
+      const { changes } = result as { changes: Change[] };
       return changes.length === 0 ? 'no changes\n' : `${changes.map(describeChange).join('\n')}\n`;
     },
   },
@@ -354,7 +356,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 }
 
 function fail(error: unknown, io: CliIO): number {
-  if (error instanceof UsageError || error instanceof ApplyFileError) {
+  if (error instanceof UsageError || (error instanceof Error && error.name === 'ApplyFileError')) {
     io.stderr(`error: ${error.message}\n`);
     return EXIT.usage;
   }
@@ -379,6 +381,11 @@ function fail(error: unknown, io: CliIO): number {
   }
   io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   return EXIT.apiError;
+}
+
+function describeChange(change: Change): string {
+  const where = change.tenant ? `${change.tenant}/${change.id}` : change.id;
+  return `${change.action} ${change.resource} ${where}${change.fields ? ` (${change.fields.join(', ')})` : ''}`;
 }
 
 function safeUserName(): string | undefined {

@@ -118,11 +118,26 @@ async function main() {
     },
   });
   if (tamper.dropKb) presentation = presentation.slice(0, presentation.lastIndexOf('~') + 1);
-  const queryId = input.queryId ?? request.dcql_query.credentials[0].id;
+  let responsePayload;
+  if (request.presentation_definition) {
+    // Presentation Exchange: one presentation, mapped to the first input descriptor.
+    const definition = request.presentation_definition;
+    responsePayload = {
+      vp_token: presentation,
+      presentation_submission: {
+        id: 'submission-1',
+        definition_id: input.definitionId ?? definition.id,
+        descriptor_map: [{ id: input.queryId ?? definition.input_descriptors[0].id, format: 'vc+sd-jwt', path: '$' }],
+      },
+    };
+  } else {
+    const queryId = input.queryId ?? request.dcql_query.credentials[0].id;
+    responsePayload = { vp_token: { [queryId]: [presentation] } };
+  }
 
   const response = await createOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: request,
-    authorizationResponsePayload: { vp_token: { [queryId]: [presentation] } },
+    authorizationResponsePayload: responsePayload,
     ...(request.response_mode === 'direct_post.jwt'
       ? {
           jarm: {

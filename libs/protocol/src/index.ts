@@ -4,3 +4,4 @@ export * from './sd-jwt/verify-sd-jwt-vc';
 export * from './dcql/dcql-query';
 export * from './dcql/evaluate-dcql-query';
 export * from './status/check-status';
+export * from './pe/presentation-exchange';

@@ -32,6 +32,8 @@ interface OperationSpec {
   tag: string;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The body may be left out (every field optional). */
+  bodyOptional?: boolean;
   status: number;
   /** A `#/components/schemas/...` name, or null for no body. */
   response: string | null;
@@ -175,9 +177,9 @@ export const ADMIN_OPERATIONS: readonly OperationSpec[] = [
   { method: 'patch', path: `${T}/verifiers/{id}`, id: 'updateVerifier', summary: 'Update a verifier', tag: 'verifiers', body: zVerifierUpdate, status: 200, response: 'Verifier' },
   { method: 'delete', path: `${T}/verifiers/{id}`, id: 'deleteVerifier', summary: 'Delete a verifier', tag: 'verifiers', status: 204, response: null },
   { method: 'get', path: `${T}/invites`, id: 'listInvites', summary: 'List invites (codes are never listed)', tag: 'invites', query: zListQuery, status: 200, response: 'InviteList' },
-  { method: 'post', path: `${T}/invites`, id: 'createInvites', summary: 'Create invite codes (returned once; only their SHA-256 is stored)', tag: 'invites', body: zInviteCreate, status: 201, response: 'InvitesCreated' },
+  { method: 'post', path: `${T}/invites`, id: 'createInvites', summary: 'Create invite codes (returned once; only their SHA-256 is stored)', tag: 'invites', body: zInviteCreate, bodyOptional: true, status: 201, response: 'InvitesCreated' },
   { method: 'post', path: `${T}/invites/{id}/revoke`, id: 'revokeInvite', summary: 'Revoke an invite', tag: 'invites', status: 200, response: 'Invite' },
-  { method: 'post', path: `${T}/invites/{id}/renew`, id: 'renewInvite', summary: 'Renew an invite (new expiry, optional new use limit; un-revokes)', tag: 'invites', body: zInviteRenew, status: 200, response: 'Invite' },
+  { method: 'post', path: `${T}/invites/{id}/renew`, id: 'renewInvite', summary: 'Renew an invite (new expiry, optional new use limit; un-revokes)', tag: 'invites', body: zInviteRenew, bodyOptional: true, status: 200, response: 'Invite' },
   { method: 'get', path: '/admin/audit', id: 'listAudit', summary: 'Audit log of admin changes, oldest first', tag: 'audit', query: zAuditQuery, status: 200, response: 'AuditList' },
 ];
 
@@ -191,9 +193,10 @@ export function pathParams(path: string): string[] {
   return [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? '');
 }
 
-function parameterSchema(path: string, name: string): JsonSchema {
+/** The zod schema a path parameter is validated with. */
+export function pathParamSchema(path: string, name: string): z.ZodType {
   const tenantParam = name === 'tenant' || (name === 'id' && path === '/admin/tenants/{id}');
-  return jsonSchema(tenantParam ? zTenantId : zRecordId);
+  return tenantParam ? zTenantId : zRecordId;
 }
 
 /** The admin API as an OpenAPI 3.1 document, built from the same zod schemas the routes validate with. */
@@ -204,7 +207,7 @@ export function buildAdminOpenApi(): Record<string, unknown> {
       name,
       in: 'path',
       required: true,
-      schema: parameterSchema(op.path, name),
+      schema: jsonSchema(pathParamSchema(op.path, name)),
     }));
     if (op.query) {
       const properties = (jsonSchema(op.query)['properties'] ?? {}) as Record<string, JsonSchema>;
@@ -233,7 +236,7 @@ export function buildAdminOpenApi(): Record<string, unknown> {
       tags: [op.tag],
       ...(op.public ? { security: [] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } } : {}),
+      ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: jsonSchema(op.body) } } } } : {}),
       responses,
     };
   }

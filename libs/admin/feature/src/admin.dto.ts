@@ -53,6 +53,7 @@ export const zTenantUpdate = z.strictObject({
 });
 export type TenantUpdate = z.infer<typeof zTenantUpdate>;
 
+/** Path parameters: the same schemas as the stored ids (the OpenAPI test checks the identity). */
 export const zTenantIdParam = zTenantId;
 export const zRecordIdParam = zRecordId;
 

@@ -15,7 +15,7 @@ import {
 } from '@wallet/domain';
 import { Collections, type CollectionSpec, type Page, type Store, type Stored } from '@wallet/persistence';
 import type { WalletConfig } from '@wallet/config';
-import { AuditLog, keyEncryptionKey, sealSecret, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
+import { AuditLog, keyEncryptionKey, publishTenantChanged, sealSecret, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import { createHash, randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
@@ -57,13 +57,6 @@ export const ADMIN_CLOCK = Symbol('ADMIN_CLOCK');
 type ListQuery = z.infer<typeof zListQuery>;
 
 const newId = (): string => randomBytes(12).toString('base64url');
-/**
- * Cache pub/sub channel on which the admin service announces tenant changes
- * (`{"tenant":"<id>","action":"update"|"delete"|...}`), so services that cache
- * tenant configuration can drop their copy at once.
- */
-export const TENANT_CHANGES_CHANNEL = 'tenants.changed';
-
 /** The context an issuer's sealed client key is bound to. */
 export const issuerKeyContext = (tenant: string, issuerId: string): string => `issuer:${tenant}/${issuerId}`;
 
@@ -115,6 +108,8 @@ export class AdminService {
     });
     const view = tenantView(created);
     await this.record(GLOBAL_SCOPE, who, 'tenant.create', 'tenant', created.id, null, view);
+    // Replicas may hold a cached "no such tenant" answer.
+    await this.announce(created.id);
     return view;
   }
 
@@ -135,7 +130,7 @@ export class AdminService {
     const updated = await this.tenants.update(GLOBAL_SCOPE, id, next, current.version);
     const view = tenantView(updated);
     await this.record(GLOBAL_SCOPE, who, 'tenant.update', 'tenant', id, tenantView(current), view);
-    await this.announce(id, 'update');
+    await this.announce(id);
     return view;
   }
 
@@ -167,7 +162,7 @@ export class AdminService {
     }
     await this.tenants.delete(GLOBAL_SCOPE, id, disabled.version);
     await this.record(GLOBAL_SCOPE, who, 'tenant.delete', 'tenant', id, tenantView(current), { deleted });
-    await this.announce(id, 'delete');
+    await this.announce(id);
     return { deleted };
   }
 
@@ -279,7 +274,6 @@ export class AdminService {
     });
     const view = issuerView(created);
     await this.record(tenant, who, 'issuer.create', 'issuer', created.id, null, view);
-    await this.announce(tenant, 'issuer.create');
     return view;
   }
 
@@ -297,7 +291,6 @@ export class AdminService {
     const updated = await this.store.repository(Collections.issuers).update(tenant, id, next, current.version);
     const view = issuerView(updated);
     await this.record(tenant, who, 'issuer.update', 'issuer', id, issuerView(current), view);
-    await this.announce(tenant, 'issuer.update');
     return view;
   }
 
@@ -306,7 +299,6 @@ export class AdminService {
     const current = await this.requireRecord(Collections.issuers, tenant, id, 'issuer');
     await this.store.repository(Collections.issuers).delete(tenant, id, current.version);
     await this.record(tenant, who, 'issuer.delete', 'issuer', id, issuerView(current), null);
-    await this.announce(tenant, 'issuer.delete');
   }
 
   // --- verifiers -------------------------------------------------------------
@@ -328,7 +320,6 @@ export class AdminService {
       .create(tenant, { id: input.id ?? newId(), name: input.name, url: input.url });
     const view = verifierView(created);
     await this.record(tenant, who, 'verifier.create', 'verifier', created.id, null, view);
-    await this.announce(tenant, 'verifier.create');
     return view;
   }
 
@@ -339,7 +330,6 @@ export class AdminService {
     const updated = await this.store.repository(Collections.verifiers).update(tenant, id, next, current.version);
     const view = verifierView(updated);
     await this.record(tenant, who, 'verifier.update', 'verifier', id, verifierView(current), view);
-    await this.announce(tenant, 'verifier.update');
     return view;
   }
 
@@ -348,7 +338,6 @@ export class AdminService {
     const current = await this.requireRecord(Collections.verifiers, tenant, id, 'verifier');
     await this.store.repository(Collections.verifiers).delete(tenant, id, current.version);
     await this.record(tenant, who, 'verifier.delete', 'verifier', id, verifierView(current), null);
-    await this.announce(tenant, 'verifier.delete');
   }
 
   // --- invites ---------------------------------------------------------------
@@ -494,12 +483,16 @@ export class AdminService {
     return key === null ? null : sealSecret(key, issuerKeyContext(tenant, id), this.kek);
   }
 
-  /** Best effort: a cache outage must not fail a change that is already stored; caches expire anyway. */
-  private async announce(tenant: string, action: string): Promise<void> {
+  /**
+   * Tells every replica's tenant directory to drop its cached copy. Best
+   * effort: a cache outage must not fail a change that is already stored, and
+   * those caches expire anyway.
+   */
+  private async announce(tenant: string): Promise<void> {
     try {
-      await this.cache.publish(TENANT_CHANGES_CHANNEL, JSON.stringify({ tenant, action }));
+      await publishTenantChanged(this.cache, tenant);
     } catch (error) {
-      this.logger.warn({ msg: 'could not announce a tenant change', tenant, action, error: error instanceof Error ? error.message : 'unknown' });
+      this.logger.warn({ msg: 'could not announce a tenant change', tenant, error: error instanceof Error ? error.message : 'unknown' });
     }
   }
 

@@ -2,7 +2,8 @@ import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { AdminTokenGuard } from '@wallet/platform';
 import { zAuditQuery } from './admin.dto';
 import { AdminService } from './admin.service';
-import { parseInput } from './parse-input';
+import { query } from './parse-input';
+import type { z } from 'zod';
 
 /** `GET /admin/audit`: the audit log, filtered and paginated. */
 @Controller('admin/audit')
@@ -11,7 +12,7 @@ export class AuditController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  list(@Query() query: unknown) {
-    return this.admin.listAudit(parseInput(zAuditQuery, query, 'query'));
+  list(@Query(query(zAuditQuery)) q: z.output<typeof zAuditQuery>) {
+    return this.admin.listAudit(q);
   }
 }

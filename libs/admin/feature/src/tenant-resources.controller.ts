@@ -16,10 +16,12 @@ import {
   zVerifierUpdate,
 } from './admin.dto';
 import { AdminService, type AdminActor } from './admin.service';
-import { parseInput } from './parse-input';
+import { body, optionalBody, query, ZodPipe } from './parse-input';
+import type { z } from 'zod';
 
-const tenantOf = (value: string) => parseInput(zTenantIdParam, value, 'tenant id');
-const idOf = (value: string) => parseInput(zRecordIdParam, value, 'id');
+const TENANT = new ZodPipe(zTenantIdParam, 'tenant id');
+const ID = new ZodPipe(zRecordIdParam, 'id');
+type In<S extends z.ZodType> = z.output<S>;
 
 /** `/admin/tenants/:tenant/users`: accounts and their membership in the tenant. */
 @Controller('admin/tenants/:tenant/users')
@@ -28,40 +30,40 @@ export class UsersController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  list(@Param('tenant') tenant: string, @Query() query: unknown) {
-    return this.admin.listUsers(tenantOf(tenant), parseInput(zListQuery, query, 'query'));
+  list(@Param('tenant', TENANT) tenant: string, @Query(query(zListQuery)) q: In<typeof zListQuery>) {
+    return this.admin.listUsers(tenant, q);
   }
 
   @Post()
-  create(@Param('tenant') tenant: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.createUser(tenantOf(tenant), parseInput(zUserCreate, body, 'body'), who);
+  create(@Param('tenant', TENANT) tenant: string, @Body(body(zUserCreate)) input: In<typeof zUserCreate>, @Actor() who: AdminActor) {
+    return this.admin.createUser(tenant, input, who);
   }
 
   @Get(':id')
-  get(@Param('tenant') tenant: string, @Param('id') id: string) {
-    return this.admin.getUser(tenantOf(tenant), idOf(id));
+  get(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string) {
+    return this.admin.getUser(tenant, id);
   }
 
   @Patch(':id')
-  update(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.updateUser(tenantOf(tenant), idOf(id), parseInput(zUserUpdate, body, 'body'), who);
+  update(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Body(body(zUserUpdate)) input: In<typeof zUserUpdate>, @Actor() who: AdminActor) {
+    return this.admin.updateUser(tenant, id, input, who);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('tenant') tenant: string, @Param('id') id: string, @Actor() who: AdminActor): Promise<void> {
-    await this.admin.deleteUser(tenantOf(tenant), idOf(id), who);
+  async remove(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Actor() who: AdminActor): Promise<void> {
+    await this.admin.deleteUser(tenant, id, who);
   }
 
   @Put(':id/membership')
-  putMembership(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.putMembership(tenantOf(tenant), idOf(id), parseInput(zMembershipPut, body, 'body').role, who);
+  putMembership(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Body(body(zMembershipPut)) input: In<typeof zMembershipPut>, @Actor() who: AdminActor) {
+    return this.admin.putMembership(tenant, id, input.role, who);
   }
 
   @Delete(':id/membership')
   @HttpCode(204)
-  async removeMembership(@Param('tenant') tenant: string, @Param('id') id: string, @Actor() who: AdminActor): Promise<void> {
-    await this.admin.removeMembership(tenantOf(tenant), idOf(id), who);
+  async removeMembership(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Actor() who: AdminActor): Promise<void> {
+    await this.admin.removeMembership(tenant, id, who);
   }
 }
 
@@ -72,29 +74,29 @@ export class IssuersController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  list(@Param('tenant') tenant: string, @Query() query: unknown) {
-    return this.admin.listIssuers(tenantOf(tenant), parseInput(zListQuery, query, 'query'));
+  list(@Param('tenant', TENANT) tenant: string, @Query(query(zListQuery)) q: In<typeof zListQuery>) {
+    return this.admin.listIssuers(tenant, q);
   }
 
   @Post()
-  create(@Param('tenant') tenant: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.createIssuer(tenantOf(tenant), parseInput(zIssuerCreate, body, 'body'), who);
+  create(@Param('tenant', TENANT) tenant: string, @Body(body(zIssuerCreate)) input: In<typeof zIssuerCreate>, @Actor() who: AdminActor) {
+    return this.admin.createIssuer(tenant, input, who);
   }
 
   @Get(':id')
-  get(@Param('tenant') tenant: string, @Param('id') id: string) {
-    return this.admin.getIssuer(tenantOf(tenant), idOf(id));
+  get(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string) {
+    return this.admin.getIssuer(tenant, id);
   }
 
   @Patch(':id')
-  update(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.updateIssuer(tenantOf(tenant), idOf(id), parseInput(zIssuerUpdate, body, 'body'), who);
+  update(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Body(body(zIssuerUpdate)) input: In<typeof zIssuerUpdate>, @Actor() who: AdminActor) {
+    return this.admin.updateIssuer(tenant, id, input, who);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('tenant') tenant: string, @Param('id') id: string, @Actor() who: AdminActor): Promise<void> {
-    await this.admin.deleteIssuer(tenantOf(tenant), idOf(id), who);
+  async remove(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Actor() who: AdminActor): Promise<void> {
+    await this.admin.deleteIssuer(tenant, id, who);
   }
 }
 
@@ -105,29 +107,29 @@ export class VerifiersController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  list(@Param('tenant') tenant: string, @Query() query: unknown) {
-    return this.admin.listVerifiers(tenantOf(tenant), parseInput(zListQuery, query, 'query'));
+  list(@Param('tenant', TENANT) tenant: string, @Query(query(zListQuery)) q: In<typeof zListQuery>) {
+    return this.admin.listVerifiers(tenant, q);
   }
 
   @Post()
-  create(@Param('tenant') tenant: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.createVerifier(tenantOf(tenant), parseInput(zVerifierCreate, body, 'body'), who);
+  create(@Param('tenant', TENANT) tenant: string, @Body(body(zVerifierCreate)) input: In<typeof zVerifierCreate>, @Actor() who: AdminActor) {
+    return this.admin.createVerifier(tenant, input, who);
   }
 
   @Get(':id')
-  get(@Param('tenant') tenant: string, @Param('id') id: string) {
-    return this.admin.getVerifier(tenantOf(tenant), idOf(id));
+  get(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string) {
+    return this.admin.getVerifier(tenant, id);
   }
 
   @Patch(':id')
-  update(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.updateVerifier(tenantOf(tenant), idOf(id), parseInput(zVerifierUpdate, body, 'body'), who);
+  update(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Body(body(zVerifierUpdate)) input: In<typeof zVerifierUpdate>, @Actor() who: AdminActor) {
+    return this.admin.updateVerifier(tenant, id, input, who);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('tenant') tenant: string, @Param('id') id: string, @Actor() who: AdminActor): Promise<void> {
-    await this.admin.deleteVerifier(tenantOf(tenant), idOf(id), who);
+  async remove(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Actor() who: AdminActor): Promise<void> {
+    await this.admin.deleteVerifier(tenant, id, who);
   }
 }
 
@@ -138,24 +140,24 @@ export class InvitesController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  list(@Param('tenant') tenant: string, @Query() query: unknown) {
-    return this.admin.listInvites(tenantOf(tenant), parseInput(zListQuery, query, 'query'));
+  list(@Param('tenant', TENANT) tenant: string, @Query(query(zListQuery)) q: In<typeof zListQuery>) {
+    return this.admin.listInvites(tenant, q);
   }
 
   @Post()
-  create(@Param('tenant') tenant: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.createInvites(tenantOf(tenant), parseInput(zInviteCreate, body ?? {}, 'body'), who);
+  create(@Param('tenant', TENANT) tenant: string, @Body(optionalBody(zInviteCreate)) input: In<typeof zInviteCreate>, @Actor() who: AdminActor) {
+    return this.admin.createInvites(tenant, input, who);
   }
 
   @Post(':id/revoke')
   @HttpCode(200)
-  revoke(@Param('tenant') tenant: string, @Param('id') id: string, @Actor() who: AdminActor) {
-    return this.admin.revokeInvite(tenantOf(tenant), idOf(id), who);
+  revoke(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Actor() who: AdminActor) {
+    return this.admin.revokeInvite(tenant, id, who);
   }
 
   @Post(':id/renew')
   @HttpCode(200)
-  renew(@Param('tenant') tenant: string, @Param('id') id: string, @Body() body: unknown, @Actor() who: AdminActor) {
-    return this.admin.renewInvite(tenantOf(tenant), idOf(id), parseInput(zInviteRenew, body ?? {}, 'body'), who);
+  renew(@Param('tenant', TENANT) tenant: string, @Param('id', ID) id: string, @Body(optionalBody(zInviteRenew)) input: In<typeof zInviteRenew>, @Actor() who: AdminActor) {
+    return this.admin.renewInvite(tenant, id, input, who);
   }
 }

@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ValidationError } from '@wallet/domain';
-import { AdminTokenGuard, AuditLog } from '@wallet/platform';
+import { AdminTokenGuard, AuditLog, CurrentTenant, Public } from '@wallet/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IssuerMetadataService, type IssuerMetadataResult } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore, parseTypeMetadataDocument } from './local/local-type-metadata.store';
-import { requestTenantId } from './request-tenant';
 import { TypeMetadataResolver } from './type-metadata/type-metadata.resolver';
 
 type QueryParams = Record<string, string | string[] | undefined>;
@@ -41,6 +40,7 @@ export class RegistryController {
    * (`hit`, `miss`, `revalidated`, `local`, or `stale` when the upstream failed).
    */
   @Get('type-metadata')
+  @Public({ tenant: false })
   async getTypeMetadata(
     @Query() query: QueryParams,
     @Req() request: FastifyRequest,
@@ -61,15 +61,19 @@ export class RegistryController {
     return result.metadata;
   }
 
-  /** The issuer's OpenID4VCI and authorization server metadata, with the trust decision for the caller's tenant. */
+  /**
+   * The issuer's OpenID4VCI and authorization server metadata, with the trust decision for the
+   * caller's tenant (from `/t/{tenant}/...` or `X-Tenant-ID`, else `default`; unknown or disabled: 404).
+   */
   @Get('issuer-metadata')
+  @Public()
   async getIssuerMetadata(
     @Query() query: QueryParams,
-    @Req() request: FastifyRequest,
+    @CurrentTenant() tenantId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Omit<IssuerMetadataResult, 'cache'>> {
     const issuer = queryString(query, 'issuer', true);
-    const { cache, ...result } = await this.issuers.get(issuer, requestTenantId(request));
+    const { cache, ...result } = await this.issuers.get(issuer, tenantId);
     void reply.header('x-registry-cache', cache).header('cache-control', 'private, no-cache');
     return result;
   }

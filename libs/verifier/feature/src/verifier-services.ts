@@ -1,4 +1,4 @@
-import { zDcqlQuery } from '@wallet/protocol';
+import { zDcqlQuery, zPresentationDefinition } from '@wallet/protocol';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -38,11 +38,19 @@ const zTokenShape = z.union([
 ]);
 export type TokenShape = z.infer<typeof zTokenShape>;
 
-const zScope = z.strictObject({
-  dcql: zDcqlQuery,
-  trust: z.array(zCredentialTrust).min(1).max(64),
-  token: zTokenShape.default({ type: 'flat' }),
-});
+const zScope = z
+  .strictObject({
+    /** What to ask for: a DCQL query (OpenID4VP 1.0) or a Presentation Exchange definition, one of them. */
+    dcql: zDcqlQuery.optional(),
+    presentationDefinition: zPresentationDefinition.optional(),
+    trust: z.array(zCredentialTrust).min(1).max(64),
+    token: zTokenShape.default({ type: 'flat' }),
+  })
+  .superRefine((scope, ctx) => {
+    if ((scope.dcql === undefined) === (scope.presentationDefinition === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['dcql'], message: 'give exactly one of dcql and presentationDefinition' });
+    }
+  });
 export type VerifierScope = z.infer<typeof zScope>;
 
 const zService = z

@@ -1,5 +1,5 @@
 import type { Cache } from '@wallet/cache';
-import type { DcqlQuery } from '@wallet/protocol';
+import type { DcqlQuery, PresentationDefinition } from '@wallet/protocol';
 import type { JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
 
@@ -20,10 +20,13 @@ export interface VerifierSession {
   flow: 'cross_device' | 'same_device';
   requestMode: RequestMode;
   responseMode: ResponseMode;
+  clientIdPrefix: 'decentralized_identifier' | 'x509_san_dns' | 'x509_hash' | 'redirect_uri';
   clientId: string;
   responseUri: string;
   nonce: string;
-  dcql: DcqlQuery;
+  /** Exactly one of `dcql` and `presentationDefinition` is set. */
+  dcql: DcqlQuery | null;
+  presentationDefinition: PresentationDefinition | null;
   /** The application's own `state`, handed back with the code. */
   appState: string | null;
   /** Where the browser goes with the code (client_callback / redirect_uri). */

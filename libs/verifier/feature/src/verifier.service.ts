@@ -18,6 +18,8 @@ export interface StartSessionInput {
   scope: string | undefined;
   flow: VerifierSession['flow'];
   requestMode: string | undefined;
+  /** `post`: the wallet fetches the request object with POST and its own `wallet_nonce`. */
+  requestUriMethod: string | undefined;
   responseMode: string | undefined;
   appState: string | undefined;
   redirectUri: string | undefined;
@@ -97,6 +99,10 @@ export class VerifierCore {
     const scope = service.scopes[scopeName];
     if (!scope) throw new OAuthError(400, 'invalid_scope', `unknown scope for this client`);
     const requestMode = requireOne<RequestMode>(input.requestMode, ['byReference', 'byValue', 'urlEncoded'], 'byReference', 'request_mode');
+    const requestUriMethod = requireOne(input.requestUriMethod, ['get', 'post'], 'get', 'request_uri_method');
+    if (requestUriMethod === 'post' && requestMode !== 'byReference') {
+      throw new OAuthError(400, 'invalid_request', 'request_uri_method=post needs request_mode byReference');
+    }
     const responseMode = requireOne<ResponseMode>(input.responseMode, ['direct_post', 'direct_post.jwt'], 'direct_post', 'response_mode');
     if (input.appState !== undefined && !STATE_PATTERN.test(input.appState)) throw new OAuthError(400, 'invalid_request', 'state must be 1-512 printable characters');
     let codeChallenge: string | null = null;
@@ -128,10 +134,16 @@ export class VerifierCore {
       flow: input.flow,
       requestMode,
       responseMode,
-      clientId: signer.clientId(responseUri),
+      clientIdPrefix: signer.prefix,
+      // In the drafts that still have Presentation Exchange, a DID client id carries no prefix.
+      clientId:
+        scope.presentationDefinition && signer.prefix === 'decentralized_identifier'
+          ? signer.clientId(responseUri).slice('decentralized_identifier:'.length)
+          : signer.clientId(responseUri),
       responseUri,
       nonce: randomBytes(24).toString('base64url'),
-      dcql: scope.dcql,
+      dcql: scope.dcql ?? null,
+      presentationDefinition: scope.presentationDefinition ?? null,
       appState: input.appState ?? null,
       redirectUri,
       codeChallenge,
@@ -141,15 +153,16 @@ export class VerifierCore {
       expiresAt: new Date(now + this.config.verifier.sessionTtlMs).toISOString(),
     };
     await this.sessions.create(session);
-    return { session, walletUrl: await this.walletUrl(session, base, signer) };
+    const walletUrl = await this.walletUrl(session, base, signer);
+    return { session, walletUrl: requestUriMethod === 'post' ? `${walletUrl}&request_uri_method=post` : walletUrl };
   }
 
   private clientMetadata(session: VerifierSession): Record<string, unknown> {
-    const metadata: Record<string, unknown> = {
-      vp_formats_supported: {
-        'dc+sd-jwt': { 'sd-jwt_alg_values': SUPPORTED_ALGS, 'kb-jwt_alg_values': SUPPORTED_ALGS },
-      },
-    };
+    const algs = { 'sd-jwt_alg_values': SUPPORTED_ALGS, 'kb-jwt_alg_values': SUPPORTED_ALGS };
+    // Presentation Exchange exists only in the OpenID4VP drafts, which name this `vp_formats`.
+    const metadata: Record<string, unknown> = session.presentationDefinition
+      ? { vp_formats: { 'vc+sd-jwt': algs, 'dc+sd-jwt': algs } }
+      : { vp_formats_supported: { 'dc+sd-jwt': algs } };
     if (session.responseDecryptionJwk) {
       const { d: _d, ...publicJwk } = session.responseDecryptionJwk;
       metadata['jwks'] = { keys: [publicJwk] };
@@ -167,7 +180,7 @@ export class VerifierCore {
       response_uri: session.responseUri,
       nonce: session.nonce,
       state: session.id,
-      dcql_query: session.dcql,
+      ...(session.presentationDefinition ? { presentation_definition: session.presentationDefinition } : { dcql_query: session.dcql }),
       client_metadata: this.clientMetadata(session),
     };
   }
@@ -204,8 +217,7 @@ export class VerifierCore {
     if (!session || Date.parse(session.expiresAt) <= Date.now()) throw new OAuthError(404, 'invalid_request_uri', 'the request does not exist or has expired');
     if (session.requestMode !== 'byReference') throw new OAuthError(400, 'invalid_request_uri', 'this request was not issued by reference');
     if (walletNonce !== null && !/^[\x21-\x7e]{1,256}$/.test(walletNonce)) throw new OAuthError(400, 'invalid_request', 'wallet_nonce is malformed');
-    const prefix = session.clientId.split(':', 1)[0] as ClientIdPrefix;
-    return this.signRequest(session, this.signer(prefix), walletNonce);
+    return this.signRequest(session, this.signer(session.clientIdPrefix), walletNonce);
   }
 
   /**
@@ -256,7 +268,7 @@ export class VerifierCore {
     if (!scope) throw new OAuthError(400, 'invalid_request', 'the session scope no longer exists');
     let verified;
     try {
-      verified = await verifyVpToken(fields['vp_token'], session, scope, {
+      verified = await verifyVpToken(fields, session, scope, {
         resolveIssuerKey: this.resolveIssuerKey,
         fetch: this.fetch,
         cache: this.cache,

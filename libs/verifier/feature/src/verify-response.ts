@@ -2,7 +2,10 @@ import type { Cache } from '@wallet/cache';
 import {
   checkTokenStatus,
   evaluateDcqlQuery,
+  evaluatePresentationExchange,
+  parsePresentationSubmission,
   PresentationError,
+  selectSubmitted,
   verifySdJwtVc,
   type IssuerKeyResolver,
   type PresentedCredential,
@@ -80,25 +83,17 @@ export function checkIssuerTrust(trust: readonly CredentialTrust[], credential: 
   }
 }
 
-/**
- * Verifies a wallet's `vp_token` for a session: every presentation (signature,
- * disclosures, key binding to this session's nonce and our client id, dates,
- * status), issuer trust per credential type, and that the response answers
- * the session's DCQL query. Returns what the authorization code carries.
- */
-export async function verifyVpToken(
-  vpToken: unknown,
-  session: VerifierSession,
-  scope: VerifierScope,
-  deps: ResponseVerifierDeps,
-): Promise<Pick<AuthorizationCode, 'credentials' | 'holder'>> {
-  const entries = parseVpToken(vpToken);
-  const queries = new Map(session.dcql.credentials.map((c) => [c.id, c]));
-  const presented = new Map<string, PresentedCredential[]>();
-  const credentials: AuthorizationCode['credentials'] = {};
-  let holder: string | null = null;
-
-  const statusCheck = {
+/** Verifies one SD-JWT VC presentation for a session: signature, disclosures, key binding, trust, status. */
+async function verifyOne(presentation: string, session: VerifierSession, scope: VerifierScope, deps: ResponseVerifierDeps): Promise<VerifiedSdJwtVc> {
+  const verified = await verifySdJwtVc(presentation, {
+    resolveIssuerKey: deps.resolveIssuerKey,
+    nonce: session.nonce,
+    audience: session.clientId,
+    clockSkewSeconds: deps.clockSkewSeconds,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  checkIssuerTrust(scope.trust, verified);
+  await checkTokenStatus(verified.status, {
     resolveKey: deps.resolveIssuerKey,
     clockSkewSeconds: deps.clockSkewSeconds,
     ...(deps.now ? { now: deps.now } : {}),
@@ -106,12 +101,81 @@ export async function verifyVpToken(
       const key = `verifier:status-list:${createHash('sha256').update(uri).digest('base64url')}`;
       const cached = await deps.cache.get(key);
       if (cached !== null) return cached;
-      const body = await deps.fetch.getText(uri, 'application/statuslist+jwt');
+      const body = await deps.fetch.getText(uri, ['application/statuslist+jwt', 'application/jwt', 'application/vc+jwt']);
       await deps.cache.set(key, body, { ttlMs: deps.statusListTtlMs });
       return body;
     },
-  };
+  });
+  return verified;
+}
 
+/** Collects what the authorization code carries, per query or input descriptor id. */
+class Results {
+  readonly credentials: AuthorizationCode['credentials'] = {};
+  holder: string | null = null;
+
+  async add(id: string, verified: VerifiedSdJwtVc): Promise<void> {
+    const { cnf: _cnf, ...claims } = verified.claims;
+    (this.credentials[id] ??= []).push({ issuer: verified.issuer, type: verified.vct, claims });
+    this.holder ??=
+      typeof verified.claims['sub'] === 'string'
+        ? verified.claims['sub']
+        : `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${await calculateJwkThumbprint(verified.holderJwk, 'sha256')}`;
+  }
+}
+
+/** A PE `vp_token`: one presentation, or a JSON array of them. */
+function parsePexVpToken(raw: unknown): { list: string[]; single: boolean } {
+  if (typeof raw !== 'string' || raw.length === 0) throw new PresentationError('malformed', 'vp_token is required');
+  if (!raw.startsWith('[')) return { list: [raw], single: true };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new PresentationError('malformed', 'vp_token is neither a presentation nor a JSON array of them');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > MAX_PRESENTATIONS || !parsed.every((p) => typeof p === 'string')) {
+    throw new PresentationError('malformed', `vp_token must hold 1 to ${MAX_PRESENTATIONS} presentation strings`);
+  }
+  return { list: parsed as string[], single: false };
+}
+
+/**
+ * Verifies a wallet's response for a session: every presentation (signature,
+ * disclosures, key binding to this session's nonce and our client id, dates,
+ * status), issuer trust per credential type, and that the response answers
+ * the session's DCQL query or presentation definition. Returns what the
+ * authorization code carries.
+ */
+export async function verifyVpToken(
+  fields: Record<string, unknown>,
+  session: VerifierSession,
+  scope: VerifierScope,
+  deps: ResponseVerifierDeps,
+): Promise<Pick<AuthorizationCode, 'credentials' | 'holder'>> {
+  const results = new Results();
+  if (session.presentationDefinition) {
+    const definition = session.presentationDefinition;
+    const submission = parsePresentationSubmission(fields['presentation_submission']);
+    const { list, single } = parsePexVpToken(fields['vp_token']);
+    const presented = new Map<string, PresentedCredential>();
+    for (const descriptor of submission.descriptor_map) {
+      if (!SD_JWT_FORMATS.has(descriptor.format)) {
+        throw new PresentationError('query_not_satisfied', `credential format ${descriptor.format.slice(0, 32)} is not supported by this verifier`);
+      }
+      const verified = await verifyOne(selectSubmitted(list, single, descriptor.path), session, scope, deps);
+      presented.set(descriptor.id, { format: descriptor.format, vct: verified.vct, claims: verified.claims, holderBound: true });
+      await results.add(descriptor.id, verified);
+    }
+    evaluatePresentationExchange(definition, submission, presented);
+    return { credentials: results.credentials, holder: results.holder };
+  }
+
+  const dcql = session.dcql;
+  if (!dcql) throw new PresentationError('query_invalid', 'the session has no query');
+  const entries = parseVpToken(fields['vp_token']);
+  const queries = new Map(dcql.credentials.map((c) => [c.id, c]));
+  const presented = new Map<string, PresentedCredential[]>();
   for (const [id, presentations] of entries) {
     const query = queries.get(id);
     if (!query) throw new PresentationError('query_not_satisfied', `the response answers a credential query "${id.slice(0, 64)}" that was not asked`);
@@ -119,27 +183,14 @@ export async function verifyVpToken(
       throw new PresentationError('query_not_satisfied', `credential format ${query.format} is not supported by this verifier`);
     }
     for (const presentation of presentations) {
-      const verified = await verifySdJwtVc(presentation, {
-        resolveIssuerKey: deps.resolveIssuerKey,
-        nonce: session.nonce,
-        audience: session.clientId,
-        clockSkewSeconds: deps.clockSkewSeconds,
-        ...(deps.now ? { now: deps.now } : {}),
-      });
-      checkIssuerTrust(scope.trust, verified);
-      await checkTokenStatus(verified.status, statusCheck);
+      const verified = await verifyOne(presentation, session, scope, deps);
       // Both typ values (dc+sd-jwt and the older vc+sd-jwt) answer either SD-JWT VC format.
       const list = presented.get(id) ?? [];
       list.push({ format: query.format, vct: verified.vct, claims: verified.claims, holderBound: true });
       presented.set(id, list);
-      const { cnf: _cnf, ...claims } = verified.claims;
-      (credentials[id] ??= []).push({ issuer: verified.issuer, type: verified.vct, claims });
-      holder ??=
-        typeof verified.claims['sub'] === 'string'
-          ? verified.claims['sub']
-          : `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${await calculateJwkThumbprint(verified.holderJwk, 'sha256')}`;
+      await results.add(id, verified);
     }
   }
-  evaluateDcqlQuery(session.dcql, presented);
-  return { credentials, holder };
+  evaluateDcqlQuery(dcql, presented);
+  return { credentials: results.credentials, holder: results.holder };
 }
