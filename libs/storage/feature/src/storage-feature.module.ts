@@ -2,12 +2,11 @@ import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { WalletConfig } from '@wallet/config';
 import type { Store } from '@wallet/persistence';
-import { JOB_SLOTS, registerJobHandler, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
+import { WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import type { FastifyInstance } from 'fastify';
 import { KeystoreAccess } from './keystore-access';
 import { StorageV1Controller } from './storage-v1.controller';
 import { VAULT_STORE } from './vault-http';
-import { vaultTombstonesJob } from './vault-tombstones.job';
 import { VAULT_ARCHIVE_CONTENT_TYPE, VaultController } from './vault.controller';
 
 /**
@@ -30,14 +29,10 @@ export class StorageFeatureModule implements OnModuleInit {
   constructor(
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
-    @Inject(WALLET_STORE) private readonly store: Store,
   ) {}
 
   /** Import archives arrive as `application/x-ndjson`, with their own size limit (`vault.maxArchiveBytes`). */
   onModuleInit(): void {
-    // The admin job runner fills its `vault-tombstones` slot with this handler in any process
-    // that also serves storage (the all-in-one).
-    registerJobHandler(JOB_SLOTS.vaultTombstones, vaultTombstonesJob(this.store, this.config));
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (!fastify || fastify.hasContentTypeParser(VAULT_ARCHIVE_CONTENT_TYPE)) return;
     const limit = this.config.vault.maxArchiveBytes;

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { StorageFeatureModule } from './storage-feature.module';
-import { vaultTombstonesJob } from './vault-tombstones.job';
+import { vaultTombstonesJob } from '@wallet/platform';
 
 /**
  * The storage feature over real HTTP with real access tokens (signed by the

@@ -1,6 +1,6 @@
 import type { WalletConfig } from '@wallet/config';
 import type { Store } from '@wallet/persistence';
-import type { JobHandler } from '@wallet/platform';
+import type { JobHandler } from './job-runner';
 
 const BATCH = 1000;
 
