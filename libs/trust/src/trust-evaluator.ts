@@ -60,7 +60,7 @@ export interface TrustEvaluatorDeps {
 }
 
 /** What the tenant's configuration makes of a query. */
-type Resolved = { kind: 'pdp'; url: string } | { kind: 'static'; policy: Exclude<TrustPolicy, 'pdp'> } | { kind: 'disabled' } | { kind: 'unconfigured' };
+type Resolved = { kind: 'pdp'; url: string } | { kind: 'invalid' } | { kind: 'static'; policy: Exclude<TrustPolicy, 'pdp'> } | { kind: 'disabled' } | { kind: 'unconfigured' };
 
 const zCachedDecision = z.object({
   trusted: z.boolean(),
@@ -85,6 +85,17 @@ const zAuthzenConfiguration = z.object({
 
 /** Entries of the in-process parse memos before they are cleared. */
 const MEMO_LIMIT = 10_000;
+
+/** JSON from the cache, or undefined when it is not JSON (a corrupt value is a miss, never a 500). */
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const zKeyList = z.array(z.string());
 
 const sha = (value: string): string => createHash('sha256').update(value).digest('base64url');
 
@@ -199,7 +210,10 @@ export class TrustEvaluator {
 
   private async resolve(tenantId: string): Promise<Resolved> {
     const tenantUrl = (await this.deps.tenantPdpUrl?.(tenantId))?.trim();
-    if (tenantUrl) return tenantUrl.toLowerCase() === 'none' ? { kind: 'disabled' } : { kind: 'pdp', url: tenantUrl.replace(/\/+$/, '') };
+    if (tenantUrl) {
+      if (tenantUrl.toLowerCase() === 'none') return { kind: 'disabled' };
+      return /^https?:\/\//i.test(tenantUrl) && URL.canParse(tenantUrl) ? { kind: 'pdp', url: tenantUrl.replace(/\/+$/, '') } : { kind: 'invalid' };
+    }
     if (this.options.policy !== 'pdp') return { kind: 'static', policy: this.options.policy };
     return this.options.pdpUrl ? { kind: 'pdp', url: this.options.pdpUrl.replace(/\/+$/, '') } : { kind: 'unconfigured' };
   }
@@ -210,6 +224,8 @@ export class TrustEvaluator {
         return this.immediate(true, 'disabled', 'trust evaluation is disabled for this tenant');
       case 'unconfigured':
         return this.immediate(false, 'error', 'no trust policy decision point is configured');
+      case 'invalid':
+        return this.immediate(false, 'error', "not trusted: the tenant's PDP URL is not an http(s) URL");
       case 'static':
         return this.staticDecision(query, resolved.policy);
       case 'pdp': {
@@ -270,7 +286,7 @@ export class TrustEvaluator {
     if (raw === null) return null;
     const memo = this.parsed.get(key);
     if (memo && memo.raw === raw) return { ...memo.decision };
-    const parsed = zCachedDecision.safeParse(JSON.parse(raw));
+    const parsed = zCachedDecision.safeParse(parseJson(raw));
     if (!parsed.success) return null;
     const { query: _query, ...rest } = parsed.data;
     const decision = { ...rest, cached: true };
@@ -366,7 +382,7 @@ export class TrustEvaluator {
     const ttlMs = expiresAt - this.now() + 2 * this.bucketMs;
     for (let attempt = 0; attempt < 8; attempt++) {
       const current = await this.cache.get(bucketKey);
-      const keys = current === null ? [] : (JSON.parse(current) as string[]);
+      const keys = current === null ? [] : (zKeyList.safeParse(parseJson(current)).data ?? []);
       if (keys.includes(key)) return;
       if (await this.cache.compareAndSet(bucketKey, current, JSON.stringify([...keys, key]), { ttlMs })) return;
     }
@@ -386,10 +402,10 @@ export class TrustEvaluator {
     for (let bucket = first; bucket <= last; bucket++) {
       const raw = await this.cache.take(this.bucketKey(bucket));
       if (raw === null) continue;
-      for (const key of new Set(JSON.parse(raw) as string[])) {
+      for (const key of new Set(zKeyList.safeParse(parseJson(raw)).data ?? [])) {
         const entryRaw = await this.cache.get(key);
         if (entryRaw === null) continue;
-        const entry = zCachedDecision.safeParse(JSON.parse(entryRaw));
+        const entry = zCachedDecision.safeParse(parseJson(entryRaw));
         if (!entry.success || entry.data.source !== 'pdp') continue;
         const expiresAt = Date.parse(entry.data.expiresAt);
         if (expiresAt - now > this.refreshAheadMs) {
@@ -398,7 +414,7 @@ export class TrustEvaluator {
         }
         const resolved = await this.resolve(entry.data.query.tenantId);
         if (resolved.kind !== 'pdp') continue;
-        const fresh = await this.askPdpKeepingOld(entry.data.query, resolved.url, key, entryRaw);
+        const fresh = await this.askPdpKeepingOld(entry.data.query, resolved.url, key, entry.data, entryRaw);
         if (fresh) refreshed++;
       }
     }
@@ -406,12 +422,12 @@ export class TrustEvaluator {
   }
 
   /** Like `askPdp`, but when the PDP fails the old cached decision stays. */
-  private async askPdpKeepingOld(query: TrustQuery, pdpUrl: string, key: string, oldRaw: string): Promise<boolean> {
+  private async askPdpKeepingOld(query: TrustQuery, pdpUrl: string, key: string, old: CachedDecision, oldRaw: string): Promise<boolean> {
     const keyNow = await this.cacheKey(query, pdpUrl);
     if (keyNow !== key) return false; // the tenant's PDP changed; the old entry simply expires
     const decision = await this.askPdp(query, pdpUrl, key);
     if (decision.source === 'error') {
-      const remaining = Date.parse((JSON.parse(oldRaw) as { expiresAt: string }).expiresAt) - this.now();
+      const remaining = Date.parse(old.expiresAt) - this.now();
       if (remaining > 0) await this.cache.set(key, oldRaw, { ttlMs: remaining });
       return false;
     }

@@ -54,7 +54,9 @@ export class RegistryController {
       .header('etag', result.etag)
       .header('last-modified', new Date(result.fetchedAt).toUTCString())
       .header('cache-control', `public, max-age=${result.maxAgeSeconds}`);
-    if (request.headers['if-none-match'] === result.etag) {
+    const ifNoneMatch = request.headers['if-none-match'];
+    const tags = typeof ifNoneMatch === 'string' ? ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, '')) : [];
+    if (tags.includes(result.etag) || tags.includes('*')) {
       void reply.status(304);
       return undefined;
     }

@@ -174,6 +174,9 @@ describe('GET /registry/type-metadata', () => {
 
     const notModified = await get(tm(`${upstream.base}/vct/pid`), { 'if-none-match': String(first.headers['etag']) });
     expect(notModified.status).toBe(304);
+    const listed = await get(tm(`${upstream.base}/vct/pid`), { 'if-none-match': `"other", W/${String(first.headers['etag'])}` });
+    expect(listed.status).toBe(304);
+    expect((await get(tm(`${upstream.base}/vct/pid`), { 'if-none-match': '"other"' })).status).toBe(200);
   });
 
   it('shares the cache across replicas', async () => {

@@ -213,7 +213,13 @@ export class TypeMetadataResolver {
     if (raw === null) return null;
     const memo = this.parsed.get(key);
     if (memo && memo.raw === raw) return memo.entry;
-    const parsed = zEntry.safeParse(JSON.parse(raw));
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return null; // a corrupt cache value is a miss
+    }
+    const parsed = zEntry.safeParse(json);
     if (!parsed.success) return null;
     if (this.parsed.size >= 1_000) this.parsed.clear();
     this.parsed.set(key, { raw, entry: parsed.data });
