@@ -278,6 +278,26 @@ describe('GET /registry/type-metadata', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('never answers 500 to malformed vct, integrity, issuer or tenant values', async () => {
+    const weird = ['https://', 'http://[::1', 'https://a b', '\u0000', 'x'.repeat(3000), 'javascript:alert(1)', 'https://user:pw@example.com/', `${upstream.base}/%ZZ`, 'data:application/json,{}'];
+    const paths = [
+      ...weird.map((v) => `/registry/type-metadata?vct=${encodeURIComponent(v)}`),
+      ...weird.map((v) => `/registry/type-metadata?vct=${encodeURIComponent(`${upstream.base}/vct/pid`)}&integrity=${encodeURIComponent(v)}`),
+      ...weird.map((v) => `/registry/issuer-metadata?issuer=${encodeURIComponent(v)}`),
+      '/registry/type-metadata?vct=a&vct=b',
+      '/registry/issuer-metadata',
+    ];
+    for (const path of paths) {
+      const response = await get(path);
+      expect([path, response.status < 500 || response.status === 502]).toEqual([path, true]);
+      if (response.status >= 400) expect(response.body).toMatchObject({ status: response.status });
+    }
+    const tenantHeader = await get(`/registry/issuer-metadata?issuer=${encodeURIComponent(`${upstream.base}/issuer`)}`, { 'x-tenant-id': '../../etc' });
+    expect(tenantHeader.status).toBe(400);
+  });
+});
+
 describe('POST and DELETE /registry/vctm', () => {
   it('is admin-only, and local metadata wins over the remote copy until deleted', async () => {
     const vct = `${upstream.base}/vct/person`;
