@@ -46,6 +46,12 @@ export interface TrustEvaluatorOptions {
   refreshBucketMs?: number;
   /** Prefix of the shared cache keys (default `trust:`). */
   keyPrefix?: string;
+  /**
+   * How long a decision read from the shared cache is reused in-process
+   * without asking the cache again (default 5 s; 0: always ask). Never past
+   * the decision's own expiry.
+   */
+  localCacheMs?: number;
 }
 
 export interface TrustEvaluatorDeps {
@@ -149,6 +155,9 @@ export class TrustEvaluator {
   /** Parsed cache values by their raw text, so a warm read skips JSON and schema parsing. */
   private readonly parsed = new Map<string, { raw: string; decision: TrustDecision }>();
   private readonly thumbprints = new Map<string, string>();
+  /** Decisions read from the shared cache in the last `localCacheMs`, never past their expiry. */
+  private readonly recent = new Map<string, { decision: TrustDecision; until: number }>();
+  private readonly localCacheMs: number;
   private readonly decisions: Counter<'source' | 'trusted' | 'cached'> | undefined;
   private readonly pdpLatency: Histogram<'outcome'> | undefined;
 
@@ -166,6 +175,7 @@ export class TrustEvaluator {
     this.refreshAheadMs = options.refreshAheadMs ?? 60_000;
     this.discoveryTtlMs = options.discoveryTtlMs ?? 3_600_000;
     this.bucketMs = options.refreshBucketMs ?? 30_000;
+    this.localCacheMs = options.localCacheMs ?? 5_000;
     this.allowList = (options.allowList ?? []).map((entry) => {
       const match = /^(credential-issuer|credential-verifier) (.+)$/.exec(entry);
       return match?.[1] && match[2] ? { role: match[1], entityId: match[2] } : { role: null, entityId: entry };
@@ -282,16 +292,27 @@ export class TrustEvaluator {
   }
 
   private async readCached(key: string): Promise<TrustDecision | null> {
+    const now = this.now();
+    const local = this.recent.get(key);
+    if (local && local.until > now) return { ...local.decision };
     const raw = await this.cache.get(key);
     if (raw === null) return null;
+    let decision: TrustDecision;
     const memo = this.parsed.get(key);
-    if (memo && memo.raw === raw) return { ...memo.decision };
-    const parsed = zCachedDecision.safeParse(parseJson(raw));
-    if (!parsed.success) return null;
-    const { query: _query, ...rest } = parsed.data;
-    const decision = { ...rest, cached: true };
-    if (this.parsed.size >= MEMO_LIMIT) this.parsed.clear();
-    this.parsed.set(key, { raw, decision });
+    if (memo && memo.raw === raw) {
+      decision = memo.decision;
+    } else {
+      const parsed = zCachedDecision.safeParse(parseJson(raw));
+      if (!parsed.success) return null;
+      const { query: _query, ...rest } = parsed.data;
+      decision = { ...rest, cached: true };
+      if (this.parsed.size >= MEMO_LIMIT) this.parsed.clear();
+      this.parsed.set(key, { raw, decision });
+    }
+    if (this.localCacheMs > 0) {
+      if (this.recent.size >= MEMO_LIMIT) this.recent.clear();
+      this.recent.set(key, { decision, until: Math.min(now + this.localCacheMs, Date.parse(decision.expiresAt)) });
+    }
     return { ...decision };
   }
 

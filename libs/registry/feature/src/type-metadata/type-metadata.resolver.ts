@@ -36,6 +36,12 @@ export interface TypeMetadataResolverOptions {
   keyPrefix?: string;
   /** How long a replica waits for another replica's fetch of the same vct (default 10 s). */
   lockWaitMs?: number;
+  /**
+   * How long a fresh entry read from the shared cache is reused in-process
+   * without asking the cache again (default 1 s; 0: always ask). Local
+   * registrations on other replicas show after at most this long.
+   */
+  localCacheMs?: number;
 }
 
 export interface TypeMetadataResolverDeps {
@@ -137,6 +143,7 @@ export class TypeMetadataResolver {
   private readonly inflight = new Map<string, Promise<Entry>>();
   /** Parsed cache values by their raw text, so a warm read skips JSON and schema parsing. */
   private readonly parsed = new Map<string, { raw: string; entry: Entry }>();
+  private readonly recent = new Map<string, { entry: Entry; until: number }>();
 
   constructor(
     private readonly options: TypeMetadataResolverOptions,
@@ -152,6 +159,7 @@ export class TypeMetadataResolver {
 
   /** Forgets the cached copy (after a local registration changed). */
   async invalidate(vct: string): Promise<void> {
+    this.recent.delete(this.cacheKey(vct));
     await this.deps.cache.delete(this.cacheKey(vct));
   }
 
@@ -163,8 +171,14 @@ export class TypeMetadataResolver {
       ]);
     }
     const key = this.cacheKey(vct);
-    const cached = await this.readEntry(key);
     const now = this.now();
+    const recent = this.recent.get(key);
+    const cached = recent && recent.until > now ? recent.entry : await this.readEntry(key);
+    const localMs = this.options.localCacheMs ?? 1_000;
+    if (cached && cached !== recent?.entry && localMs > 0 && (cached.origin === 'local' || now < cached.freshUntil)) {
+      if (this.recent.size >= 1_000) this.recent.clear();
+      this.recent.set(key, { entry: cached, until: Math.min(now + localMs, cached.origin === 'local' ? Infinity : cached.freshUntil) });
+    }
     if (cached && (cached.origin === 'local' || now < cached.freshUntil)) {
       if (this.integrityOk(cached, integrity)) return this.answer(cached, cached.origin === 'local' ? 'local' : 'hit');
       // The referrer expects another document: maybe the upstream changed since we cached it.
