@@ -9,11 +9,20 @@ let server: Server;
 let base: string;
 let hits = 0;
 let failing = false;
+const conditional: string[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     hits++;
     if (failing) return void res.writeHead(500).end();
+    if (req.url === '/vct/dated') {
+      const since = req.headers['if-modified-since'];
+      if (since) conditional.push(since);
+      if (since === 'Wed, 01 Jan 2025 00:00:00 GMT') return void res.writeHead(304, { 'cache-control': 'max-age=1' }).end();
+      return void res
+        .writeHead(200, { 'content-type': 'application/json', 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', 'cache-control': 'max-age=1' })
+        .end(JSON.stringify({ vct: `${base}/vct/dated` }));
+    }
     setTimeout(() => {
       res
         .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=1' })
@@ -95,6 +104,18 @@ describeIfAvailable('registry replicas on redis', redisAvailable(), 'no REDIS_UR
   replicaSuite('redis', async () => {
     redis = await startRedis();
     return createCache({ type: 'redis', url: redis.url });
+  });
+});
+
+describe('revalidation with Last-Modified', () => {
+  it('sends If-Modified-Since and keeps the copy on 304', async () => {
+    const cache = await createCache({ type: 'memory' });
+    const resolver = replica(cache, uniquePrefix('registry'));
+    expect((await resolver.resolve(`${base}/vct/dated`)).cache).toBe('miss');
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await resolver.resolve(`${base}/vct/dated`)).cache).toBe('revalidated');
+    expect(conditional).toEqual(['Wed, 01 Jan 2025 00:00:00 GMT']);
+    await cache.close();
   });
 });
 
