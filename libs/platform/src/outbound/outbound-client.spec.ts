@@ -3,6 +3,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { OutboundClient, type HostResolver } from './outbound-client';
 import { OutboundError, type OutboundRefusal } from './outbound-error';
+import { problemFromWalletError } from '../errors/problem';
 
 /** Test DNS: fixed answers, anything else does not resolve. */
 function fakeDns(table: Record<string, string[]>): HostResolver {
@@ -265,6 +266,21 @@ describe('OutboundClient', () => {
     const response = await client.fetch(`http://issuer.test:${port}/missing`, { accept: ['text/html'] });
     expect(response.status).toBe(404);
     await client.close();
+  });
+
+  it('answers caller faults as 400 and upstream failures as 502 problem documents, with the reason', () => {
+    expect(problemFromWalletError(new OutboundError('address_blocked', 'host x refused'))).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      reason: 'address_blocked',
+    });
+    expect(problemFromWalletError(new OutboundError('upstream_status', 'x answered', { status: 503 }))).toMatchObject({
+      status: 502,
+      code: 'bad_gateway',
+      title: 'Bad Gateway',
+      reason: 'upstream_status',
+      upstreamStatus: 503,
+    });
   });
 
   it('rejects malformed CIDRs in its configuration', () => {
