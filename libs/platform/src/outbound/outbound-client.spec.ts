@@ -238,6 +238,23 @@ describe('OutboundClient SSRF table', () => {
 });
 
 describe('OutboundClient', () => {
+  it('resolves once per connection and connects to the address it checked (no rebinding window)', async () => {
+    const answers = [['127.0.0.1'], ['10.0.0.1']]; // a rebinding DNS server: safe first, inward next
+    let lookups = 0;
+    const client = new OutboundClient(
+      { allowHttp: true, allowCidrs: ['127.0.0.1/32'] },
+      { resolve: async () => answers[Math.min(lookups++, 1)]! },
+    );
+    const response = await client.fetch(`http://rebind.test:${port}/ok`);
+    expect(response.status).toBe(200);
+    expect(lookups).toBe(1);
+    await client.close();
+    // A new connection resolves again, and the inward answer is refused before connecting.
+    const next = new OutboundClient({ allowHttp: true, allowCidrs: ['127.0.0.1/32'] }, { resolve: async () => answers[1]! });
+    expect(await refusal(next.fetch(`http://rebind.test:${port}/ok`))).toBe('address_blocked');
+    await next.close();
+  });
+
   it('fetches through the checked address and keeps the host name in the Host header', async () => {
     const client = lab();
     seenHosts.length = 0;
