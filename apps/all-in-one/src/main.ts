@@ -1,32 +1,8 @@
-import { AdminFeatureModule } from '@wallet/admin-feature';
-import { AuthFeatureModule } from '@wallet/auth-feature';
-import { EngineFeatureModule } from '@wallet/engine-feature';
 import { runServers } from '@wallet/platform';
-import { RegistryFeatureModule } from '@wallet/registry-feature';
-import { StorageFeatureModule } from '@wallet/storage-feature';
-import { VerifierFeatureModule } from '@wallet/verifier-feature';
+import { ALL_IN_ONE_SERVERS } from './servers';
 
 /**
  * All six services in one process on one store and one cache (by default a
- * SQLite file under the data directory and the in-memory cache):
- * the four wallet-facing services share the wallet port (their routes carry
- * distinct path prefixes), the admin API and the verifier have their own ports.
+ * SQLite file under the data directory and the in-memory cache).
  */
-void runServers('all-in-one', [
-  {
-    info: { name: 'wallet', services: ['auth', 'storage', 'engine', 'registry'] },
-    imports: [AuthFeatureModule, StorageFeatureModule, EngineFeatureModule, RegistryFeatureModule],
-    port: (config) => config.allInOne.walletPort,
-    websockets: true,
-  },
-  {
-    info: { name: 'admin', services: ['admin'] },
-    imports: [AdminFeatureModule],
-    port: (config) => config.allInOne.adminPort,
-  },
-  {
-    info: { name: 'verifier', services: ['verifier'] },
-    imports: [VerifierFeatureModule],
-    port: (config) => config.allInOne.verifierPort,
-  },
-]);
+void runServers('all-in-one', ALL_IN_ONE_SERVERS);

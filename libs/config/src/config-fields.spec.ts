@@ -82,12 +82,16 @@ describe('describeConfig', () => {
       'services',
       'allInOne',
       'storage',
+      'vault',
       'cache',
       'logging',
       'metrics',
       'crypto',
+      'auth',
       'outbound',
       'trust',
+      'admin',
+      'verifier',
       'registry',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');

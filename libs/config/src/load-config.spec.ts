@@ -39,6 +39,18 @@ describe('loadConfig: defaults', () => {
   it('returns the documented defaults when nothing is set', () => {
     const { config, sources, configFile, warnings } = load();
     expect(config).toEqual({
+      vault: {
+        maxBlobBytes: 262_144,
+        maxRecordsPerUser: 10_000,
+        maxBytesPerUser: 67_108_864,
+        maxTagsPerRecord: 32,
+        maxTagNameLength: 256,
+        maxTagValueLength: 1024,
+        maxCategoryLength: 256,
+        maxQueryDepth: 8,
+        maxQueryClauses: 64,
+        maxArchiveBytes: 134_217_728,
+      },
       mode: 'development',
       dataDir: './data',
       server: {
@@ -70,6 +82,20 @@ describe('loadConfig: defaults', () => {
         keyRotationIntervalMs: 30 * 24 * 3600 * 1000,
         maxTokenLifetimeMs: 24 * 3600 * 1000,
       },
+      auth: {
+        rpId: 'localhost',
+        rpName: 'Wallet',
+        origins: ['http://localhost:8080'],
+        challengeTtlMs: 300_000,
+        accessTokenTtlMs: 900_000,
+        refreshTokenTtlMs: 30 * 24 * 3600 * 1000,
+        issuer: 'urn:wallet:auth',
+        audience: 'urn:wallet:api',
+        jwksRefreshMinIntervalMs: 30_000,
+        jwksCacheTtlMs: 300_000,
+        tenantCacheTtlMs: 5000,
+        rateLimits: { ceremony: { limit: 30, windowMs: 60_000 }, token: { limit: 60, windowMs: 60_000 } },
+      },
       outbound: {
         allowHttp: false,
         allowCidrs: [],
@@ -91,6 +117,24 @@ describe('loadConfig: defaults', () => {
         discoveryTtlMs: 3_600_000,
         pdpAllowHttp: false,
         pdpAllowCidrs: [],
+      },
+      admin: {
+        jobs: {
+          enabled: true,
+          lockTtlMs: 300_000,
+          invitesCleanupIntervalMs: 3_600_000,
+          refreshTokensCleanupIntervalMs: 3_600_000,
+          vaultTombstonesIntervalMs: 6 * 3_600_000,
+          trustRefreshIntervalMs: 900_000,
+        },
+      },
+      verifier: {
+        clientIdPrefix: 'decentralized_identifier',
+        sessionTtlMs: 300_000,
+        codeTtlMs: 60_000,
+        tokenTtlMs: 3_600_000,
+        clockSkewSeconds: 60,
+        statusListCacheTtlMs: 300_000,
       },
       registry: {
         defaultTtlMs: 3_600_000,

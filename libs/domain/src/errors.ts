@@ -99,3 +99,39 @@ export class UnavailableError extends WalletError {
 export function isWalletError(error: unknown): error is WalletError {
   return error instanceof WalletError;
 }
+
+/**
+ * A refusal with a stable, more specific code than its category: `reason`
+ * becomes the problem document's `code` (`invite_required` is a `forbidden`,
+ * `tenant_mismatch` a `forbidden`, `token_expired` an `unauthorized`); the
+ * HTTP status still follows `code`.
+ */
+export class RefusalError extends WalletError {
+  constructor(
+    code: WalletErrorCode,
+    readonly reason: string,
+    message: string,
+    options: WalletErrorOptions = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** A configured limit (size, count, quota) would be exceeded; `details.limit` names it. */
+export class LimitExceededError extends WalletError {
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    message: string,
+    options: WalletErrorOptions = {},
+  ) {
+    super('payload_too_large', message, { ...options, details: { limit, max, ...options.details } });
+  }
+}
+
+/** The operation needs a state the target is not in (e.g. import into a vault that is not empty). */
+export class PreconditionFailedError extends WalletError {
+  constructor(message: string, options: WalletErrorOptions = {}) {
+    super('precondition_failed', message, options);
+  }
+}

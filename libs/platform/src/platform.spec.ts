@@ -7,11 +7,13 @@ import { createStore } from '@wallet/persistence';
 import { describeIfAvailable, redisAvailable, startOwnRedis } from '@wallet/testing';
 import pino from 'pino';
 import { Writable } from 'node:stream';
+import { Public } from './auth/public.decorator';
 import { createServiceApp, type RunningService } from './bootstrap/create-service-app';
 import type { Runtime } from './bootstrap/runtime';
 import { installGracefulShutdown } from './bootstrap/shutdown';
 import { REDACTED_PATHS } from './logging/logger';
 
+@Public({ tenant: false })
 @Controller('items')
 class ItemsController {
   @Get('missing/:id')

@@ -12,3 +12,6 @@ export interface ServiceInfo {
   name: string;
   services: readonly ServiceName[];
 }
+
+/** Auth's public keys as the access-token guard sees them (`AccessTokenKeys`). */
+export const ACCESS_TOKEN_KEYS = Symbol('ACCESS_TOKEN_KEYS');

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { WalletConfig } from '@wallet/config';
-import { WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
+import { Public, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import type { Cache } from '@wallet/cache';
 import type { Store } from '@wallet/persistence';
 
@@ -12,6 +12,7 @@ export interface AdminStatus {
 }
 
 /** `GET /admin/status`: the one admin route that needs no token; says nothing secret. */
+@Public({ tenant: false })
 @Controller('admin')
 export class AdminStatusController {
   constructor(

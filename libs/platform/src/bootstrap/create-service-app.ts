@@ -8,6 +8,7 @@ import { NestPinoLogger } from '../logging/logger';
 import { installRequestLogging, requestIdFor } from '../logging/request-logging';
 import { HttpMetrics } from '../metrics/metrics';
 import { PlatformModule } from '../platform.module';
+import { rewriteTenantUrl } from '../tenancy/tenant-path';
 import type { ServiceInfo } from '../tokens';
 import type { Runtime } from './runtime';
 
@@ -62,6 +63,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     trustProxy: config.server.trustProxy,
     genReqId: (req: { headers: Record<string, unknown> }) => requestIdFor(req.headers),
     return503OnClosing: true,
+    // `/t/{tenant}/...` reaches the same routes as `/...`; the guard reads the tenant back.
+    rewriteUrl: rewriteTenantUrl,
   });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     logger: new NestPinoLogger(logger),

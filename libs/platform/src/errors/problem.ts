@@ -1,4 +1,4 @@
-import type { WalletError, WalletErrorCode } from '@wallet/domain';
+import { RefusalError, type WalletError, type WalletErrorCode } from '@wallet/domain';
 
 /** RFC 9457 problem details, as every REST error is answered. */
 export interface ProblemDocument {
@@ -53,11 +53,12 @@ export function statusForCode(code: WalletErrorCode): { status: number; title: s
 
 export function problemFromWalletError(error: WalletError): ProblemDocument {
   const { status, title } = statusForCode(error.code);
+  const code = error instanceof RefusalError ? error.reason : error.code;
   return {
-    type: `${TYPE_BASE}${error.code}`,
+    type: `${TYPE_BASE}${code}`,
     title,
     status,
-    code: error.code,
+    code,
     // Internal errors never expose their message: it may carry internal detail.
     detail: error.code === 'internal' ? 'An internal error occurred.' : error.message,
     ...(error.code === 'internal' ? {} : (error.details ?? {})),

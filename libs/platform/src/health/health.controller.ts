@@ -3,6 +3,7 @@ import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } fr
 import type { Cache } from '@wallet/cache';
 import type { Store } from '@wallet/persistence';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/public.decorator';
 import { WALLET_CACHE, WALLET_STORE } from '../tokens';
 
 const PING_TIMEOUT_MS = 1500;
@@ -12,6 +13,7 @@ const PING_TIMEOUT_MS = 1500;
  * never gets pods killed). `/health/ready`: the store and the cache answer;
  * 503 otherwise, so the load balancer stops sending traffic.
  */
+@Public({ tenant: false })
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,7 +1,9 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/public.decorator';
 import { HttpMetrics } from './metrics';
 
+@Public({ tenant: false })
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(HttpMetrics) private readonly metrics: HttpMetrics) {}
