@@ -1,5 +1,10 @@
+import { parseConfig } from '@wallet/config';
+import type { KeyRing } from '@wallet/crypto';
+import { createStore, type Store } from '@wallet/persistence';
+import { ACCESS_TOKEN_KEY_PURPOSE, openServiceKeyRing } from '@wallet/platform';
 import { startBuiltApp, type ServiceProcess } from '@wallet/testing';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -34,6 +39,20 @@ describe('registry (built bundle)', () => {
   let pdp: { base: string; server: Server };
   let proc: ServiceProcess;
   let url: string;
+  let store: Store;
+  let ring: KeyRing;
+  const defaults = parseConfig({});
+
+  /**
+   * An access token as auth would sign it: the test opens the service's SQLite
+   * store (WAL allows a second process) and signs with the auth key ring there.
+   */
+  const authorization = async () => ({
+    authorization: `Bearer ${await ring.sign(
+      { iss: defaults.auth.issuer, aud: defaults.auth.audience, sub: 'e2e-user', tenant: 'default', jti: randomUUID() },
+      { typ: 'at+jwt', expiresInSeconds: 300 },
+    )}`,
+  });
 
   beforeAll(async () => {
     upstream = await serve(routes);
@@ -69,6 +88,8 @@ describe('registry (built bundle)', () => {
       jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] },
     }));
     routes.set('/.well-known/oauth-authorization-server/issuer', json({ issuer: `${upstream.base}/issuer`, token_endpoint: `${upstream.base}/token` }));
+    routes.set('/.well-known/openid-credential-issuer/issuer2', json({ credential_issuer: `${upstream.base}/issuer2` }));
+    routes.set('/.well-known/jwt-vc-issuer/issuer2', (req, res) => routes.get('/.well-known/jwt-vc-issuer/issuer')!(req, res));
 
     proc = await startBuiltApp('registry', {
       WALLET_SERVER_ADMIN_TOKEN: ADMIN,
@@ -78,9 +99,12 @@ describe('registry (built bundle)', () => {
       WALLET_TRUST_ERROR_CACHE_TTL_MS: '0',
     });
     url = proc.servers.get('registry')!;
+    store = await createStore({ type: 'sqlite', path: join(proc.dataDir, 'wallet.db') });
+    ring = await openServiceKeyRing(store, defaults, ACCESS_TOKEN_KEY_PURPOSE);
   });
 
   afterAll(async () => {
+    await store?.close();
     await proc?.stop('SIGTERM');
     for (const s of [upstream?.server, pdp?.server]) {
       s?.closeAllConnections();
@@ -88,8 +112,15 @@ describe('registry (built bundle)', () => {
     }
   });
 
-  const typeMetadata = (vct: string, integrity?: string) =>
-    fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(vct)}${integrity ? `&integrity=${encodeURIComponent(integrity)}` : ''}`);
+  const typeMetadata = async (vct: string, integrity?: string) =>
+    fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(vct)}${integrity ? `&integrity=${encodeURIComponent(integrity)}` : ''}`, {
+      headers: await authorization(),
+    });
+
+  it('refuses anonymous reads (they make the server fetch)', async () => {
+    const anonymous = await fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(`${upstream.base}/vct/card`)}`);
+    expect(anonymous.status).toBe(401);
+  });
 
   it('resolves type metadata with its extends chain and embedded image, then serves it from the cache', async () => {
     const first = await typeMetadata(`${upstream.base}/vct/card`);
@@ -102,7 +133,7 @@ describe('registry (built bundle)', () => {
     const second = await typeMetadata(`${upstream.base}/vct/card`);
     expect(second.headers.get('x-registry-cache')).toBe('hit');
     const revalidated = await fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(`${upstream.base}/vct/card`)}`, {
-      headers: { 'if-none-match': second.headers.get('etag')! },
+      headers: { ...(await authorization()), 'if-none-match': second.headers.get('etag')! },
     });
     expect(revalidated.status).toBe(304);
   });
@@ -137,7 +168,7 @@ describe('registry (built bundle)', () => {
 
   it('serves issuer metadata with the trust decision, and fails closed when the PDP is down', async () => {
     const issuer = `${upstream.base}/issuer`;
-    const response = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`);
+    const response = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`, { headers: await authorization() });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
       issuer,
@@ -151,8 +182,10 @@ describe('registry (built bundle)', () => {
 
     pdp.server.closeAllConnections();
     await new Promise((resolve) => pdp.server.close(resolve));
-    // A different tenant is a different cache key, so the PDP is asked (and is down).
-    const down = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`, { headers: { 'x-tenant-id': 'other' } });
+    // Another issuer (same key) is another question, so the PDP is asked (and is down).
+    const down = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(`${upstream.base}/issuer2`)}`, {
+      headers: await authorization(),
+    });
     const body = (await down.json()) as { trust: { trusted: boolean; source: string; reason: string } };
     expect(body.trust).toMatchObject({ trusted: false, source: 'error' });
     expect(body.trust.reason).toMatch(/PDP could not be asked/);

@@ -1,5 +1,4 @@
 export * from './registry-feature.module';
-export * from './request-tenant';
 export * from './type-metadata/verify-integrity';
 export * from './type-metadata/type-metadata.resolver';
 export * from './issuer-metadata/issuer-metadata.service';

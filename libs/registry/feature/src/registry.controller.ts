@@ -1,10 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ValidationError } from '@wallet/domain';
-import { AdminTokenGuard, AuditLog } from '@wallet/platform';
+import { AdminTokenGuard, AuditLog, CurrentTenant } from '@wallet/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IssuerMetadataService, type IssuerMetadataResult } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore, parseTypeMetadataDocument } from './local/local-type-metadata.store';
-import { requestTenantId } from './request-tenant';
 import { TypeMetadataResolver } from './type-metadata/type-metadata.resolver';
 
 type QueryParams = Record<string, string | string[] | undefined>;
@@ -22,8 +21,9 @@ function queryString(query: QueryParams, name: string, required: boolean): strin
 }
 
 /**
- * Registry routes (`/registry/...`). Reads are public (wallet-facing, no
- * secrets); writes to the local type metadata are admin-only.
+ * Registry routes (`/registry/...`). Reads need an access token (the global
+ * guard): they make the server fetch third-party URLs, so they are not open
+ * to anonymous callers. Writes to the local type metadata are admin-only.
  */
 @Controller('registry')
 export class RegistryController {
@@ -63,15 +63,18 @@ export class RegistryController {
     return result.metadata;
   }
 
-  /** The issuer's OpenID4VCI and authorization server metadata, with the trust decision for the caller's tenant. */
+  /**
+   * The issuer's OpenID4VCI and authorization server metadata, with the trust
+   * decision for the caller's tenant (the access token's).
+   */
   @Get('issuer-metadata')
   async getIssuerMetadata(
     @Query() query: QueryParams,
-    @Req() request: FastifyRequest,
+    @CurrentTenant() tenantId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Omit<IssuerMetadataResult, 'cache'>> {
     const issuer = queryString(query, 'issuer', true);
-    const { cache, ...result } = await this.issuers.get(issuer, requestTenantId(request));
+    const { cache, ...result } = await this.issuers.get(issuer, tenantId);
     void reply.header('x-registry-cache', cache).header('cache-control', 'private, no-cache');
     return result;
   }
