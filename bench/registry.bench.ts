@@ -12,17 +12,13 @@
  * REDIS_URL is set or redis-server is found.
  */
 import { createCache, type Cache } from '@wallet/cache';
-import { parseConfig } from '@wallet/config';
-import { createStore } from '@wallet/persistence';
-import { ACCESS_TOKEN_KEY_PURPOSE, OutboundClient, openServiceKeyRing } from '@wallet/platform';
+import { OutboundClient } from '@wallet/platform';
 import { TypeMetadataResolver } from '@wallet/registry-feature';
 import { redisAvailable, startBuiltApp, startRedis, uniquePrefix } from '@wallet/testing';
 import { TrustEvaluator } from '@wallet/trust';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Pool } from 'undici';
 
 const DURATION_MS = Number(process.argv[process.argv.indexOf('--ms') + 1]) || 3_000;
@@ -123,15 +119,7 @@ async function main() {
     WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32',
   });
   const url = proc.servers.get('registry')!;
-  // Reads need an access token: sign one with the auth key ring in the service's store, as auth would.
-  const defaults = parseConfig({});
-  const store = await createStore({ type: 'sqlite', path: join(proc.dataDir, 'wallet.db') });
-  const ring = await openServiceKeyRing(store, defaults, ACCESS_TOKEN_KEY_PURPOSE);
-  const token = await ring.sign(
-    { iss: defaults.auth.issuer, aud: defaults.auth.audience, sub: 'bench', tenant: 'default', jti: randomUUID() },
-    { typ: 'at+jwt', expiresInSeconds: 600 },
-  );
-  const headers = { authorization: `Bearer ${token}` };
+  const headers = {};
   const pool = new Pool(url, { connections: 16, pipelining: 1 });
   const path = (i: number) => `/registry/type-metadata?vct=${encodeURIComponent(`${base}/vct/h${i % 50}`)}`;
   for (let i = 0; i < 50; i++) await (await pool.request({ path: path(i), method: 'GET', headers })).body.text();
@@ -141,7 +129,6 @@ async function main() {
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
   });
   await pool.close();
-  await store.close();
   await proc.stop('SIGTERM');
 
   await http.close();

@@ -1,12 +1,10 @@
-import { parseConfig } from '@wallet/config';
-import type { KeyRing } from '@wallet/crypto';
-import { createStore, type Store } from '@wallet/persistence';
-import { ACCESS_TOKEN_KEY_PURPOSE, openServiceKeyRing } from '@wallet/platform';
+import { GLOBAL_SCOPE } from '@wallet/domain';
+import { Collections, createStore } from '@wallet/persistence';
 import { startBuiltApp, type ServiceProcess } from '@wallet/testing';
-import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 
 /**
  * The built registry bundle against loopback servers playing the type
@@ -39,20 +37,6 @@ describe('registry (built bundle)', () => {
   let pdp: { base: string; server: Server };
   let proc: ServiceProcess;
   let url: string;
-  let store: Store;
-  let ring: KeyRing;
-  const defaults = parseConfig({});
-
-  /**
-   * An access token as auth would sign it: the test opens the service's SQLite
-   * store (WAL allows a second process) and signs with the auth key ring there.
-   */
-  const authorization = async () => ({
-    authorization: `Bearer ${await ring.sign(
-      { iss: defaults.auth.issuer, aud: defaults.auth.audience, sub: 'e2e-user', tenant: 'default', jti: randomUUID() },
-      { typ: 'at+jwt', expiresInSeconds: 300 },
-    )}`,
-  });
 
   beforeAll(async () => {
     upstream = await serve(routes);
@@ -88,8 +72,6 @@ describe('registry (built bundle)', () => {
       jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] },
     }));
     routes.set('/.well-known/oauth-authorization-server/issuer', json({ issuer: `${upstream.base}/issuer`, token_endpoint: `${upstream.base}/token` }));
-    routes.set('/.well-known/openid-credential-issuer/issuer2', json({ credential_issuer: `${upstream.base}/issuer2` }));
-    routes.set('/.well-known/jwt-vc-issuer/issuer2', (req, res) => routes.get('/.well-known/jwt-vc-issuer/issuer')!(req, res));
 
     proc = await startBuiltApp('registry', {
       WALLET_SERVER_ADMIN_TOKEN: ADMIN,
@@ -99,12 +81,9 @@ describe('registry (built bundle)', () => {
       WALLET_TRUST_ERROR_CACHE_TTL_MS: '0',
     });
     url = proc.servers.get('registry')!;
-    store = await createStore({ type: 'sqlite', path: join(proc.dataDir, 'wallet.db') });
-    ring = await openServiceKeyRing(store, defaults, ACCESS_TOKEN_KEY_PURPOSE);
   });
 
   afterAll(async () => {
-    await store?.close();
     await proc?.stop('SIGTERM');
     for (const s of [upstream?.server, pdp?.server]) {
       s?.closeAllConnections();
@@ -112,15 +91,8 @@ describe('registry (built bundle)', () => {
     }
   });
 
-  const typeMetadata = async (vct: string, integrity?: string) =>
-    fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(vct)}${integrity ? `&integrity=${encodeURIComponent(integrity)}` : ''}`, {
-      headers: await authorization(),
-    });
-
-  it('refuses anonymous reads (they make the server fetch)', async () => {
-    const anonymous = await fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(`${upstream.base}/vct/card`)}`);
-    expect(anonymous.status).toBe(401);
-  });
+  const typeMetadata = (vct: string, integrity?: string) =>
+    fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(vct)}${integrity ? `&integrity=${encodeURIComponent(integrity)}` : ''}`);
 
   it('resolves type metadata with its extends chain and embedded image, then serves it from the cache', async () => {
     const first = await typeMetadata(`${upstream.base}/vct/card`);
@@ -133,7 +105,7 @@ describe('registry (built bundle)', () => {
     const second = await typeMetadata(`${upstream.base}/vct/card`);
     expect(second.headers.get('x-registry-cache')).toBe('hit');
     const revalidated = await fetch(`${url}/registry/type-metadata?vct=${encodeURIComponent(`${upstream.base}/vct/card`)}`, {
-      headers: { ...(await authorization()), 'if-none-match': second.headers.get('etag')! },
+      headers: { 'if-none-match': second.headers.get('etag')! },
     });
     expect(revalidated.status).toBe(304);
   });
@@ -168,7 +140,7 @@ describe('registry (built bundle)', () => {
 
   it('serves issuer metadata with the trust decision, and fails closed when the PDP is down', async () => {
     const issuer = `${upstream.base}/issuer`;
-    const response = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`, { headers: await authorization() });
+    const response = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
       issuer,
@@ -182,10 +154,19 @@ describe('registry (built bundle)', () => {
 
     pdp.server.closeAllConnections();
     await new Promise((resolve) => pdp.server.close(resolve));
-    // Another issuer (same key) is another question, so the PDP is asked (and is down).
-    const down = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(`${upstream.base}/issuer2`)}`, {
-      headers: await authorization(),
+    // A different tenant is a different cache key, so the PDP is asked (and is down). Tenants are
+    // managed by the admin service; here the test writes the tenant into the registry's store.
+    const store = await createStore({ type: 'sqlite', path: join(proc.dataDir, 'wallet.db') });
+    await store.repository(Collections.tenants).create(GLOBAL_SCOPE, {
+      id: 'other',
+      displayName: 'Other',
+      enabled: true,
+      requireInvite: false,
+      trustConfig: {},
+      allowedProtocols: [],
     });
+    await store.close();
+    const down = await fetch(`${url}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`, { headers: { 'x-tenant-id': 'other' } });
     const body = (await down.json()) as { trust: { trusted: boolean; source: string; reason: string } };
     expect(body.trust).toMatchObject({ trusted: false, source: 'error' });
     expect(body.trust.reason).toMatch(/PDP could not be asked/);

@@ -9,81 +9,14 @@ import {
   type TestSdJwtIssuer,
 } from '@wallet/testing';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-
-const PID = 'https://credentials.example.com/pid';
-const ISSUER = 'https://issuer.example';
-const APP_CALLBACK = 'https://app.example/callback';
-const HOLDER_SCRIPT = join(__dirname, 'holder-wallet.mjs');
-/** The verifier's public origin, as behind a TLS-terminating proxy; the wallet maps it to the test process. */
-const PUBLIC = 'https://verifier.example';
-
-interface WalletResult {
-  status?: number;
-  body?: Record<string, unknown> | string;
-  clientId?: string;
-  responseMode?: string;
-  error?: string;
-}
-
-/** Runs the third-party wallet as its own process (the @openid4vc packages are ESM-only). */
-function runWallet(input: Record<string, unknown>): Promise<WalletResult> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [HOLDER_SCRIPT, JSON.stringify(input)], { timeout: 30_000 }, (error, stdout) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as WalletResult);
-      } catch {
-        reject(error ?? new Error(`wallet printed no result: ${stdout}`));
-      }
-    });
-  });
-}
-
-const servicesYaml = (dir: string, issuerRoot: string) => {
-  const file = join(dir, 'services.yaml');
-  const scope = (claims: string[] | null, token: Record<string, unknown>) => ({
-    dcql: {
-      credentials: [
-        {
-          id: 'pid',
-          format: 'dc+sd-jwt',
-          meta: { vct_values: [PID] },
-          claims: [{ path: ['given_name'] }, { path: ['address', 'country'], values: ['DE', 'AT'] }],
-        },
-      ],
-    },
-    trust: [{ type: PID, issuers: [{ id: ISSUER, ...(claims ? { claims } : {}) }] }],
-    token,
-  });
-  const service = (id: string, extra: Record<string, unknown> = {}) => ({
-    id,
-    defaultScope: 'login',
-    scopes: {
-      login: scope(null, { type: 'mapping', claims: { first_name: 'pid.given_name', country: 'pid.address.country' } }),
-      whole: scope(null, { type: 'credential' }),
-      narrow: scope(['given_name'], { type: 'flat' }),
-    },
-    redirectUris: [APP_CALLBACK],
-    ...extra,
-  });
-  writeFileSync(
-    file,
-    JSON.stringify({
-      services: [
-        service('shop'),
-        service('shop-x509', { clientIdPrefix: 'x509_san_dns' }),
-        service('shop-hash', { clientIdPrefix: 'x509_hash' }),
-      ],
-    }),
-  );
-  writeFileSync(join(dir, 'roots.pem'), issuerRoot);
-  return file;
-};
+import { createHeaderAndPayload, StatusList } from '@sd-jwt/jwt-status-list';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { APP_CALLBACK, ISSUER, PID, PUBLIC, runWallet, servicesYaml } from './verifier-fixtures';
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 
 describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and @sd-jwt/sd-jwt-vc', () => {
   let verifier: ServiceProcess;
@@ -93,6 +26,8 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
   let issuer: TestSdJwtIssuer;
   let holder: TestSdJwtHolder;
   let credential: string;
+  let statusServer: Server;
+  let statusUri: string;
 
   beforeAll(async () => {
     issuerPki = createTestPki({ leafSan: `URI:${ISSUER}` });
@@ -104,11 +39,27 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
       { _sd: ['given_name', 'family_name', 'address'], address: { _sd: ['country', 'locality'] } },
       { vct: PID, holderJwk: holder.publicJwk },
     );
+    // A status list host on loopback: entry 1 is revoked, entry 2 suspended. Signed by the issuer (x5c).
+    const list = new StatusList([0, 1, 2, 0], 2);
+    statusServer = createServer((req, res) => {
+      void (async () => {
+        const { header, payload } = createHeaderAndPayload(list, { iss: ISSUER, sub: statusUri, iat: Math.floor(Date.now() / 1000) }, { alg: 'ES256', typ: 'statuslist+jwt' });
+        const jwt = await new SignJWT(payload as never)
+          .setProtectedHeader({ ...header, x5c: issuerPki.x5c } as never)
+          .sign(await importJWK(issuerPki.leafPrivateJwk, 'ES256'));
+        res.writeHead(req.url === '/lists/1' ? 200 : 404, { 'content-type': 'application/statuslist+jwt' }).end(jwt);
+      })();
+    });
+    await new Promise<void>((resolve) => statusServer.listen(0, '127.0.0.1', resolve));
+    statusUri = `http://127.0.0.1:${(statusServer.address() as AddressInfo).port}/lists/1`;
     const dir = mkdtempSync(join(tmpdir(), 'wallet-verifier-e2e-'));
     writeFileSync(join(dir, 'verifier-chain.pem'), verifierPki.chainPem);
     writeFileSync(join(dir, 'verifier-key.pem'), verifierPki.leafKeyPem);
     verifier = await startBuiltApp('verifier', {
       WALLET_VERIFIER_PUBLIC_URL: PUBLIC,
+      // The status list host of this test is on loopback over http; production allows neither.
+      WALLET_OUTBOUND_ALLOW_HTTP: 'true',
+      WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
       WALLET_VERIFIER_SERVICES_FILE: servicesYaml(dir, issuerPki.rootPem),
       WALLET_VERIFIER_TRUSTED_ROOTS_FILE: join(dir, 'roots.pem'),
       WALLET_VERIFIER_X509_CERTIFICATE_FILE: join(dir, 'verifier-chain.pem'),
@@ -119,6 +70,7 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
 
   afterAll(async () => {
     await verifier?.stop('SIGTERM');
+    statusServer?.close();
   });
 
   const start = async (params: Record<string, string>) => {
@@ -183,6 +135,23 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     expect(payload).toMatchObject({ first_name: 'Erika', country: 'DE', client_id: service });
     expect(payload['family_name']).toBeUndefined();
     expect(payload.sub).toMatch(/^urn:ietf:params:oauth:jwk-thumbprint:sha-256:/);
+  });
+
+  it('request_uri_method=post: the wallet POSTs its wallet_nonce and the signed request echoes it', async () => {
+    const { walletUrl, sessionId } = await start({ client_id: 'shop', client_callback: APP_CALLBACK, request_uri_method: 'post' });
+    expect(new URL(walletUrl).searchParams.get('request_uri_method')).toBe('post');
+    const direct = await fetch(`${base}/api/v1/request/${sessionId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ wallet_nonce: 'wn-123', wallet_metadata: '{}' }),
+    });
+    expect(direct.headers.get('content-type')).toContain('application/oauth-authz-req+jwt');
+    const [, payload] = (await direct.text()).split('.');
+    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({ wallet_nonce: 'wn-123', state: sessionId });
+    const result = await wallet(walletUrl, { requestUriMethodPost: true });
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe(200);
+    expect(await status(sessionId)).toMatchObject({ status: 'answered' });
   });
 
   it('same-device with PKCE: the wallet gets the redirect, a wrong verifier and a reused code are refused', async () => {
@@ -264,6 +233,23 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     const replay = await wallet(walletUrl);
     expect(replay.status).toBe(400);
     expect(JSON.stringify(replay.body)).toMatch(/already answered/);
+  });
+
+  it('checks the status list through the guarded outbound client: valid passes, revoked and suspended are refused', async () => {
+    const withStatus = (idx: number) =>
+      issuer.issue(
+        { given_name: 'Erika', address: { country: 'DE' }, status: { status_list: { idx, uri: statusUri } } },
+        { _sd: ['given_name', 'address'], address: { _sd: ['country'] } },
+        { vct: PID, holderJwk: holder.publicJwk },
+      );
+    const outcomes: Array<{ status?: number; body?: unknown }> = [];
+    for (const idx of [0, 1, 2]) {
+      const { walletUrl } = await start({ client_id: 'shop', client_callback: APP_CALLBACK });
+      outcomes.push(await wallet(walletUrl, { credential: await withStatus(idx) }));
+    }
+    expect(outcomes[0]).toMatchObject({ status: 200 });
+    expect(outcomes[1]).toMatchObject({ status: 400, body: { error: 'access_denied', reason: 'revoked' } });
+    expect(outcomes[2]).toMatchObject({ status: 400, body: { error: 'access_denied', reason: 'suspended' } });
   });
 
   it('serves a login page with an inline QR code, PNG and SVG images, and OIDC discovery', async () => {

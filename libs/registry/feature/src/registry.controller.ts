@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ValidationError } from '@wallet/domain';
-import { AdminTokenGuard, AuditLog, CurrentTenant } from '@wallet/platform';
+import { AdminTokenGuard, AuditLog, CurrentTenant, Public } from '@wallet/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IssuerMetadataService, type IssuerMetadataResult } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore, parseTypeMetadataDocument } from './local/local-type-metadata.store';
@@ -21,9 +21,9 @@ function queryString(query: QueryParams, name: string, required: boolean): strin
 }
 
 /**
- * Registry routes (`/registry/...`). Reads need an access token (the global
- * guard): they make the server fetch third-party URLs, so they are not open
- * to anonymous callers. Writes to the local type metadata are admin-only.
+ * Registry routes (`/registry/...`). Reads are public (wallet-facing, no
+ * secrets; every fetch they cause goes through the outbound guard); writes to
+ * the local type metadata are admin-only.
  */
 @Controller('registry')
 export class RegistryController {
@@ -41,6 +41,7 @@ export class RegistryController {
    * (`hit`, `miss`, `revalidated`, `local`, or `stale` when the upstream failed).
    */
   @Get('type-metadata')
+  @Public({ tenant: false })
   async getTypeMetadata(
     @Query() query: QueryParams,
     @Req() request: FastifyRequest,
@@ -64,10 +65,11 @@ export class RegistryController {
   }
 
   /**
-   * The issuer's OpenID4VCI and authorization server metadata, with the trust
-   * decision for the caller's tenant (the access token's).
+   * The issuer's OpenID4VCI and authorization server metadata, with the trust decision for the
+   * caller's tenant (from `/t/{tenant}/...` or `X-Tenant-ID`, else `default`; unknown or disabled: 404).
    */
   @Get('issuer-metadata')
+  @Public()
   async getIssuerMetadata(
     @Query() query: QueryParams,
     @CurrentTenant() tenantId: string,

@@ -6,6 +6,7 @@ import {
   validateX5c,
 } from '@wallet/crypto';
 import { PresentationError, type IssuerKeyResolver, type UnverifiedIssuerJwt } from '@wallet/protocol';
+import type { OutboundClient } from '@wallet/platform';
 import { importJWK, type JWK, type KeyLike } from 'jose';
 
 /**
@@ -14,20 +15,27 @@ import { importJWK, type JWK, type KeyLike } from 'jose';
  * outbound client: these URLs come from credentials, i.e. from outside.
  */
 export interface VerifierFetch {
-  getText(url: string, accept: string): Promise<string>;
+  /** The body of a 200 answer whose media type is one of `accept`; throws otherwise. */
+  getText(url: string, accept: readonly string[]): Promise<string>;
 }
 
 export const VERIFIER_FETCH = Symbol('VERIFIER_FETCH');
 
-/** Used until an outbound client is wired: every remote lookup fails closed. */
-export const NO_FETCH: VerifierFetch = {
-  getText: () => Promise.reject(new Error('remote lookups are not configured in this deployment')),
-};
+/** Remote lookups through the guarded outbound client (its allow and block lists, size cap, timeouts). */
+export function outboundFetch(client: OutboundClient): VerifierFetch {
+  return {
+    getText: async (url, accept) => {
+      const response = await client.fetch(url, { accept, maxRedirects: 2 });
+      if (response.status !== 200) throw new Error(`the document answered ${response.status}`);
+      return response.text();
+    },
+  };
+}
 
 const MAX_DOC = 256 * 1024;
 
 async function getJson(fetch: VerifierFetch, url: string): Promise<unknown> {
-  const text = await fetch.getText(url, 'application/json');
+  const text = await fetch.getText(url, ['application/json', 'application/did+json', 'application/jwk-set+json']);
   if (text.length > MAX_DOC) throw new Error('document too large');
   return JSON.parse(text);
 }

@@ -2,9 +2,9 @@ import { Module } from '@nestjs/common';
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { KeyRing } from '@wallet/crypto';
-import { ServiceKeysModule, WALLET_CACHE, WALLET_CONFIG } from '@wallet/platform';
+import { OutboundClient, OutboundModule, ServiceKeysModule, WALLET_CACHE, WALLET_CONFIG } from '@wallet/platform';
 import { readFileSync } from 'node:fs';
-import { createIssuerKeyResolver, NO_FETCH, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
+import { createIssuerKeyResolver, outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
 import { VerifierFrontendController, VerifierTokenController } from './verifier.controllers';
 import { VerifierCore } from './verifier.service';
 import { VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE, VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE } from './verifier-keys';
@@ -15,12 +15,13 @@ import { VerifierSessions } from './verifier-sessions';
 /** The OpenID4VP relying party. Its routes are at the root of its own host. */
 @Module({
   imports: [
+    OutboundModule,
     ServiceKeysModule.forPurpose(VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE),
     ServiceKeysModule.forPurpose(VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE),
   ],
   controllers: [VerifierJwksController, VerifierFrontendController, VerifierTokenController],
   providers: [
-    { provide: VERIFIER_FETCH, useValue: NO_FETCH },
+    { provide: VERIFIER_FETCH, inject: [OutboundClient], useFactory: (client: OutboundClient) => outboundFetch(client) },
     {
       provide: VerifierServices,
       inject: [WALLET_CONFIG],

@@ -34,6 +34,7 @@ export class VerifierFrontendController {
       scope: query['scope'],
       flow,
       requestMode: query['request_mode'],
+      requestUriMethod: query['request_uri_method'],
       responseMode: query['response_mode'],
       appState: query['state'],
       redirectUri: query['client_callback'] ?? query['redirect_uri'],

@@ -18,6 +18,8 @@ export interface StartSessionInput {
   scope: string | undefined;
   flow: VerifierSession['flow'];
   requestMode: string | undefined;
+  /** `post`: the wallet fetches the request object with POST and its own `wallet_nonce`. */
+  requestUriMethod: string | undefined;
   responseMode: string | undefined;
   appState: string | undefined;
   redirectUri: string | undefined;
@@ -97,6 +99,10 @@ export class VerifierCore {
     const scope = service.scopes[scopeName];
     if (!scope) throw new OAuthError(400, 'invalid_scope', `unknown scope for this client`);
     const requestMode = requireOne<RequestMode>(input.requestMode, ['byReference', 'byValue', 'urlEncoded'], 'byReference', 'request_mode');
+    const requestUriMethod = requireOne(input.requestUriMethod, ['get', 'post'], 'get', 'request_uri_method');
+    if (requestUriMethod === 'post' && requestMode !== 'byReference') {
+      throw new OAuthError(400, 'invalid_request', 'request_uri_method=post needs request_mode byReference');
+    }
     const responseMode = requireOne<ResponseMode>(input.responseMode, ['direct_post', 'direct_post.jwt'], 'direct_post', 'response_mode');
     if (input.appState !== undefined && !STATE_PATTERN.test(input.appState)) throw new OAuthError(400, 'invalid_request', 'state must be 1-512 printable characters');
     let codeChallenge: string | null = null;
@@ -141,7 +147,8 @@ export class VerifierCore {
       expiresAt: new Date(now + this.config.verifier.sessionTtlMs).toISOString(),
     };
     await this.sessions.create(session);
-    return { session, walletUrl: await this.walletUrl(session, base, signer) };
+    const walletUrl = await this.walletUrl(session, base, signer);
+    return { session, walletUrl: requestUriMethod === 'post' ? `${walletUrl}&request_uri_method=post` : walletUrl };
   }
 
   private clientMetadata(session: VerifierSession): Record<string, unknown> {

@@ -106,7 +106,7 @@ export async function verifyVpToken(
       const key = `verifier:status-list:${createHash('sha256').update(uri).digest('base64url')}`;
       const cached = await deps.cache.get(key);
       if (cached !== null) return cached;
-      const body = await deps.fetch.getText(uri, 'application/statuslist+jwt');
+      const body = await deps.fetch.getText(uri, ['application/statuslist+jwt', 'application/jwt', 'application/vc+jwt']);
       await deps.cache.set(key, body, { ttlMs: deps.statusListTtlMs });
       return body;
     },
