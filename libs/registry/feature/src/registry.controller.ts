@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ValidationError } from '@wallet/domain';
-import { AdminTokenGuard, AuditLog, CurrentTenant, Public } from '@wallet/platform';
+import { AdminTokenGuard, AuditLog, CurrentTenant, HttpMetrics, Public } from '@wallet/platform';
+import { Counter } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IssuerMetadataService, type IssuerMetadataResult } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore, parseTypeMetadataDocument } from './local/local-type-metadata.store';
@@ -32,7 +33,20 @@ export class RegistryController {
     @Inject(IssuerMetadataService) private readonly issuers: IssuerMetadataService,
     @Inject(LocalTypeMetadataStore) private readonly local: LocalTypeMetadataStore,
     @Inject(AuditLog) private readonly audit: AuditLog,
-  ) {}
+    @Inject(HttpMetrics) metrics: HttpMetrics,
+  ) {
+    const name = 'registry_type_metadata_answers_total';
+    this.answers =
+      (metrics.registry.getSingleMetric(name) as Counter<'cache'> | undefined) ??
+      new Counter({
+        name,
+        help: 'Type metadata answers by how they were produced (hit, miss, revalidated, local, stale)',
+        labelNames: ['cache'],
+        registers: [metrics.registry],
+      });
+  }
+
+  private readonly answers: Counter<'cache'>;
 
   /**
    * SD-JWT VC type metadata for `vct`, `extends` merged and images embedded.
@@ -50,6 +64,7 @@ export class RegistryController {
     const vct = queryString(query, 'vct', true);
     const integrity = queryString(query, 'integrity', false) ?? queryString(query, 'vct#integrity', false);
     const result = await this.typeMetadata.resolve(vct, integrity);
+    this.answers.inc({ cache: result.cache });
     void reply
       .header('x-registry-cache', result.cache)
       .header('etag', result.etag)

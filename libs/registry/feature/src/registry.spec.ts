@@ -266,6 +266,9 @@ describe('GET /registry/type-metadata', () => {
     expect(stale.headers['x-registry-cache']).toBe('stale');
     expect(stale.headers['cache-control']).toBe('public, max-age=0');
     expect(stale.body).toMatchObject({ name: 'Short' });
+    const metrics = await request(`${app.url}/metrics`).then((r) => r.body.text());
+    expect(metrics).toMatch(/registry_type_metadata_answers_total\{cache="stale"[^}]*\} 1/);
+    expect(metrics).toMatch(/registry_type_metadata_answers_total\{cache="revalidated"[^}]*\} [1-9]/);
   });
 
   it('fetches a vct once for concurrent requests', async () => {
