@@ -16,6 +16,12 @@ export interface AccessTokenVerifierOptions {
   clockToleranceSec?: number;
   /** Longest token accepted (bytes); longer is refused before any parsing. Default 4096. */
   maxTokenLength?: number;
+  /**
+   * How many verified tokens to remember (default 10 000; 0 disables). A
+   * token seen again skips the signature check but not the expiry check or
+   * the revocation lookups, which run on every use.
+   */
+  cacheSize?: number;
   now?: () => number;
 }
 
@@ -30,12 +36,24 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  */
 export class AccessTokenVerifier {
   private readonly now: () => number;
+  private readonly verified = new Map<string, { principal: Principal; iat: number }>();
+  private readonly cacheSize: number;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.now = options.now ?? Date.now;
+    this.cacheSize = options.cacheSize ?? 10_000;
   }
 
   async verify(token: string): Promise<Principal> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.principal.expiresAt + (this.options.clockToleranceSec ?? 5) <= this.now() / 1000) {
+        this.verified.delete(token);
+        throw refused('token_expired', 'the access token has expired');
+      }
+      await this.checkRevocation(cached.principal, cached.iat);
+      return { ...cached.principal };
+    }
     if (token.length > (this.options.maxTokenLength ?? 4096) || !TOKEN_SHAPE.test(token)) {
       throw refused('invalid_token', 'the access token is not a compact JWS');
     }
@@ -69,10 +87,19 @@ export class AccessTokenVerifier {
       ...(scope !== undefined ? { scope } : {}),
       ...(sid !== undefined ? { sid } : {}),
     };
-    if (await this.options.revocations.isRevoked({ ...principal, iat: payload.iat as number })) {
-      throw refused('token_revoked', 'the access token has been revoked');
+    await this.checkRevocation(principal, payload.iat as number);
+    if (this.cacheSize > 0) {
+      // Oldest first out: Map keeps insertion order.
+      if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, { principal, iat: payload.iat as number });
     }
     return principal;
+  }
+
+  private async checkRevocation(principal: Principal, iat: number): Promise<void> {
+    if (await this.options.revocations.isRevoked({ ...principal, iat })) {
+      throw refused('token_revoked', 'the access token has been revoked');
+    }
   }
 
   private async keyFor(header: JWTHeaderParameters) {
