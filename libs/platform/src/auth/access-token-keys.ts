@@ -1,6 +1,7 @@
 import { GLOBAL_SCOPE, UnavailableError } from '@wallet/domain';
 import { Collections, type Store } from '@wallet/persistence';
-import { importJWK, type JWK, type KeyLike } from 'jose';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { request } from 'undici';
 import { z } from 'zod';
 
@@ -11,8 +12,27 @@ export const ACCESS_TOKEN_KEY_PURPOSE = 'auth-access-token';
 export const ACCESS_TOKEN_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
 
 export interface VerificationKey {
-  key: KeyLike | Uint8Array;
-  alg: string;
+  /** A public key whose type fits `alg` (P-256 for ES256, Ed25519 for EdDSA, RSA of 2048+ bits for RS256). */
+  key: KeyObject;
+  alg: (typeof ACCESS_TOKEN_ALGS)[number];
+}
+
+/** Imports a public JWK for `alg`; null when the key does not fit the algorithm. */
+export function importVerificationKey(jwk: JWK, alg: string): VerificationKey | null {
+  if (!(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg)) return null;
+  if (jwk.d !== undefined || jwk.k !== undefined) return null; // never a private or symmetric key
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    return null;
+  }
+  const details = key.asymmetricKeyDetails ?? {};
+  const fits =
+    (alg === 'ES256' && key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1') ||
+    (alg === 'EdDSA' && key.asymmetricKeyType === 'ed25519') ||
+    (alg === 'RS256' && key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) >= 2048);
+  return fits ? { key, alg: alg as VerificationKey['alg'] } : null;
 }
 
 /** Where the guard gets auth's public keys. */
@@ -77,14 +97,10 @@ export class CachedJwks implements AccessTokenKeys {
     this.loadedAt = this.now();
     const next = new Map<string, VerificationKey>();
     for (const jwk of await this.load()) {
-      const alg = jwk.alg;
-      if (!jwk.kid || !alg || !(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg)) continue;
-      if (jwk.d !== undefined || jwk.k !== undefined) continue; // never a private or symmetric key
-      try {
-        next.set(jwk.kid, { key: await importJWK(jwk, alg), alg });
-      } catch {
-        // A malformed key is skipped; tokens that name it fail as "unknown key".
-      }
+      if (!jwk.kid || !jwk.alg) continue;
+      // A malformed key, or one that does not fit its alg, is skipped: tokens naming it fail as "unknown key".
+      const imported = importVerificationKey(jwk, jwk.alg);
+      if (imported) next.set(jwk.kid, imported);
     }
     this.keys = next;
   }
