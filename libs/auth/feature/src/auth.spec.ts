@@ -7,7 +7,9 @@ import { blob, newAuthenticator, PasskeyTestClient, type AuthSession } from '@wa
 import { deserializeCredential, PasskeysCredentialsMemoryRepository, serializeCredential } from 'nid-webauthn-emulator';
 import WebAuthnEmulator, { AuthenticatorEmulator } from 'nid-webauthn-emulator';
 import pino from 'pino';
+import type { KeyRing } from '@wallet/crypto';
 import { AuthFeatureModule } from './auth-feature.module';
+import { AUTH_ACCESS_TOKEN_KEYS } from './auth-keys';
 import { hashInviteCode } from './invite.service';
 
 let server: RunningService;
@@ -320,6 +322,24 @@ describe('tokens', () => {
     expect((payload['exp'] as number) - (payload['iat'] as number)).toBe(900);
     const jwks = await fetch(`${server.url}/auth/.well-known/jwks.json`).then((r) => r.json() as Promise<{ keys: Array<{ kid: string }> }>);
     expect(jwks.keys.map((k) => k.kid)).toContain(header!['kid']);
+  });
+});
+
+describe('key rotation', () => {
+  it('keeps the retired key published, so tokens it signed still work, and signs new tokens with the new key', async () => {
+    const c = client();
+    const before = await c.registered();
+    const ring = server.app.get<KeyRing>(AUTH_ACCESS_TOKEN_KEYS, { strict: false });
+    const oldKid = ring.activeKid;
+    await ring.rotate();
+    expect(ring.activeKid).not.toBe(oldKid);
+    const jwks = await fetch(`${server.url}/auth/.well-known/jwks.json`).then((r) => r.json() as Promise<{ keys: Array<{ kid: string }> }>);
+    expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, ring.activeKid]));
+    expect((await c.call('GET', '/user/session/account-info', { token: before.appToken })).status).toBe(200);
+    const after = await c.login();
+    const header = JSON.parse(Buffer.from(after.body.appToken.split('.')[0]!, 'base64url').toString()) as { kid: string };
+    expect(header.kid).toBe(ring.activeKid);
+    expect((await c.call('GET', '/user/session/account-info', { token: after.body.appToken })).status).toBe(200);
   });
 });
 

@@ -45,23 +45,33 @@ export interface AccessTokenKeys {
 export type JwksLoader = () => Promise<JWK[]>;
 
 export interface CachedJwksOptions {
-  /** Least time between reloads triggered by an unknown `kid`. */
+  /**
+   * The window of the reload budget: within it, each unknown `kid` may
+   * trigger one reload, and all of them together at most `reloadBurst`.
+   */
   minReloadIntervalMs: number;
+  /** Reloads unknown kids may trigger per window (default 3). */
+  reloadBurst?: number;
   /** Reload after this long even when every `kid` is known (catches retired keys). */
   maxAgeMs: number;
   now?: () => number;
 }
 
 /**
- * Imported public keys by `kid`. An unknown `kid` triggers a reload, at most
- * once per `minReloadIntervalMs`, so tokens with invented kids cannot make a
- * service hammer auth or the store. Concurrent misses share one reload.
+ * Imported public keys by `kid`. A `kid` not seen before triggers a reload at
+ * once (a freshly rotated key is picked up by the first token it signed), but
+ * each kid only once per window and all kids together at most `reloadBurst`
+ * times per window, so tokens with invented kids cannot make a service hammer
+ * auth or the store. Concurrent misses share one reload.
  */
 export class CachedJwks implements AccessTokenKeys {
   private keys = new Map<string, VerificationKey>();
   private loadedAt = Number.NEGATIVE_INFINITY;
   private reloading: Promise<void> | null = null;
   private readonly now: () => number;
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private reloadsInWindow = 0;
+  private readonly missed = new Set<string>();
 
   constructor(
     private readonly load: JwksLoader,
@@ -71,10 +81,11 @@ export class CachedJwks implements AccessTokenKeys {
   }
 
   async key(kid: string): Promise<VerificationKey | null> {
-    const age = this.now() - this.loadedAt;
+    const now = this.now();
+    const age = now - this.loadedAt;
     const known = this.keys.get(kid);
     if (known && age < this.options.maxAgeMs) return known;
-    if (!known && age < this.options.minReloadIntervalMs) return null;
+    if (!known && !this.mayReloadFor(kid, now)) return null;
     try {
       await this.reload();
     } catch (error) {
@@ -83,6 +94,19 @@ export class CachedJwks implements AccessTokenKeys {
       throw new UnavailableError("auth's public keys", { cause: error });
     }
     return this.keys.get(kid) ?? null;
+  }
+
+  private mayReloadFor(kid: string, now: number): boolean {
+    if (now - this.windowStart >= this.options.minReloadIntervalMs) {
+      this.windowStart = now;
+      this.reloadsInWindow = 0;
+      this.missed.clear();
+    }
+    if (this.loadedAt === Number.NEGATIVE_INFINITY) return true; // first use: nothing loaded yet
+    if (this.missed.has(kid) || this.reloadsInWindow >= (this.options.reloadBurst ?? 3)) return false;
+    if (this.missed.size < 1000) this.missed.add(kid);
+    this.reloadsInWindow++;
+    return true;
   }
 
   private reload(): Promise<void> {

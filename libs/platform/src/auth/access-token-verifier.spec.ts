@@ -99,3 +99,35 @@ describe('AccessTokenVerifier checks', () => {
     await close();
   });
 });
+
+describe('CachedJwks reload budget', () => {
+  it('reloads at once for a kid it has not seen, once per kid and at most the burst per window', async () => {
+    const { generateSigningKey } = await import('@wallet/crypto');
+    const a = await generateSigningKey('ES256');
+    const b = await generateSigningKey('ES256');
+    let published = [a.publicJwk];
+    let loads = 0;
+    let now = 0;
+    const jwks = new CachedJwks(
+      async () => {
+        loads++;
+        return published;
+      },
+      { minReloadIntervalMs: 30_000, maxAgeMs: 300_000, reloadBurst: 2, now: () => now },
+    );
+    expect(await jwks.key(a.kid)).toMatchObject({ alg: 'ES256' });
+    expect(loads).toBe(1);
+    published = [a.publicJwk, b.publicJwk]; // auth rotated
+    now = 1000;
+    expect(await jwks.key(b.kid)).toMatchObject({ alg: 'ES256' }); // picked up by its first token
+    expect(loads).toBe(2);
+    expect(await jwks.key('invented-1')).toBeNull();
+    expect(await jwks.key('invented-1')).toBeNull();
+    expect(await jwks.key('invented-2')).toBeNull();
+    expect(await jwks.key('invented-3')).toBeNull();
+    expect(loads).toBe(3); // b and invented-1 used the burst of 2 in this window
+    now = 31_000;
+    expect(await jwks.key('invented-2')).toBeNull();
+    expect(loads).toBe(4);
+  });
+});
