@@ -1,2 +1,7 @@
 // End-to-end suites: they start the built bundles (dist/apps/*), so `npm test` builds first.
-module.exports = { displayName: 'e2e', preset: '../jest.preset.js', rootDir: __dirname, testTimeout: 60_000 };
+module.exports = {
+  displayName: 'e2e',
+  preset: '../jest.preset.js',
+  rootDir: __dirname,
+  setupFilesAfterEnv: ['<rootDir>/jest.setup.js'],
+};

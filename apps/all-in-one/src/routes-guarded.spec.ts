@@ -27,9 +27,38 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     'POST /user/register',
     'POST /user/login',
     'POST /auth/token/refresh',
+    // Public tenant configuration for front ends (no secrets).
+    'GET /tenant/:id/config',
+    'GET /issuer/all',
+    'GET /verifier/all',
+    // Registry reads (wallet-facing, no secrets); its writes are admin-only.
+    'GET /registry/type-metadata',
+    'GET /registry/issuer-metadata',
   ],
   admin: ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /admin/status'],
-  verifier: ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /.well-known/jwks'],
+  // The verifier's users are browsers, wallets and relying-party back ends, none with our access tokens:
+  // its flows are protected by unguessable session ids, nonces, single-use codes and PKCE.
+  verifier: [
+    'GET /health/live',
+    'GET /health/ready',
+    'GET /metrics',
+    'GET /.well-known/jwks',
+    'GET /api/v1/loginQR',
+    'GET /api/v2/loginQR',
+    'GET /api/v1/qr',
+    'GET /api/v1/startsiop',
+    'GET /api/v1/samedevice',
+    'GET /api/v1/authorization',
+    'GET /api/v1/sessions/:id/status',
+    'GET /api/v1/sessions/:id/events',
+    'GET /api/v1/request/:id',
+    'POST /api/v1/request/:id',
+    'GET /api/v1/authentication_response',
+    'POST /api/v1/authentication_response',
+    'POST /token',
+    'POST /services/:serviceId/token',
+    'GET /services/:serviceId/.well-known/openid-configuration',
+  ],
 };
 
 /** WebSocket gateways authenticate their connections themselves; each is listed with how. */

@@ -2,6 +2,7 @@ import { AdminFeatureModule } from '@wallet/admin-feature';
 import { AuthFeatureModule } from '@wallet/auth-feature';
 import { EngineFeatureModule } from '@wallet/engine-feature';
 import type { ServerSpec } from '@wallet/platform';
+import { PublicConfigModule } from '@wallet/public-config';
 import { RegistryFeatureModule } from '@wallet/registry-feature';
 import { StorageFeatureModule } from '@wallet/storage-feature';
 import { VerifierFeatureModule } from '@wallet/verifier-feature';
@@ -15,7 +16,7 @@ import { VerifierFeatureModule } from '@wallet/verifier-feature';
 export const ALL_IN_ONE_SERVERS: ServerSpec[] = [
   {
     info: { name: 'wallet', services: ['auth', 'storage', 'engine', 'registry'] },
-    imports: [AuthFeatureModule, StorageFeatureModule, EngineFeatureModule, RegistryFeatureModule],
+    imports: [AuthFeatureModule, StorageFeatureModule, EngineFeatureModule, RegistryFeatureModule, PublicConfigModule],
     port: (config) => config.allInOne.walletPort,
     websockets: true,
   },

@@ -82,11 +82,17 @@ describe('describeConfig', () => {
       'services',
       'allInOne',
       'storage',
+      'vault',
       'cache',
       'logging',
       'metrics',
       'crypto',
       'auth',
+      'outbound',
+      'trust',
+      'admin',
+      'verifier',
+      'registry',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

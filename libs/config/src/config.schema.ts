@@ -1,5 +1,11 @@
+import { zVaultSection } from './sections/vault';
 import { z } from 'zod';
 import { zAuthSection } from './sections/auth';
+import { zOutboundSection } from './sections/outbound';
+import { zTrustSection } from './sections/trust';
+import { zAdminSection } from './sections/admin';
+import { zVerifierSection } from './sections/verifier';
+import { zRegistrySection } from './sections/registry';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -300,11 +306,17 @@ export const zConfigShape = z
     services: zServices,
     allInOne: zAllInOne,
     storage: zStorage,
+    vault: zVaultSection,
     cache: zCache,
     logging: zLogging,
     metrics: zMetrics,
     crypto: zCrypto,
     auth: zAuthSection,
+    outbound: zOutboundSection,
+    trust: zTrustSection,
+    admin: zAdminSection,
+    verifier: zVerifierSection,
+    registry: zRegistrySection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

@@ -39,6 +39,19 @@ describe('loadConfig: defaults', () => {
   it('returns the documented defaults when nothing is set', () => {
     const { config, sources, configFile, warnings } = load();
     expect(config).toEqual({
+      vault: {
+        maxBlobBytes: 262_144,
+        maxRecordsPerUser: 10_000,
+        maxBytesPerUser: 67_108_864,
+        maxTagsPerRecord: 32,
+        maxTagNameLength: 256,
+        maxTagValueLength: 1024,
+        maxCategoryLength: 256,
+        maxQueryDepth: 8,
+        maxQueryClauses: 64,
+        maxArchiveBytes: 134_217_728,
+        tombstoneRetentionMs: 90 * 24 * 3600 * 1000,
+      },
       mode: 'development',
       dataDir: './data',
       server: {
@@ -83,6 +96,59 @@ describe('loadConfig: defaults', () => {
         jwksCacheTtlMs: 300_000,
         tenantCacheTtlMs: 5000,
         rateLimits: { ceremony: { limit: 30, windowMs: 60_000 }, token: { limit: 60, windowMs: 60_000 } },
+      },
+      outbound: {
+        allowHttp: false,
+        allowCidrs: [],
+        blockCidrs: [],
+        allowHosts: [],
+        blockHosts: [],
+        maxRedirects: 3,
+        connectTimeoutMs: 5000,
+        timeoutMs: 10_000,
+        maxResponseBytes: 2 * 1024 * 1024,
+      },
+      trust: {
+        policy: 'pdp',
+        allowList: [],
+        timeoutMs: 3000,
+        cacheTtlMs: 300_000,
+        errorCacheTtlMs: 5000,
+        refreshAheadMs: 60_000,
+        discoveryTtlMs: 3_600_000,
+        pdpAllowHttp: false,
+        pdpAllowCidrs: [],
+      },
+      admin: {
+        jobs: {
+          enabled: true,
+          lockTtlMs: 300_000,
+          invitesCleanupIntervalMs: 3_600_000,
+          refreshTokensCleanupIntervalMs: 3_600_000,
+          vaultTombstonesIntervalMs: 6 * 3_600_000,
+          trustRefreshIntervalMs: 900_000,
+        },
+      },
+      verifier: {
+        clientIdPrefix: 'decentralized_identifier',
+        sessionTtlMs: 300_000,
+        codeTtlMs: 60_000,
+        tokenTtlMs: 3_600_000,
+        clockSkewSeconds: 60,
+        statusListCacheTtlMs: 300_000,
+      },
+      registry: {
+        defaultTtlMs: 3_600_000,
+        minTtlMs: 60_000,
+        maxTtlMs: 86_400_000,
+        staleMaxMs: 7 * 86_400_000,
+        maxExtendsDepth: 5,
+        maxDocumentBytes: 256 * 1024,
+        maxImageBytes: 512 * 1024,
+        imageTypes: ['image/png', 'image/jpeg', 'image/svg+xml', 'image/webp', 'image/gif'],
+        sources: [],
+        sourcePollIntervalMs: 3_600_000,
+        issuerMetadataTtlMs: 300_000,
       },
     });
     expect(sources['storage.type']).toBe('default');
@@ -476,5 +542,18 @@ describe('parseConfig', () => {
       /cache\.redis\.url \/ WALLET_CACHE_REDIS_URL: required when cache\.type is redis/,
     );
     expect(() => parseConfig({ storage: { kind: 'memory' } })).toThrow(/storage\.kind: unknown key/);
+  });
+});
+
+describe('loadConfig: outbound section', () => {
+  it('reads allow and block lists from comma-separated environment variables and refuses malformed entries', () => {
+    const { config } = loadConfig({
+      argv: [],
+      env: { WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32,::1', WALLET_OUTBOUND_BLOCK_HOSTS: '*.internal', WALLET_OUTBOUND_ALLOW_HTTP: 'true' },
+    });
+    expect(config.outbound.allowCidrs).toEqual(['127.0.0.1/32', '::1']);
+    expect(config.outbound.blockHosts).toEqual(['*.internal']);
+    expect(config.outbound.allowHttp).toBe(true);
+    expect(() => loadConfig({ argv: [], env: { WALLET_OUTBOUND_ALLOW_CIDRS: 'localhost' } })).toThrow(/outbound\.allowCidrs/);
   });
 });

@@ -1,3 +1,6 @@
 export * from './signing-keys';
 export * from './jwt';
 export * from './key-ring';
+export * from './did';
+export * from './x5c';
+export * from './vault';

@@ -21,12 +21,14 @@ export interface SignJwtInput {
   issuedAt?: number;
   /** Lifetime in seconds, sets `exp`. */
   expiresInSeconds?: number;
+  /** Extra protected header parameters (`x5c`, `jwk`); `alg`, `kid` and `typ` come from the fields above. */
+  header?: Record<string, unknown>;
 }
 
 export async function signJwt(input: SignJwtInput): Promise<string> {
   const iat = input.issuedAt ?? Math.floor(Date.now() / 1000);
   let jwt = new SignJWT(input.payload)
-    .setProtectedHeader({ alg: input.alg, kid: input.kid, ...(input.typ ? { typ: input.typ } : {}) })
+    .setProtectedHeader({ ...input.header, alg: input.alg, kid: input.kid, ...(input.typ ? { typ: input.typ } : {}) })
     .setIssuedAt(iat);
   if (input.expiresInSeconds !== undefined) jwt = jwt.setExpirationTime(iat + input.expiresInSeconds);
   return jwt.sign(input.key);

@@ -118,15 +118,28 @@ export class KeyRing {
     return this.requireActive().kid;
   }
 
-  async sign(payload: JWTPayload, options: { typ?: string; expiresInSeconds?: number } = {}): Promise<string> {
+  /** The public JWK of the key that signs now. */
+  get activePublicJwk(): JWK {
+    const kid = this.requireActive().kid;
+    const jwk = this.published.keys.find((k) => k.kid === kid);
+    if (!jwk) throw new Error(`key ring "${this.options.purpose}" does not publish its active key`);
+    return jwk;
+  }
+
+  /** Signs with the active key. `kid` overrides the header's key id (a DID URL, say) without changing the key. */
+  async sign(
+    payload: JWTPayload,
+    options: { typ?: string; expiresInSeconds?: number; kid?: string; header?: Record<string, unknown> } = {},
+  ): Promise<string> {
     const active = this.requireActive();
+    const { kid, ...rest } = options;
     return signJwt({
       payload,
       key: active.key,
-      kid: active.kid,
+      kid: kid ?? active.kid,
       alg: active.alg,
       issuedAt: Math.floor(this.now().getTime() / 1000),
-      ...options,
+      ...rest,
     });
   }
 

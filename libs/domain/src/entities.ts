@@ -149,3 +149,19 @@ export const zAuditEvent = z.object({
   requestId: z.string().max(200).nullable(),
 });
 export type AuditEvent = z.infer<typeof zAuditEvent>;
+
+/**
+ * SD-JWT VC type metadata held by the registry: registered by an admin
+ * (`local`, wins over everything) or read from a configured source list.
+ * Stored in the global scope; the id is the SHA-256 of the vct (base64url).
+ */
+export const zTypeMetadataRecord = z.object({
+  id: zRecordId,
+  vct: z.string().min(1).max(2048),
+  /** The type metadata document as registered (images not yet embedded). */
+  metadata: z.record(z.string(), z.unknown()),
+  origin: z.enum(['local', 'source-list']),
+  /** The source list it came from, for `source-list` records. */
+  sourceUrl: z.string().max(2048).nullable(),
+});
+export type TypeMetadataRecord = z.infer<typeof zTypeMetadataRecord>;

@@ -15,7 +15,9 @@ export type WalletErrorCode =
   | 'rate_limited'
   | 'payload_too_large'
   | 'unavailable'
-  | 'internal';
+  | 'internal'
+  /** An upstream server (type metadata host, PDP, issuer) answered badly or not at all. */
+  | 'bad_gateway';
 
 export interface ValidationIssue {
   /** Where the problem is, as a JSON-pointer-like path (`/tags/0/name`). */
@@ -112,5 +114,24 @@ export class RefusalError extends WalletError {
     options: WalletErrorOptions = {},
   ) {
     super(code, message, options);
+  }
+}
+
+/** A configured limit (size, count, quota) would be exceeded; `details.limit` names it. */
+export class LimitExceededError extends WalletError {
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    message: string,
+    options: WalletErrorOptions = {},
+  ) {
+    super('payload_too_large', message, { ...options, details: { limit, max, ...options.details } });
+  }
+}
+
+/** The operation needs a state the target is not in (e.g. import into a vault that is not empty). */
+export class PreconditionFailedError extends WalletError {
+  constructor(message: string, options: WalletErrorOptions = {}) {
+    super('precondition_failed', message, options);
   }
 }

@@ -1,6 +1,8 @@
 import { planCollection, type CollectionPlan } from './collection-plan';
 import { closedStoreError, GenericRepository, type CollectionBackend, type StoreContext } from './generic-repository';
 import type { CollectionSpec, Repository, Store, StoreDeps, StoreDriver } from './ports';
+import { DEFAULT_VAULT_LIMITS, type VaultLimits, type VaultStore } from './vault/vault-ports';
+import { VaultService, type VaultBackend } from './vault/vault-service';
 
 type AnySpec = CollectionSpec<{ id: string }>;
 
@@ -15,6 +17,7 @@ export abstract class BaseStore implements Store {
   protected readonly context: StoreContext;
   private readonly repositories = new Map<AnySpec, Repository<{ id: string }>>();
   private readonly backends = new Map<string, { layout: string; backend: CollectionBackend }>();
+  private vaultBackend: VaultBackend | null = null;
 
   constructor(deps: StoreDeps) {
     const clock = deps.now ?? (() => new Date());
@@ -44,6 +47,21 @@ export abstract class BaseStore implements Store {
     this.repositories.set(spec as unknown as AnySpec, repository as unknown as Repository<{ id: string }>);
     return repository;
   }
+
+  vault(limits: Partial<VaultLimits> = {}): VaultStore {
+    this.context.assertOpen();
+    const merged: VaultLimits = { ...DEFAULT_VAULT_LIMITS };
+    for (const [name, value] of Object.entries(limits) as Array<[keyof VaultLimits, number | undefined]>) {
+      if (value === undefined) continue;
+      if (!Number.isSafeInteger(value) || value < 1) throw new Error(`vault limit ${name} must be a positive integer`);
+      merged[name] = value;
+    }
+    this.vaultBackend ??= this.openVault();
+    return new VaultService(this.vaultBackend, Object.freeze(merged), this.context);
+  }
+
+  /** Creates the vault's tables or collections (once per store). */
+  protected abstract openVault(): VaultBackend;
 
   /** Creates the collection's storage (table, indexes) if needed, or arranges for it on first use. */
   protected abstract openCollection(plan: CollectionPlan): CollectionBackend;

@@ -9,6 +9,7 @@ import {
   zStoredCredential,
   zStoredPresentation,
   zTenant,
+  zTypeMetadataRecord,
   zUser,
   zVerifier,
   type AuditEvent,
@@ -21,6 +22,7 @@ import {
   type StoredCredential,
   type StoredPresentation,
   type Tenant,
+  type TypeMetadataRecord,
   type User,
   type Verifier,
 } from '@wallet/domain';
@@ -98,6 +100,14 @@ const auditEvents: CollectionSpec<AuditEvent> = {
   indexes: [{ fields: ['action'] }, { fields: ['resourceType', 'resourceId'] }, { fields: ['actorId'] }],
 };
 
+/** Registry type metadata (local and source-list copies), global: one registry serves every tenant. */
+const typeMetadata: CollectionSpec<TypeMetadataRecord> = {
+  name: 'type_metadata',
+  schema: zTypeMetadataRecord,
+  indexes: [{ fields: ['origin'] }, { fields: ['sourceUrl'] }],
+  global: true,
+};
+
 export const Collections = {
   tenants,
   users,
@@ -111,6 +121,7 @@ export const Collections = {
   serviceKeys,
   refreshTokens,
   auditEvents,
+  typeMetadata,
 } as const;
 
 export type CollectionName = keyof typeof Collections;

@@ -2,3 +2,5 @@ export * from './ports';
 export { createStore } from './create-store';
 export { Collections, type CollectionName } from './collections';
 export { DEFAULT_LIMIT, MAX_LIMIT } from './collection-plan';
+export * from './vault/vault-ports';
+export { encodeVaultArchive, decodeVaultArchive, type VaultArchive, type VaultArchiveHeader } from './vault/vault-archive';

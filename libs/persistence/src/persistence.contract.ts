@@ -798,6 +798,7 @@ export function runPersistenceContract(
             'tenants',
             'users',
             'verifiers',
+            'typeMetadata',
           ].sort(),
         );
         expect(Collections.tenants.global).toBe(true);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { VaultLimits, VaultStore } from './vault/vault-ports';
 
 /**
  * Persistence ports. One generic repository contract serves every entity; a
@@ -96,6 +97,8 @@ export interface Store {
   readonly driver: StoreDriver;
   /** Returns the repository for a collection; creates its table/indexes on first use. */
   repository<T extends { id: string }>(spec: CollectionSpec<T>): Repository<T>;
+  /** The encrypted credential vault on this store, enforcing `limits` (defaults: `DEFAULT_VAULT_LIMITS`). */
+  vault(limits?: Partial<VaultLimits>): VaultStore;
   /** Resolves when the store answers; rejects with `UnavailableError` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,8 @@ import { BaseStore } from '../base-store';
 import type { CollectionPlan, NormalizedFilter, PageRequest, PreparedValue } from '../collection-plan';
 import type { CollectionBackend, RawRecord } from '../generic-repository';
 import type { StoreDeps } from '../ports';
+import { MemoryVaultBackend } from '../vault/memory-vault';
+import type { VaultBackend } from '../vault/vault-service';
 
 /**
  * In-process store for tests and single-process development. Records are kept
@@ -18,6 +20,10 @@ export class MemoryStore extends BaseStore {
 
   protected openCollection(plan: CollectionPlan): CollectionBackend {
     return new MemoryCollection(plan);
+  }
+
+  protected openVault(): VaultBackend {
+    return new MemoryVaultBackend();
   }
 
   async ping(): Promise<void> {

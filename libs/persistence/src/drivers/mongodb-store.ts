@@ -4,6 +4,8 @@ import { BaseStore } from '../base-store';
 import type { CollectionPlan, NormalizedFilter, PageRequest, PreparedValue } from '../collection-plan';
 import type { CollectionBackend, RawRecord } from '../generic-repository';
 import type { StoreDeps } from '../ports';
+import { MongoVaultBackend } from '../vault/mongodb-vault';
+import type { VaultBackend } from '../vault/vault-service';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -68,6 +70,18 @@ export class MongoStore extends BaseStore {
 
   protected openCollection(plan: CollectionPlan): CollectionBackend {
     return new MongoCollection(this.db, plan, this.claimTimeoutMs);
+  }
+
+  protected openVault(): VaultBackend {
+    const call = async <R>(operation: () => Promise<R>): Promise<R> => {
+      try {
+        return await operation();
+      } catch (error) {
+        if (isConnectionError(error)) throw new UnavailableError('mongodb store', { cause: error });
+        throw error;
+      }
+    };
+    return new MongoVaultBackend(this.db, call, { lockTimeoutMs: Math.min(this.claimTimeoutMs, 5_000) });
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,8 @@ import { BaseStore } from '../base-store';
 import { FIELD_NAME, type CollectionPlan, type NormalizedFilter, type PageRequest, type PreparedValue } from '../collection-plan';
 import type { CollectionBackend, RawRecord } from '../generic-repository';
 import type { StoreDeps } from '../ports';
+import { SqliteVaultBackend } from '../vault/sqlite-vault';
+import type { VaultBackend } from '../vault/vault-service';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -58,6 +60,15 @@ export class SqliteStore extends BaseStore {
 
   protected openCollection(plan: CollectionPlan): CollectionBackend {
     return new SqliteCollection(this.db, plan);
+  }
+
+  protected openVault(): VaultBackend {
+    const map = (error: unknown) => mapSqliteError(error, 'the sqlite vault tables');
+    try {
+      return new SqliteVaultBackend(this.db, map);
+    } catch (error) {
+      throw map(error);
+    }
   }
 
   async ping(): Promise<void> {
@@ -227,7 +238,10 @@ class SqliteCollection implements CollectionBackend {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new UniqueViolationError(this.plan.name, ['id'], { cause: error });
     if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
-      const message = error instanceof Error ? error.message : '';
+      // Not `instanceof Error`: better-sqlite3 is a native addon that keeps the error class of the
+      // first realm that loaded it, so in a second realm (another Jest test file) the check fails.
+      const raw = (error as { message?: unknown } | null)?.message;
+      const message = typeof raw === 'string' ? raw : '';
       const indexName = /index '([^']+)'/.exec(message)?.[1];
       const fields = (indexName && this.uniqueFields.get(indexName)) || (message.includes('.id') ? ['id'] : ['unique index']);
       return new UniqueViolationError(this.plan.name, fields, { cause: error });

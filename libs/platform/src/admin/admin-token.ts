@@ -26,6 +26,27 @@ export function resolveAdminToken(config: WalletConfig): AdminToken {
   return { token: generatedToken, generated: true };
 }
 
+let announced = false;
+
+/**
+ * In development without a configured token, writes the generated token to
+ * stderr once per process (not to the JSON log, which may be shipped
+ * elsewhere), so the operator can use the admin API. Returns whether it wrote.
+ * Production never gets here without a token (see `resolveAdminToken`).
+ */
+export function announceGeneratedAdminToken(
+  config: WalletConfig,
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): boolean {
+  const { token, generated } = resolveAdminToken(config);
+  if (!generated || announced) return false;
+  announced = true;
+  write(
+    `\nAdmin API token (generated for this development process; set WALLET_SERVER_ADMIN_TOKEN to choose one):\n  ${token}\n\n`,
+  );
+  return true;
+}
+
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 /**

@@ -27,6 +27,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (isWalletError(exception)) {
       if (exception.code === 'internal' || exception.code === 'unavailable') {
         this.logger.error({ msg: exception.message, code: exception.code, reqId: request.id, err: describe(exception) });
+      } else if (exception.code === 'bad_gateway') {
+        // Upstream trouble an operator may need to see; the message names hosts, never URLs or content.
+        this.logger.warn({ msg: exception.message, code: exception.code, reqId: request.id, details: exception.details });
       }
       return problemFromWalletError(exception);
     }

@@ -42,6 +42,8 @@ export function statusForCode(code: WalletErrorCode): { status: number; title: s
       return { status: 503, title: 'Service Unavailable' };
     case 'internal':
       return { status: 500, title: 'Internal Server Error' };
+    case 'bad_gateway':
+      return { status: 502, title: 'Bad Gateway' };
     default: {
       const unhandled: never = code;
       throw new Error(`no HTTP mapping for error code ${String(unhandled)}`);
@@ -90,6 +92,8 @@ export function codeForStatus(status: number): string {
       return 'unsupported_media_type';
     case 429:
       return 'rate_limited';
+    case 502:
+      return 'bad_gateway';
     case 503:
       return 'unavailable';
     default:

@@ -1,8 +1,148 @@
-import { Module } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Cache } from '@wallet/cache';
+import type { WalletConfig } from '@wallet/config';
+import type { Store } from '@wallet/persistence';
+import {
+  AdminTokenGuard,
+  AuditLog,
+  HttpMetrics,
+  OutboundClient,
+  OutboundModule,
+  WALLET_CACHE,
+  WALLET_CONFIG,
+  WALLET_STORE,
+  pdpOutboundOptions,
+} from '@wallet/platform';
+import { TrustEvaluator, TrustRefreshJob, tenantPdpLookup, trustOptionsFromConfig } from '@wallet/trust';
+import { IssuerMetadataService } from './issuer-metadata/issuer-metadata.service';
+import { LocalTypeMetadataStore } from './local/local-type-metadata.store';
+import { SourceListPoller } from './local/source-list.poller';
+import { RegistryController } from './registry.controller';
+import { TypeMetadataResolver } from './type-metadata/type-metadata.resolver';
+
+/** Outbound client for PDP calls: the guard, plus the PDP allowances of the `trust` section. */
+export const PDP_CLIENT = Symbol('PDP_CLIENT');
+
+/** Starts source-list polling and closes the PDP client. */
+@Injectable()
+class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(SourceListPoller) private readonly poller: SourceListPoller,
+    @Inject(PDP_CLIENT) private readonly pdpClient: OutboundClient,
+    @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.registry.sources.length === 0) return;
+    const poll = () => void this.poller.pollOnce().catch(() => undefined);
+    setTimeout(poll, 0).unref();
+    this.timer = setInterval(poll, this.config.registry.sourcePollIntervalMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.pdpClient.close();
+  }
+}
 
 /**
- * Type and issuer metadata with trust results. Its routes (under `/registry`)
- * arrive with the registry issue; until then it serves health and metrics only.
+ * The registry: type metadata (`GET /registry/type-metadata`), local type
+ * metadata (`POST`/`DELETE /registry/vctm`, admin), issuer metadata with trust
+ * decisions (`GET /registry/issuer-metadata`), source-list polling, and the
+ * {@link TrustRefreshJob} for the admin job runner.
  */
-@Module({})
+@Module({
+  imports: [OutboundModule],
+  controllers: [RegistryController],
+  providers: [
+    AdminTokenGuard,
+    {
+      provide: AuditLog,
+      inject: [WALLET_STORE],
+      useFactory: (store: Store) => new AuditLog(store),
+    },
+    {
+      provide: PDP_CLIENT,
+      inject: [WALLET_CONFIG],
+      useFactory: (config: WalletConfig) => new OutboundClient(pdpOutboundOptions(config)),
+    },
+    {
+      provide: TrustEvaluator,
+      inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, PDP_CLIENT, HttpMetrics],
+      useFactory: (config: WalletConfig, cache: Cache, store: Store, http: OutboundClient, metrics: HttpMetrics) =>
+        new TrustEvaluator(trustOptionsFromConfig(config), {
+          cache,
+          http,
+          tenantPdpUrl: tenantPdpLookup(store),
+          metrics: metrics.registry,
+        }),
+    },
+    {
+      provide: TrustRefreshJob,
+      inject: [TrustEvaluator],
+      useFactory: (evaluator: TrustEvaluator) => new TrustRefreshJob(evaluator),
+    },
+    {
+      provide: LocalTypeMetadataStore,
+      inject: [WALLET_STORE],
+      useFactory: (store: Store) => new LocalTypeMetadataStore(store),
+    },
+    {
+      provide: TypeMetadataResolver,
+      inject: [WALLET_CONFIG, WALLET_CACHE, OutboundClient, LocalTypeMetadataStore],
+      useFactory: (config: WalletConfig, cache: Cache, http: OutboundClient, local: LocalTypeMetadataStore) =>
+        new TypeMetadataResolver(
+          {
+            defaultTtlMs: config.registry.defaultTtlMs,
+            minTtlMs: config.registry.minTtlMs,
+            maxTtlMs: config.registry.maxTtlMs,
+            staleMaxMs: config.registry.staleMaxMs,
+            maxExtendsDepth: config.registry.maxExtendsDepth,
+            maxDocumentBytes: config.registry.maxDocumentBytes,
+            maxImageBytes: config.registry.maxImageBytes,
+            imageTypes: config.registry.imageTypes,
+          },
+          { http, cache, local: (vct) => local.get(vct) },
+        ),
+    },
+    {
+      provide: IssuerMetadataService,
+      inject: [WALLET_CONFIG, WALLET_CACHE, OutboundClient, TrustEvaluator],
+      useFactory: (config: WalletConfig, cache: Cache, http: OutboundClient, trust: TrustEvaluator) =>
+        new IssuerMetadataService(
+          { ttlMs: config.registry.issuerMetadataTtlMs, maxDocumentBytes: config.registry.maxDocumentBytes },
+          { http, cache, trust },
+        ),
+    },
+    {
+      provide: SourceListPoller,
+      inject: [WALLET_CONFIG, WALLET_CACHE, OutboundClient, LocalTypeMetadataStore, TypeMetadataResolver],
+      useFactory: (
+        config: WalletConfig,
+        cache: Cache,
+        http: OutboundClient,
+        store: LocalTypeMetadataStore,
+        resolver: TypeMetadataResolver,
+      ) =>
+        new SourceListPoller(config.registry.sources, {
+          http,
+          cache,
+          store,
+          changed: (vct) => resolver.invalidate(vct),
+          maxBytes: config.outbound.maxResponseBytes,
+        }),
+    },
+    RegistryLifecycle,
+  ],
+  exports: [TrustEvaluator, TrustRefreshJob, TypeMetadataResolver],
+})
 export class RegistryFeatureModule {}

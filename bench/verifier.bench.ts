@@ -1,0 +1,124 @@
+/**
+ * Verifier benchmark (results go to docs/benchmarks.md): verified `direct_post`
+ * responses per second from one verifier process (the built bundle), each one
+ * SD-JWT VC with 5 disclosures and a KB-JWT, against the raw ES256
+ * verifications per second Node's crypto does on this machine in the same run.
+ * Target: responses/s >= 35% of (raw ES256 verifications/s / 2), since every
+ * response needs two signature checks (issuer and key binding).
+ *
+ * Run: node tools/scripts/run-ts.mjs bench/verifier.bench.ts [--n 2000]
+ * Build first (`node tools/build/bundle.mjs verifier`).
+ */
+import { createTestSdJwtHolder, createTestSdJwtIssuer, startBuiltApp } from '@wallet/testing';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JWK } from 'jose';
+import { Pool } from 'undici';
+
+const N = Number(process.argv[process.argv.indexOf('--n') + 1]) || 2_000;
+const CONCURRENCY = 16;
+const VCT = 'https://credentials.example.com/pid';
+
+/** Raw ES256 (P-256, SHA-256) verifications per second, on one core, for 3 s. */
+function rawEs256PerSecond(): number {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = Buffer.alloc(300, 7);
+  const signature = sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  let count = 0;
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + 3_000;
+  while (Date.now() < deadline) {
+    for (let i = 0; i < 100; i++) if (verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)) count++;
+  }
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+
+async function main() {
+  console.log(`node ${process.version}, ${N} responses, concurrency ${CONCURRENCY}`);
+  const raw = rawEs256PerSecond();
+  console.log(`  raw ES256 verifications (node:crypto, one core): ${Math.round(raw).toLocaleString('en')}/s`);
+
+  // A did:jwk issuer: its key resolves offline, so each response costs exactly two signature checks.
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const { d: _d, ...publicJwk } = privateJwk;
+  const did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
+  const issuer = await createTestSdJwtIssuer(did, { privateJwk, kid: `${did}#0` });
+  const holder = await createTestSdJwtHolder();
+  const claims = { given_name: 'Erika', family_name: 'Mustermann', birthdate: '1963-08-12', nationality: 'DE', email: 'erika@example.com' };
+  const credential = await issuer.issue(claims, { _sd: Object.keys(claims) }, { vct: VCT, holderJwk: holder.publicJwk });
+
+  const dir = mkdtempSync(join(tmpdir(), 'wallet-verifier-bench-'));
+  writeFileSync(
+    join(dir, 'services.yaml'),
+    JSON.stringify({
+      services: [
+        {
+          id: 'bench',
+          defaultScope: 'pid',
+          scopes: {
+            pid: {
+              dcql: { credentials: [{ id: 'pid', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: Object.keys(claims).map((c) => ({ path: [c] })) }] },
+              trust: [{ type: VCT, issuers: [{ id: did }] }],
+            },
+          },
+        },
+      ],
+    }),
+  );
+  const proc = await startBuiltApp('verifier', { WALLET_VERIFIER_SERVICES_FILE: join(dir, 'services.yaml'), WALLET_LOGGING_LOG_BODIES: 'false' });
+  const base = proc.servers.get('verifier')!;
+  const pool = new Pool(base, { connections: CONCURRENCY });
+  try {
+    // Sessions and presentations are made before the clock starts.
+    const bodies: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const { body } = await pool.request({ method: 'GET', path: '/api/v1/startsiop?client_id=bench&request_mode=urlEncoded' });
+      const params = new URL(await body.text()).searchParams;
+      const presentation = await holder.present(credential, Object.fromEntries(Object.keys(claims).map((c) => [c, true])), {
+        nonce: params.get('nonce')!,
+        aud: params.get('client_id')!,
+      });
+      bodies.push(new URLSearchParams({ state: params.get('state')!, vp_token: JSON.stringify({ pid: [presentation] }) }).toString());
+    }
+    const latencies: number[] = [];
+    let ok = 0;
+    let next = 0;
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]!;
+          const t0 = process.hrtime.bigint();
+          const response = await pool.request({
+            method: 'POST',
+            path: '/api/v1/authentication_response',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body,
+          });
+          await response.body.text();
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          if (response.statusCode === 200) ok++;
+        }
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const rate = ok / seconds;
+    latencies.sort((a, b) => a - b);
+    const target = 0.35 * (raw / 2);
+    console.log(`  verified direct_post responses: ${Math.round(rate).toLocaleString('en')}/s (${ok}/${N} accepted in ${seconds.toFixed(1)} s)`);
+    console.log(`  latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
+    console.log(`  ratio to raw ES256/2: ${((rate / (raw / 2)) * 100).toFixed(1)}% (target >= 35%, i.e. >= ${Math.round(target).toLocaleString('en')}/s)`);
+    if (ok !== N) process.exitCode = 1;
+  } finally {
+    await pool.close();
+    await proc.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();

@@ -1,0 +1,2 @@
+export * from './vault-keys';
+export * from './record-cipher';

@@ -1,0 +1,285 @@
+import type Database from 'better-sqlite3';
+import { likeToGlob, type WqlNode } from '@wallet/wql';
+import type { PageRequest } from '../collection-plan';
+import type { VaultBackend, VaultDecision, VaultRow, VaultRowDraft } from './vault-service';
+import type { VaultOwner, VaultUsage } from './vault-ports';
+
+interface Row {
+  id: string;
+  category: string;
+  blob: string | null;
+  tags: string;
+  version: number;
+  seq: number;
+  deleted: number;
+  size: number;
+  updated_at: string;
+}
+
+const COLUMNS = 'id, category, blob, tags, version, seq, deleted, size, updated_at';
+
+/** Prepared query statements kept per distinct SQL text; beyond this the cache starts over. */
+const MAX_QUERY_SHAPES = 256;
+
+/**
+ * The vault on SQLite. Three tables:
+ *
+ * - `vault_records` (scope, user_id, id) -> record or tombstone, with `seq`;
+ * - `vault_tags` (scope, user_id, record_id, name) -> value, indexed by
+ *   (scope, user_id, name, value) so that every WQL condition is an index
+ *   range, and a query becomes a set expression over it (see `toIdSet`);
+ * - `vault_users` (scope, user_id) -> last seq, live records, bytes.
+ *
+ * Every write is one IMMEDIATE transaction (SQLite allows one writer at a
+ * time), which makes it exclusive per owner and commits seqs in order.
+ */
+export class SqliteVaultBackend implements VaultBackend {
+  private readonly get$: Database.Statement<[string, string, string], Row>;
+  private readonly user$: Database.Statement<[string, string], { seq: number; records: number; bytes: number }>;
+  private readonly upsertUser$: Database.Statement;
+  private readonly upsertRecord$: Database.Statement;
+  private readonly deleteTags$: Database.Statement;
+  private readonly insertTag$: Database.Statement;
+  private readonly changes$: Database.Statement<[string, string, number, number], Row>;
+  private readonly queries = new Map<string, Database.Statement>();
+  private readonly horizon$: Database.Statement<[string, string], { purged_seq: number }>;
+  private readonly tombstones$: Database.Statement<[string, number], { scope: string; user_id: string; id: string; seq: number }>;
+  private readonly purgeRow$: Database.Statement;
+  private readonly raiseHorizon$: Database.Statement;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly mapError: (error: unknown) => unknown,
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS vault_records (
+        scope TEXT NOT NULL, user_id TEXT NOT NULL, id TEXT NOT NULL, category TEXT NOT NULL, blob TEXT,
+        tags TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL,
+        size INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (scope, user_id, id)) WITHOUT ROWID;
+      CREATE UNIQUE INDEX IF NOT EXISTS vault_records__seq ON vault_records (scope, user_id, seq);
+      CREATE INDEX IF NOT EXISTS vault_records__category ON vault_records (scope, user_id, category, id);
+      CREATE INDEX IF NOT EXISTS vault_records__live ON vault_records (scope, user_id, deleted, id);
+      CREATE TABLE IF NOT EXISTS vault_tags (
+        scope TEXT NOT NULL, user_id TEXT NOT NULL, record_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (scope, user_id, record_id, name)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS vault_tags__value ON vault_tags (scope, user_id, name, value, record_id);
+      CREATE TABLE IF NOT EXISTS vault_users (
+        scope TEXT NOT NULL, user_id TEXT NOT NULL, seq INTEGER NOT NULL, records INTEGER NOT NULL,
+        bytes INTEGER NOT NULL, purged_seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (scope, user_id)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS vault_records__tombstones ON vault_records (updated_at) WHERE deleted = 1;
+    `);
+    // Files created before tombstone purging lack the horizon column.
+    const columns = db.prepare("SELECT name FROM pragma_table_info('vault_users')").all() as Array<{ name: string }>;
+    if (!columns.some((column) => column.name === 'purged_seq')) {
+      db.exec('ALTER TABLE vault_users ADD COLUMN purged_seq INTEGER NOT NULL DEFAULT 0');
+    }
+    this.get$ = db.prepare(`SELECT ${COLUMNS} FROM vault_records WHERE scope = ? AND user_id = ? AND id = ?`);
+    this.user$ = db.prepare('SELECT seq, records, bytes FROM vault_users WHERE scope = ? AND user_id = ?');
+    this.upsertUser$ = db.prepare(
+      'INSERT INTO vault_users (scope, user_id, seq, records, bytes, purged_seq) VALUES (?, ?, ?, ?, ?, 0) ' +
+        'ON CONFLICT (scope, user_id) DO UPDATE SET seq = excluded.seq, records = excluded.records, bytes = excluded.bytes',
+    );
+    this.upsertRecord$ = db.prepare(
+      'INSERT OR REPLACE INTO vault_records (scope, user_id, id, category, blob, tags, version, seq, deleted, size, updated_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.deleteTags$ = db.prepare('DELETE FROM vault_tags WHERE scope = ? AND user_id = ? AND record_id = ?');
+    this.insertTag$ = db.prepare('INSERT INTO vault_tags (scope, user_id, record_id, name, value) VALUES (?, ?, ?, ?, ?)');
+    this.horizon$ = db.prepare('SELECT purged_seq FROM vault_users WHERE scope = ? AND user_id = ?');
+    this.tombstones$ = db.prepare(
+      'SELECT scope, user_id, id, seq FROM vault_records WHERE deleted = 1 AND updated_at < ? ORDER BY updated_at LIMIT ?',
+    );
+    this.purgeRow$ = db.prepare('DELETE FROM vault_records WHERE scope = ? AND user_id = ? AND id = ? AND seq = ? AND deleted = 1');
+    this.raiseHorizon$ = db.prepare('UPDATE vault_users SET purged_seq = max(purged_seq, ?) WHERE scope = ? AND user_id = ?');
+    this.changes$ = db.prepare(
+      `SELECT ${COLUMNS} FROM vault_records WHERE scope = ? AND user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    );
+  }
+
+  get(owner: VaultOwner, id: string): VaultRow | null {
+    const row = this.run(() => this.get$.get(owner.tenantId, owner.userId, id));
+    return row ? toRow(row) : null;
+  }
+
+  write(owner: VaultOwner, id: string, decide: VaultDecision): VaultRow {
+    return this.run(() => this.db
+      .transaction(() => {
+        const current = this.get(owner, id);
+        const usage = this.user$.get(owner.tenantId, owner.userId) ?? { seq: 0, records: 0, bytes: 0 };
+        const draft = decide(current, { records: usage.records, bytes: usage.bytes });
+        return this.put(owner, usage, current, draft);
+      })
+      .immediate());
+  }
+
+  find(owner: VaultOwner, query: WqlNode | null, category: string | null, page: PageRequest): VaultRow[] {
+    const params: unknown[] = [owner.tenantId, owner.userId];
+    let where = 'r.scope = ? AND r.user_id = ? AND r.deleted = 0';
+    if (category !== null) {
+      where += ' AND r.category = ?';
+      params.push(category);
+    }
+    where += ' AND r.id > ?';
+    params.push(page.afterId);
+    if (query !== null) where += ` AND r.id IN (${toIdSet(query, owner, params)})`;
+    params.push(page.limit);
+    const sql = `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM vault_records r WHERE ${where} ORDER BY r.id LIMIT ?`;
+    return this.run(() => this.statement(sql).all(...params) as Row[]).map(toRow);
+  }
+
+  changes(owner: VaultOwner, since: number, limit: number): VaultRow[] {
+    return this.run(() => this.changes$.all(owner.tenantId, owner.userId, since, limit)).map(toRow);
+  }
+
+  usage(owner: VaultOwner): VaultUsage {
+    const usage = this.run(() => this.user$.get(owner.tenantId, owner.userId));
+    return { records: usage?.records ?? 0, bytes: usage?.bytes ?? 0 };
+  }
+
+  importAll(owner: VaultOwner, drafts: readonly VaultRowDraft[]): boolean {
+    return this.run(() => this.db
+      .transaction(() => {
+        let usage = this.user$.get(owner.tenantId, owner.userId) ?? { seq: 0, records: 0, bytes: 0 };
+        if (usage.records > 0) return false;
+        for (const draft of drafts) {
+          const current = this.get(owner, draft.id);
+          this.put(owner, usage, current, { ...draft, version: (current?.version ?? 0) + 1 });
+          usage = this.user$.get(owner.tenantId, owner.userId) as typeof usage;
+        }
+        return true;
+      })
+      .immediate());
+  }
+
+  horizon(owner: VaultOwner): number {
+    return this.run(() => this.horizon$.get(owner.tenantId, owner.userId))?.purged_seq ?? 0;
+  }
+
+  purgeTombstones(before: string, limit: number): number {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          let removed = 0;
+          for (const row of this.tombstones$.all(before, limit)) {
+            this.raiseHorizon$.run(row.seq, row.scope, row.user_id);
+            removed += this.purgeRow$.run(row.scope, row.user_id, row.id, row.seq).changes;
+          }
+          return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  private put(
+    owner: VaultOwner,
+    usage: { seq: number; records: number; bytes: number },
+    current: VaultRow | null,
+    draft: VaultRowDraft,
+  ): VaultRow {
+    const { tenantId: scope, userId } = owner;
+    const seq = usage.seq + 1;
+    const records = usage.records + (draft.deleted ? 0 : 1) - (current && !current.deleted ? 1 : 0);
+    const bytes = usage.bytes + draft.size - (current?.size ?? 0);
+    this.upsertRecord$.run(
+      scope,
+      userId,
+      draft.id,
+      draft.category,
+      draft.blob,
+      JSON.stringify(draft.tags),
+      draft.version,
+      seq,
+      draft.deleted ? 1 : 0,
+      draft.size,
+      draft.updatedAt,
+    );
+    this.deleteTags$.run(scope, userId, draft.id);
+    for (const [name, value] of Object.entries(draft.tags)) this.insertTag$.run(scope, userId, draft.id, name, value);
+    this.upsertUser$.run(scope, userId, seq, records, bytes);
+    return { ...draft, tags: { ...draft.tags }, seq };
+  }
+
+  /** SQLite errors (busy, I/O) mapped the way the rest of the driver maps them; decisions' own errors pass through. */
+  private run<R>(operation: () => R): R {
+    try {
+      return operation();
+    } catch (error) {
+      throw this.mapError(error);
+    }
+  }
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      if (this.queries.size >= MAX_QUERY_SHAPES) this.queries.clear();
+      statement = this.db.prepare(sql);
+      this.queries.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/**
+ * A WQL node as an SQL set expression: a compound SELECT of the matching
+ * record ids of the owner. Conditions are index ranges on
+ * `vault_tags__value`; AND, OR and NOT become INTERSECT, UNION and EXCEPT, so
+ * the database never walks the records themselves (whose rows carry the
+ * blobs) except to fetch the page of matches. Names and values are always
+ * bound parameters; the SQL text depends on the query's shape alone.
+ */
+export function toIdSet(node: WqlNode, owner: VaultOwner, params: unknown[]): string {
+  const tagged = (condition: string, ...values: unknown[]): string => {
+    params.push(owner.tenantId, owner.userId, ...values);
+    return `SELECT record_id FROM vault_tags WHERE scope = ? AND user_id = ? AND ${condition}`;
+  };
+  const live = (): string => {
+    params.push(owner.tenantId, owner.userId);
+    return 'SELECT id AS record_id FROM vault_records WHERE scope = ? AND user_id = ? AND deleted = 0';
+  };
+  const nested = (sql: string) => `SELECT record_id FROM (${sql})`;
+  switch (node.op) {
+    case 'and':
+      return node.clauses.length === 0 ? live() : node.clauses.map((c) => nested(toIdSet(c, owner, params))).join(' INTERSECT ');
+    case 'or':
+      return node.clauses.length === 0
+        ? 'SELECT NULL AS record_id WHERE 0'
+        : node.clauses.map((c) => nested(toIdSet(c, owner, params))).join(' UNION ');
+    case 'not': {
+      const all = live();
+      return `${all} EXCEPT ${nested(toIdSet(node.clause, owner, params))}`;
+    }
+    case 'exist':
+      return node.names.map((name) => nested(tagged('name = ?', name))).join(' INTERSECT ');
+    case 'in':
+      return tagged(`name = ? AND value IN (${node.values.map(() => '?').join(', ')})`, node.name, ...node.values);
+    case 'eq':
+      return tagged('name = ? AND value = ?', node.name, node.value);
+    case 'neq':
+      return tagged('name = ? AND value <> ?', node.name, node.value);
+    case 'gt':
+      return tagged('name = ? AND value > ?', node.name, node.value);
+    case 'gte':
+      return tagged('name = ? AND value >= ?', node.name, node.value);
+    case 'lt':
+      return tagged('name = ? AND value < ?', node.name, node.value);
+    case 'lte':
+      return tagged('name = ? AND value <= ?', node.name, node.value);
+    case 'like':
+      // GLOB is case-sensitive, as `$like` is on every driver.
+      return tagged('name = ? AND value GLOB ?', node.name, likeToGlob(node.value));
+  }
+}
+
+function toRow(row: Row): VaultRow {
+  return {
+    id: row.id,
+    category: row.category,
+    blob: row.blob,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    version: row.version,
+    seq: row.seq,
+    deleted: row.deleted === 1,
+    size: row.size,
+    updatedAt: row.updated_at,
+  };
+}

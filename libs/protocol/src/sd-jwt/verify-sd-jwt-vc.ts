@@ -1,0 +1,190 @@
+import { ACCEPTED_JWS_ALGS } from '@wallet/crypto';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  importJWK,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+  type KeyLike,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import { PresentationError } from '../protocol-error';
+import { discloseClaims, isSupportedSdAlg, sdHash } from './disclose-claims';
+
+/** The issuer-signed JWT, decoded but not yet verified. */
+export interface UnverifiedIssuerJwt {
+  header: ProtectedHeaderParameters;
+  payload: JWTPayload;
+}
+
+/**
+ * Finds the key that must have signed the issuer JWT: from its `x5c` chain
+ * (validated to trusted roots), the issuer's JWKS at its well-known location,
+ * or a DID. Throw when none can be trusted; the caller reports it as
+ * `issuer_key_unresolved`.
+ */
+export type IssuerKeyResolver = (jwt: UnverifiedIssuerJwt) => Promise<KeyLike | Uint8Array>;
+
+export interface VerifySdJwtVcOptions {
+  resolveIssuerKey: IssuerKeyResolver;
+  /** The nonce of the session the presentation answers. */
+  nonce: string;
+  /** Our client id: the KB-JWT's `aud` must equal it. */
+  audience: string;
+  now?: () => Date;
+  /** Tolerance for `exp`, `nbf` and `iat`, in seconds (default 60). */
+  clockSkewSeconds?: number;
+  /** How old a KB-JWT may be, in seconds (default 300). */
+  keyBindingMaxAgeSeconds?: number;
+  /** Accepted issuer JWT `typ` values (default `dc+sd-jwt` and the older `vc+sd-jwt`). */
+  types?: readonly string[];
+}
+
+export interface VerifiedSdJwtVc {
+  issuer: string;
+  vct: string;
+  /** The issuer JWT's header (its `x5c`, `kid`, `alg`). */
+  header: ProtectedHeaderParameters;
+  /** Every claim: the always-visible ones plus the disclosed ones, with `_sd` and `_sd_alg` removed. */
+  claims: Record<string, unknown>;
+  /** The holder key from `cnf.jwk`, which signed the KB-JWT. */
+  holderJwk: JWK;
+  /** The `status` claim (status list reference), when present. */
+  status: unknown;
+  /** The issuer key the credential verified with (for trust queries that need the key). */
+  issuerKey: KeyLike | Uint8Array;
+}
+
+const DEFAULT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
+const MAX_LENGTH = 256 * 1024;
+
+function mapJoseError(error: unknown, what: string): never {
+  if (error instanceof PresentationError) throw error;
+  if (error instanceof joseErrors.JWTExpired) throw new PresentationError('expired', `${what} has expired`, { cause: error });
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    const code = error.claim === 'nbf' || error.claim === 'iat' ? 'not_yet_valid' : 'malformed';
+    throw new PresentationError(code, `${what}: ${error.message}`, { cause: error });
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+    throw new PresentationError('invalid_signature', `${what} signature does not verify`, { cause: error });
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
+    throw new PresentationError('unsupported_algorithm', `${what} uses an algorithm we do not accept`, { cause: error });
+  }
+  throw new PresentationError('malformed', `${what} could not be verified`, { cause: error });
+}
+
+function decode(jwt: string, what: string): UnverifiedIssuerJwt {
+  try {
+    return { header: decodeProtectedHeader(jwt), payload: decodeJwt(jwt) };
+  } catch (cause) {
+    throw new PresentationError('malformed', `${what} is not a JWT`, { cause });
+  }
+}
+
+/**
+ * Verifies an SD-JWT VC presentation (`<issuer-jwt>~<disclosure>~...~<kb-jwt>`)
+ * as a verifier must: issuer signature and dates, every disclosure bound to a
+ * digest, and a key-binding JWT signed by the `cnf` key over this exact
+ * presentation, for this nonce and audience, issued just now. The key-binding
+ * JWT is always required: a verifier that cannot tell who presents a credential
+ * cannot stop replay.
+ */
+export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVcOptions): Promise<VerifiedSdJwtVc> {
+  if (typeof presentation !== 'string' || presentation.length === 0 || presentation.length > MAX_LENGTH) {
+    throw new PresentationError('malformed', 'the presentation must be a non-empty SD-JWT string');
+  }
+  const parts = presentation.split('~');
+  if (parts.length < 2) throw new PresentationError('malformed', 'the presentation is not an SD-JWT (no "~" separator)');
+  const [issuerJwt = '', ...rest] = parts;
+  const kbJwt = rest.pop() ?? '';
+  const disclosures = rest;
+  if (disclosures.some((d) => d.length === 0)) throw new PresentationError('malformed', 'the presentation has an empty disclosure');
+
+  const now = options.now?.() ?? new Date();
+  const skew = options.clockSkewSeconds ?? 60;
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const types = options.types ?? DEFAULT_TYPES;
+
+  const unverified = decode(issuerJwt, 'the issuer JWT');
+  if (typeof unverified.header.typ !== 'string' || !types.includes(unverified.header.typ)) {
+    throw new PresentationError('invalid_type', `the issuer JWT typ must be one of ${types.join(', ')}`);
+  }
+  if (!unverified.header.alg || !ACCEPTED_JWS_ALGS.includes(unverified.header.alg)) {
+    throw new PresentationError('unsupported_algorithm', 'the issuer JWT uses an algorithm we do not accept');
+  }
+  let issuerKey: KeyLike | Uint8Array;
+  try {
+    issuerKey = await options.resolveIssuerKey(unverified);
+  } catch (cause) {
+    if (cause instanceof PresentationError) throw cause;
+    throw new PresentationError('issuer_key_unresolved', 'no trusted key of the issuer was found', { cause });
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(issuerJwt, issuerKey, {
+      algorithms: [...ACCEPTED_JWS_ALGS],
+      currentDate: now,
+      clockTolerance: skew,
+    }));
+  } catch (error) {
+    mapJoseError(error, 'the credential');
+  }
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + skew) {
+    throw new PresentationError('not_yet_valid', 'the credential was issued in the future');
+  }
+  if (typeof payload.iss !== 'string' || payload.iss.length === 0) {
+    throw new PresentationError('malformed', 'the credential has no iss');
+  }
+  if (typeof payload['vct'] !== 'string' || payload['vct'].length === 0) {
+    throw new PresentationError('malformed', 'the credential has no vct');
+  }
+  const sdAlg = payload['_sd_alg'] ?? 'sha-256';
+  if (typeof sdAlg !== 'string' || !isSupportedSdAlg(sdAlg)) {
+    throw new PresentationError('unsupported_algorithm', 'the credential uses an _sd_alg we do not accept');
+  }
+  const claims = discloseClaims(payload as Record<string, unknown>, disclosures, sdAlg);
+
+  if (kbJwt.length === 0) throw new PresentationError('key_binding_missing', 'the presentation has no key-binding JWT');
+  const cnf = payload['cnf'];
+  const holderJwk = (cnf && typeof cnf === 'object' ? (cnf as { jwk?: unknown }).jwk : undefined) as JWK | undefined;
+  if (!holderJwk || typeof holderJwk !== 'object' || typeof holderJwk.kty !== 'string' || 'd' in holderJwk) {
+    throw new PresentationError('key_binding_invalid', 'the credential has no usable cnf.jwk holder key');
+  }
+  const kb = decode(kbJwt, 'the key-binding JWT');
+  if (kb.header.typ !== 'kb+jwt') throw new PresentationError('key_binding_invalid', 'the key-binding JWT typ must be kb+jwt');
+  if (!kb.header.alg || !ACCEPTED_JWS_ALGS.includes(kb.header.alg)) {
+    throw new PresentationError('unsupported_algorithm', 'the key-binding JWT uses an algorithm we do not accept');
+  }
+  let kbPayload: JWTPayload;
+  try {
+    const holderKey = await importJWK(holderJwk, kb.header.alg);
+    ({ payload: kbPayload } = await jwtVerify(kbJwt, holderKey, {
+      algorithms: [kb.header.alg],
+      typ: 'kb+jwt',
+      currentDate: now,
+      clockTolerance: skew,
+    }));
+  } catch (error) {
+    if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+      throw new PresentationError('key_binding_invalid', 'the key-binding JWT is not signed by the holder key', { cause: error });
+    }
+    mapJoseError(error, 'the key-binding JWT');
+  }
+  if (kbPayload['nonce'] !== options.nonce) throw new PresentationError('nonce_mismatch', 'the key-binding JWT nonce does not match the request');
+  if (kbPayload.aud !== options.audience) {
+    throw new PresentationError('audience_mismatch', 'the key-binding JWT audience is not this verifier');
+  }
+  const expectedSdHash = sdHash(sdAlg, `${parts.slice(0, -1).join('~')}~`);
+  if (kbPayload['sd_hash'] !== expectedSdHash) {
+    throw new PresentationError('sd_hash_mismatch', 'the key-binding JWT sd_hash does not cover this presentation');
+  }
+  const maxAge = options.keyBindingMaxAgeSeconds ?? 300;
+  if (typeof kbPayload.iat !== 'number' || kbPayload.iat > nowSeconds + skew || kbPayload.iat < nowSeconds - maxAge - skew) {
+    throw new PresentationError('key_binding_stale', 'the key-binding JWT iat is outside the accepted window');
+  }
+
+  return { issuer: payload.iss, vct: payload['vct'], header: unverified.header, claims, holderJwk, status: claims['status'], issuerKey };
+}

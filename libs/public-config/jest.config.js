@@ -1,0 +1,1 @@
+module.exports = { displayName: 'public-config', preset: '../../jest.preset.js', rootDir: __dirname };

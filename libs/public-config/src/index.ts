@@ -1,0 +1,2 @@
+export * from './public-config.module';
+export * from './public-config.controller';

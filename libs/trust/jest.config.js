@@ -1,0 +1,1 @@
+module.exports = { displayName: 'trust', preset: '../../jest.preset.js', rootDir: __dirname };

@@ -1,0 +1,144 @@
+import { zDcqlQuery, zPresentationDefinition } from '@wallet/protocol';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Relying-party services: each application that sends users to the verifier
+ * is a service with scopes; a scope says what to ask for (a DCQL query), whom
+ * to trust for it, and how the resulting JWT looks. Loaded once at start from
+ * `verifier.servicesFile`; the built-in `default` service is always there.
+ */
+
+const zId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ or -');
+
+/** One issuer trusted for a credential type, optionally only for some claims (top-level names or dotted paths). */
+const zTrustedIssuer = z.strictObject({
+  /** The credential's `iss` (an https URL or a DID). */
+  id: z.string().min(1).max(2048),
+  claims: z.array(z.string().min(1).max(256)).min(1).max(256).optional(),
+});
+
+/**
+ * Who may issue one credential type. Exactly one source: a static list (`issuers`), an
+ * EBSI-style trusted issuers registry (`registry`), or the AuthZEN PDP (`authzen: true`, the
+ * `trust.pdpUrl` of the `default` tenant).
+ */
+const zCredentialTrust = z
+  .strictObject({
+    /** The SD-JWT VC `vct` (or W3C type) this rule covers; `*` covers every type. */
+    type: z.string().min(1).max(2048),
+    /** `any`: any issuer whose key can be resolved and verified (development only). */
+    issuers: z.union([z.literal('any'), z.array(zTrustedIssuer).min(1).max(256)]).optional(),
+    /** `GET <url>/<issuer>` answers the issuer's entry (FIWARE/EBSI trusted issuers list format); 404: not trusted. */
+    registry: z.strictObject({ url: z.url({ protocol: /^https?$/ }).overwrite((u) => u.replace(/\/+$/, '')) }).optional(),
+    authzen: z.literal(true).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const sources = [rule.issuers, rule.registry, rule.authzen].filter((s) => s !== undefined).length;
+    if (sources !== 1) ctx.addIssue({ code: 'custom', path: ['issuers'], message: 'give exactly one of issuers, registry and authzen' });
+  });
+export type CredentialTrust = z.infer<typeof zCredentialTrust>;
+
+const zTokenShape = z.union([
+  z.strictObject({ type: z.literal('flat') }),
+  z.strictObject({ type: z.literal('credential') }),
+  z.strictObject({
+    type: z.literal('mapping'),
+    /** New claim name -> `<credential query id>.<path.to.claim>`. */
+    claims: z.record(z.string().min(1).max(128), z.string().min(3).max(512)),
+  }),
+]);
+export type TokenShape = z.infer<typeof zTokenShape>;
+
+const zScope = z
+  .strictObject({
+    /** What to ask for: a DCQL query (OpenID4VP 1.0) or a Presentation Exchange definition, one of them. */
+    dcql: zDcqlQuery.optional(),
+    presentationDefinition: zPresentationDefinition.optional(),
+    trust: z.array(zCredentialTrust).min(1).max(64),
+    token: zTokenShape.default({ type: 'flat' }),
+  })
+  .superRefine((scope, ctx) => {
+    if ((scope.dcql === undefined) === (scope.presentationDefinition === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['dcql'], message: 'give exactly one of dcql and presentationDefinition' });
+    }
+  });
+export type VerifierScope = z.infer<typeof zScope>;
+
+const zService = z
+  .strictObject({
+    id: zId,
+    defaultScope: zId,
+    scopes: z.record(zId, zScope),
+    /** Overrides `verifier.clientIdPrefix` for this service's requests. */
+    clientIdPrefix: z.enum(['decentralized_identifier', 'x509_san_dns', 'x509_hash', 'redirect_uri']).optional(),
+    /** Where the verifier may send the browser (and the code) back: exact URLs. Empty: any http(s) URL (development). */
+    redirectUris: z.array(z.url()).max(64).default([]),
+  })
+  .superRefine((service, ctx) => {
+    if (!service.scopes[service.defaultScope]) {
+      ctx.addIssue({ code: 'custom', path: ['defaultScope'], message: `no scope named "${service.defaultScope}"` });
+    }
+  });
+export type VerifierService = z.infer<typeof zService>;
+
+const zServicesFile = z.strictObject({ services: z.array(zService).max(256) });
+
+/** The demo scope: any SD-JWT VC PID-like credential with a name, from any verifiable issuer. */
+export const DEFAULT_SERVICE: VerifierService = zService.parse({
+  id: 'default',
+  defaultScope: 'demo',
+  scopes: {
+    demo: {
+      dcql: {
+        credentials: [
+          {
+            id: 'pid',
+            format: 'dc+sd-jwt',
+            meta: { vct_values: ['urn:eudi:pid:1', 'https://example.bmi.bund.de/credential/pid/1.0'] },
+            claims: [{ path: ['given_name'] }, { path: ['family_name'] }],
+          },
+        ],
+      },
+      trust: [{ type: '*', issuers: 'any' }],
+      token: { type: 'flat' },
+    },
+  },
+  redirectUris: [],
+});
+
+export class VerifierServices {
+  private readonly byId: ReadonlyMap<string, VerifierService>;
+
+  constructor(services: readonly VerifierService[]) {
+    const map = new Map<string, VerifierService>([[DEFAULT_SERVICE.id, DEFAULT_SERVICE]]);
+    for (const service of services) map.set(service.id, service);
+    this.byId = map;
+  }
+
+  /** Reads and validates a services YAML file; the error names the file and the path of the problem. */
+  static fromFile(path: string | undefined): VerifierServices {
+    if (!path) return new VerifierServices([]);
+    let raw: unknown;
+    try {
+      raw = parseYaml(readFileSync(path, 'utf8'));
+    } catch (cause) {
+      throw new Error(`verifier.servicesFile ${path}: cannot be read as YAML`, { cause });
+    }
+    const result = zServicesFile.safeParse(raw);
+    if (!result.success) {
+      const [issue] = result.error.issues;
+      throw new Error(`verifier.servicesFile ${path}: /${issue?.path.join('/') ?? ''}: ${issue?.message ?? 'invalid'}`);
+    }
+    return new VerifierServices(result.data.services);
+  }
+
+  get(id: string): VerifierService | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): VerifierService[] {
+    return [...this.byId.values()];
+  }
+}

@@ -1,0 +1,359 @@
+import type { Cache } from '@wallet/cache';
+import type { WalletConfig } from '@wallet/config';
+import type { KeyRing } from '@wallet/crypto';
+import type { TrustEvaluator } from '@wallet/trust';
+import { PresentationError, type IssuerKeyResolver } from '@wallet/protocol';
+import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { OAuthError } from './oauth-error';
+import { createRequestSigner, type ClientIdPrefix, type RequestSigner } from './request-signer';
+import type { VerifierFetch } from './issuer-keys';
+import { verifyVpToken } from './verify-response';
+import type { VerifierService as ServiceDefinition, VerifierServices } from './verifier-services';
+import { pkceMatches, shapeClaims } from './verifier-tokens';
+import type { RequestMode, ResponseMode, VerifierSession, VerifierSessions } from './verifier-sessions';
+
+export interface StartSessionInput {
+  baseUrl: string;
+  serviceId: string | undefined;
+  scope: string | undefined;
+  flow: VerifierSession['flow'];
+  requestMode: string | undefined;
+  /** `post`: the wallet fetches the request object with POST and its own `wallet_nonce`. */
+  requestUriMethod: string | undefined;
+  responseMode: string | undefined;
+  appState: string | undefined;
+  redirectUri: string | undefined;
+  codeChallenge: string | undefined;
+  codeChallengeMethod: string | undefined;
+}
+
+export interface StartedSession {
+  session: VerifierSession;
+  /** The `openid4vp://` URL for the QR code or the same-device redirect. */
+  walletUrl: string;
+}
+
+const SUPPORTED_ALGS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'];
+const WALLET_SCHEME = 'openid4vp://';
+const STATE_PATTERN = /^[\x21-\x7e]{1,512}$/;
+
+const requireOne = <T extends string>(value: string | undefined, allowed: readonly T[], fallback: T, name: string): T => {
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new OAuthError(400, 'invalid_request', `${name} must be one of ${allowed.join(', ')}`);
+  return value as T;
+};
+
+/** Starts flows, serves request objects, verifies wallet responses and exchanges codes. */
+export class VerifierCore {
+  private readonly signers = new Map<ClientIdPrefix, RequestSigner>();
+
+  constructor(
+    private readonly config: WalletConfig,
+    private readonly services: VerifierServices,
+    private readonly sessions: VerifierSessions,
+    private readonly requestKeys: KeyRing,
+    private readonly tokenKeys: KeyRing,
+    private readonly resolveIssuerKey: IssuerKeyResolver,
+    private readonly fetch: VerifierFetch,
+    private readonly cache: Cache,
+    private readonly trust?: Pick<TrustEvaluator, 'evaluate'>,
+  ) {}
+
+  baseUrl(requestBase: string): string {
+    return this.config.verifier.publicUrl ?? this.config.server.publicUrl ?? requestBase;
+  }
+
+  service(id: string | undefined): ServiceDefinition {
+    const service = this.services.get(id ?? 'default');
+    if (!service) throw new OAuthError(400, 'invalid_client', 'unknown client_id (service)');
+    return service;
+  }
+
+  private signer(prefix: ClientIdPrefix): RequestSigner {
+    let signer = this.signers.get(prefix);
+    if (!signer) {
+      signer = createRequestSigner(this.config.verifier, this.requestKeys, prefix);
+      this.signers.set(prefix, signer);
+    }
+    return signer;
+  }
+
+  private checkRedirect(service: ServiceDefinition, uri: string | undefined): string | null {
+    if (uri === undefined || uri === '') return null;
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw new OAuthError(400, 'invalid_request', 'the redirect URI is not an absolute URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OAuthError(400, 'invalid_request', 'the redirect URI must be http(s)');
+    if (url.hash) throw new OAuthError(400, 'invalid_request', 'the redirect URI must not have a fragment');
+    if (service.redirectUris.length > 0 && !service.redirectUris.includes(uri)) {
+      throw new OAuthError(400, 'invalid_request', 'the redirect URI is not registered for this client');
+    }
+    return uri;
+  }
+
+  async start(input: StartSessionInput): Promise<StartedSession> {
+    const service = this.service(input.serviceId);
+    const scopeName = input.scope && input.scope !== 'openid' ? input.scope.split(' ').find((s) => s !== 'openid') ?? service.defaultScope : service.defaultScope;
+    const scope = service.scopes[scopeName];
+    if (!scope) throw new OAuthError(400, 'invalid_scope', `unknown scope for this client`);
+    const requestMode = requireOne<RequestMode>(input.requestMode, ['byReference', 'byValue', 'urlEncoded'], 'byReference', 'request_mode');
+    const requestUriMethod = requireOne(input.requestUriMethod, ['get', 'post'], 'get', 'request_uri_method');
+    if (requestUriMethod === 'post' && requestMode !== 'byReference') {
+      throw new OAuthError(400, 'invalid_request', 'request_uri_method=post needs request_mode byReference');
+    }
+    const responseMode = requireOne<ResponseMode>(input.responseMode, ['direct_post', 'direct_post.jwt'], 'direct_post', 'response_mode');
+    if (input.appState !== undefined && !STATE_PATTERN.test(input.appState)) throw new OAuthError(400, 'invalid_request', 'state must be 1-512 printable characters');
+    let codeChallenge: string | null = null;
+    if (input.codeChallenge !== undefined && input.codeChallenge !== '') {
+      if ((input.codeChallengeMethod ?? 'plain') !== 'S256') throw new OAuthError(400, 'invalid_request', 'code_challenge_method must be S256');
+      if (!/^[A-Za-z0-9_-]{43}$/.test(input.codeChallenge)) throw new OAuthError(400, 'invalid_request', 'code_challenge must be a base64url SHA-256');
+      codeChallenge = input.codeChallenge;
+    }
+    const redirectUri = this.checkRedirect(service, input.redirectUri);
+    const base = this.baseUrl(input.baseUrl);
+    const responseUri = `${base}/api/v1/authentication_response`;
+    // URL-encoded requests are unsigned, and only the redirect_uri prefix may be unsigned.
+    const signer = requestMode === 'urlEncoded' ? this.signer('redirect_uri') : this.signer(service.clientIdPrefix ?? this.config.verifier.clientIdPrefix);
+    if (signer.prefix === 'redirect_uri' && requestMode !== 'urlEncoded') {
+      throw new OAuthError(400, 'invalid_request', 'the redirect_uri client id prefix only supports request_mode urlEncoded');
+    }
+    const id = this.sessions.newId();
+    let responseDecryptionJwk = null;
+    if (responseMode === 'direct_post.jwt') {
+      // The key id is the session id, so an encrypted response (whose state is inside) finds its session.
+      const { privateKey } = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
+      responseDecryptionJwk = { ...(await exportJWK(privateKey)), kid: id, alg: 'ECDH-ES', use: 'enc' };
+    }
+    const now = Date.now();
+    const session: VerifierSession = {
+      id,
+      serviceId: service.id,
+      scope: scopeName,
+      flow: input.flow,
+      requestMode,
+      responseMode,
+      clientIdPrefix: signer.prefix,
+      // In the drafts that still have Presentation Exchange, a DID client id carries no prefix.
+      clientId:
+        scope.presentationDefinition && signer.prefix === 'decentralized_identifier'
+          ? signer.clientId(responseUri).slice('decentralized_identifier:'.length)
+          : signer.clientId(responseUri),
+      responseUri,
+      nonce: randomBytes(24).toString('base64url'),
+      dcql: scope.dcql ?? null,
+      presentationDefinition: scope.presentationDefinition ?? null,
+      appState: input.appState ?? null,
+      redirectUri,
+      codeChallenge,
+      responseDecryptionJwk,
+      walletNonce: null,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.config.verifier.sessionTtlMs).toISOString(),
+    };
+    await this.sessions.create(session);
+    const walletUrl = await this.walletUrl(session, base, signer);
+    return { session, walletUrl: requestUriMethod === 'post' ? `${walletUrl}&request_uri_method=post` : walletUrl };
+  }
+
+  private clientMetadata(session: VerifierSession): Record<string, unknown> {
+    const algs = { 'sd-jwt_alg_values': SUPPORTED_ALGS, 'kb-jwt_alg_values': SUPPORTED_ALGS };
+    // Presentation Exchange exists only in the OpenID4VP drafts, which name this `vp_formats`.
+    const metadata: Record<string, unknown> = session.presentationDefinition
+      ? { vp_formats: { 'vc+sd-jwt': algs, 'dc+sd-jwt': algs } }
+      : { vp_formats_supported: { 'dc+sd-jwt': algs } };
+    if (session.responseDecryptionJwk) {
+      const { d: _d, ...publicJwk } = session.responseDecryptionJwk;
+      metadata['jwks'] = { keys: [publicJwk] };
+      metadata['encrypted_response_enc_values_supported'] = ['A128GCM', 'A256GCM'];
+    }
+    return metadata;
+  }
+
+  /** The authorization request parameters (also the request object's claims). */
+  private requestParameters(session: VerifierSession): Record<string, unknown> {
+    return {
+      response_type: 'vp_token',
+      response_mode: session.responseMode,
+      client_id: session.clientId,
+      response_uri: session.responseUri,
+      nonce: session.nonce,
+      state: session.id,
+      ...(session.presentationDefinition ? { presentation_definition: session.presentationDefinition } : { dcql_query: session.dcql }),
+      client_metadata: this.clientMetadata(session),
+    };
+  }
+
+  private async walletUrl(session: VerifierSession, base: string, signer: RequestSigner): Promise<string> {
+    const params = new URLSearchParams({ client_id: session.clientId });
+    if (session.requestMode === 'byReference') {
+      params.set('request_uri', `${base}/api/v1/request/${session.id}`);
+    } else if (session.requestMode === 'byValue') {
+      params.set('request', await this.signRequest(session, signer, null));
+    } else {
+      for (const [key, value] of Object.entries(this.requestParameters(session))) {
+        params.set(key, typeof value === 'string' ? value : JSON.stringify(value));
+      }
+    }
+    return `${WALLET_SCHEME}?${params.toString()}`;
+  }
+
+  private signRequest(session: VerifierSession, signer: RequestSigner, walletNonce: string | null): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const payload: JWTPayload = {
+      ...this.requestParameters(session),
+      aud: 'https://self-issued.me/v2',
+      iat: now,
+      exp: Math.floor(Date.parse(session.expiresAt) / 1000),
+      ...(walletNonce ? { wallet_nonce: walletNonce } : {}),
+    };
+    return signer.sign(payload);
+  }
+
+  /** The signed request object for `request_uri` (GET), or with the wallet's nonce (`request_uri_method=post`). */
+  async requestObject(id: string, walletNonce: string | null): Promise<string> {
+    const session = await this.sessions.get(id);
+    if (!session || Date.parse(session.expiresAt) <= Date.now()) throw new OAuthError(404, 'invalid_request_uri', 'the request does not exist or has expired');
+    if (session.requestMode !== 'byReference') throw new OAuthError(400, 'invalid_request_uri', 'this request was not issued by reference');
+    if (walletNonce !== null && !/^[\x21-\x7e]{1,256}$/.test(walletNonce)) throw new OAuthError(400, 'invalid_request', 'wallet_nonce is malformed');
+    return this.signRequest(session, this.signer(session.clientIdPrefix), walletNonce);
+  }
+
+  /**
+   * Handles the wallet's `direct_post` / `direct_post.jwt` response. The first
+   * response to a session wins; later ones (replays) are refused. Returns the
+   * `redirect_uri` for same-device flows.
+   */
+  async handleResponse(body: Record<string, unknown>): Promise<{ redirect_uri?: string }> {
+    let fields = body;
+    let session: VerifierSession | null = null;
+    if (typeof body['response'] === 'string') {
+      // direct_post.jwt: the state is inside the encrypted response; the JWE's kid (our key id) is the session id.
+      const [protectedHeader = ''] = body['response'].split('.');
+      let kid: unknown;
+      try {
+        kid = JSON.parse(Buffer.from(protectedHeader, 'base64url').toString('utf8')).kid;
+      } catch {
+        throw new OAuthError(400, 'invalid_request', 'response is not a JWE');
+      }
+      const sessionId = typeof kid === 'string' ? kid : typeof body['state'] === 'string' ? body['state'] : '';
+      session = await this.sessions.get(sessionId);
+      if (!session?.responseDecryptionJwk || session.responseDecryptionJwk.kid !== kid) {
+        throw new OAuthError(400, 'invalid_request', 'the encrypted response does not belong to a live session');
+      }
+      try {
+        const key = await importJWK(session.responseDecryptionJwk, 'ECDH-ES');
+        const { plaintext } = await compactDecrypt(body['response'], key, { keyManagementAlgorithms: ['ECDH-ES'], contentEncryptionAlgorithms: ['A128GCM', 'A256GCM'] });
+        fields = JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, unknown>;
+      } catch {
+        throw new OAuthError(400, 'invalid_request', 'the encrypted response could not be decrypted');
+      }
+      if (fields['state'] !== undefined && fields['state'] !== session.id) throw new OAuthError(400, 'invalid_request', 'state does not match');
+    } else {
+      const state = fields['state'];
+      if (typeof state !== 'string') throw new OAuthError(400, 'invalid_request', 'state is required');
+      session = await this.sessions.get(state);
+      if (session?.responseMode === 'direct_post.jwt') throw new OAuthError(400, 'invalid_request', 'this session requires an encrypted response (direct_post.jwt)');
+    }
+    if (!session || Date.parse(session.expiresAt) <= Date.now()) throw new OAuthError(400, 'invalid_request', 'the session does not exist or has expired');
+    if (!(await this.sessions.claimResponse(session.id))) throw new OAuthError(400, 'invalid_request', 'this session was already answered');
+
+    if (typeof fields['error'] === 'string') {
+      await this.sessions.finish(session.id, { status: 'failed', error: 'access_denied', errorDescription: 'the wallet declined' });
+      return {};
+    }
+    const service = this.service(session.serviceId);
+    const scope = service.scopes[session.scope];
+    if (!scope) throw new OAuthError(400, 'invalid_request', 'the session scope no longer exists');
+    let verified;
+    try {
+      verified = await verifyVpToken(fields, session, scope, {
+        resolveIssuerKey: this.resolveIssuerKey,
+        fetch: this.fetch,
+        cache: this.cache,
+        ...(this.trust ? { trust: this.trust } : {}),
+        statusListTtlMs: this.config.verifier.statusListCacheTtlMs,
+        clockSkewSeconds: this.config.verifier.clockSkewSeconds,
+      });
+    } catch (error) {
+      if (error instanceof PresentationError) {
+        await this.sessions.finish(session.id, { status: 'failed', error: 'invalid_presentation', errorDescription: error.message });
+      }
+      throw error;
+    }
+    const code = await this.sessions.issueCode({
+      sessionId: session.id,
+      serviceId: session.serviceId,
+      scope: session.scope,
+      clientId: session.serviceId,
+      redirectUri: session.redirectUri,
+      codeChallenge: session.codeChallenge,
+      ...verified,
+    });
+    const redirectTo = session.redirectUri ? this.appRedirect(session.redirectUri, code, session.appState) : null;
+    await this.sessions.finish(session.id, { status: 'answered', redirectTo });
+    return session.flow === 'same_device' && redirectTo ? { redirect_uri: redirectTo } : {};
+  }
+
+  private appRedirect(redirectUri: string, code: string, state: string | null): string {
+    const url = new URL(redirectUri);
+    url.searchParams.set('code', code);
+    if (state !== null) url.searchParams.set('state', state);
+    return url.toString();
+  }
+
+  /** The token endpoint (`authorization_code` grant, PKCE S256 when the flow started with a challenge). */
+  async token(params: Record<string, unknown>, pathServiceId: string | undefined, issuerBase: string): Promise<Record<string, unknown>> {
+    const grantType = params['grant_type'];
+    if (grantType !== 'authorization_code') throw new OAuthError(400, 'unsupported_grant_type', 'grant_type must be authorization_code');
+    const codeValue = params['code'];
+    if (typeof codeValue !== 'string') throw new OAuthError(400, 'invalid_request', 'code is required');
+    const code = await this.sessions.takeCode(codeValue);
+    if (!code) throw new OAuthError(400, 'invalid_grant', 'the code is unknown, expired or already used');
+    if (pathServiceId !== undefined && pathServiceId !== code.serviceId) throw new OAuthError(400, 'invalid_grant', 'the code was issued to another service');
+    if (typeof params['client_id'] === 'string' && params['client_id'] !== code.clientId) throw new OAuthError(400, 'invalid_grant', 'the code was issued to another client');
+    if (code.redirectUri !== null && params['redirect_uri'] !== undefined && params['redirect_uri'] !== code.redirectUri) {
+      throw new OAuthError(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+    }
+    if (code.codeChallenge !== null && !pkceMatches(code.codeChallenge, params['code_verifier'])) {
+      throw new OAuthError(400, 'invalid_grant', 'the PKCE code_verifier does not match');
+    }
+    const service = this.service(code.serviceId);
+    const scope = service.scopes[code.scope];
+    const expiresIn = Math.floor(this.config.verifier.tokenTtlMs / 1000);
+    const payload: JWTPayload = {
+      ...shapeClaims(scope?.token ?? { type: 'flat' }, code.credentials),
+      iss: `${this.baseUrl(issuerBase)}/services/${service.id}`,
+      aud: service.id,
+      sub: code.holder ?? undefined,
+      client_id: service.id,
+      scope: code.scope,
+      jti: randomUUID(),
+    };
+    const accessToken = await this.tokenKeys.sign(payload, { typ: 'JWT', expiresInSeconds: expiresIn });
+    return { access_token: accessToken, id_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope: code.scope };
+  }
+
+  openidConfiguration(serviceId: string, requestBase: string): Record<string, unknown> {
+    const service = this.service(serviceId);
+    const base = this.baseUrl(requestBase);
+    return {
+      issuer: `${base}/services/${service.id}`,
+      authorization_endpoint: `${base}/api/v1/authorization`,
+      token_endpoint: `${base}/services/${service.id}/token`,
+      jwks_uri: `${base}/.well-known/jwks`,
+      scopes_supported: ['openid', ...Object.keys(service.scopes)],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      grant_types_supported: ['authorization_code'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [this.config.crypto.signingAlg],
+      token_endpoint_auth_methods_supported: ['none'],
+      code_challenge_methods_supported: ['S256'],
+      request_parameter_supported: false,
+    };
+  }
+}

@@ -1,0 +1,282 @@
+import type { Cache } from '@wallet/cache';
+import {
+  checkTokenStatus,
+  evaluateDcqlQuery,
+  evaluatePresentationExchange,
+  parsePresentationSubmission,
+  PresentationError,
+  selectClaim,
+  selectSubmitted,
+  verifySdJwtVc,
+  type IssuerKeyResolver,
+  type PresentedCredential,
+  type VerifiedSdJwtVc,
+} from '@wallet/protocol';
+import { DEFAULT_TENANT_ID } from '@wallet/domain';
+import type { TrustEvaluator } from '@wallet/trust';
+import { calculateJwkThumbprint, exportJWK } from 'jose';
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import type { VerifierFetch } from './issuer-keys';
+import type { CredentialTrust, VerifierScope } from './verifier-services';
+import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
+
+const SD_JWT_FORMATS = new Set(['dc+sd-jwt', 'vc+sd-jwt']);
+/** Claims every SD-JWT VC carries that are not attested facts about the holder. */
+const STRUCTURAL_CLAIMS = new Set(['iss', 'vct', 'vct#integrity', 'cnf', 'iat', 'exp', 'nbf', 'status', 'sub', 'jti']);
+const MAX_PRESENTATIONS = 16;
+
+/** How long a trusted issuers registry entry is reused. */
+const TRUST_CACHE_MS = 300_000;
+
+export interface ResponseVerifierDeps {
+  /** The AuthZEN evaluator, for rules with `authzen: true`. */
+  trust?: Pick<TrustEvaluator, 'evaluate'>;
+  resolveIssuerKey: IssuerKeyResolver;
+  fetch: VerifierFetch;
+  cache: Cache;
+  statusListTtlMs: number;
+  clockSkewSeconds: number;
+  now?: () => Date;
+}
+
+/** Parses the DCQL `vp_token`: a JSON object from credential query id to one presentation or an array of them. */
+export function parseVpToken(raw: unknown): Map<string, string[]> {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new PresentationError('malformed', 'vp_token must be a JSON object keyed by credential query id');
+    }
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PresentationError('malformed', 'vp_token must be a JSON object keyed by credential query id');
+  }
+  const out = new Map<string, string[]>();
+  let count = 0;
+  for (const [id, entry] of Object.entries(value)) {
+    const list = Array.isArray(entry) ? entry : [entry];
+    if (list.length === 0 || !list.every((p) => typeof p === 'string' && p.length > 0)) {
+      throw new PresentationError('malformed', `vp_token["${id.slice(0, 64)}"] must hold presentation strings`);
+    }
+    count += list.length;
+    out.set(id, list as string[]);
+  }
+  if (count === 0 || count > MAX_PRESENTATIONS) throw new PresentationError('malformed', `vp_token must hold 1 to ${MAX_PRESENTATIONS} presentations`);
+  return out;
+}
+
+function claimPaths(value: unknown, prefix = ''): string[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return prefix ? [prefix] : [];
+  return Object.entries(value).flatMap(([key, inner]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    return [path, ...claimPaths(inner, path).filter((p) => p !== path)];
+  });
+}
+
+function attestedClaims(credential: VerifiedSdJwtVc): string[] {
+  return Object.keys(credential.claims).filter((k) => !STRUCTURAL_CLAIMS.has(k));
+}
+
+/** Refuses a claim (or a nested claim) outside `allowed` (top-level names or dotted paths). */
+function checkAllowedClaims(credential: VerifiedSdJwtVc, allowed: readonly string[]): void {
+  for (const name of attestedClaims(credential)) {
+    const paths = claimPaths(credential.claims[name], name);
+    const ok = paths.every((p) => allowed.some((a) => p === a || p.startsWith(`${a}.`) || a.startsWith(`${p}.`)));
+    if (!ok) throw new PresentationError('claim_not_allowed', `the issuer may not attest the claim "${name}"`);
+  }
+}
+
+/** One entry of a FIWARE/EBSI trusted issuers list: `attributes[].body` is base64 JSON of this. */
+const zTirCredential = z.object({
+  credentialsType: z.string(),
+  claims: z.array(z.object({ name: z.string(), allowedValues: z.array(z.unknown()).optional() })).optional(),
+});
+const zTirIssuer = z.object({ attributes: z.array(z.object({ body: z.string() })).max(256) });
+
+/**
+ * Asks a trusted issuers registry about an issuer (`GET <url>/<issuer>`, cached
+ * `TRUST_CACHE_MS`): the issuer must have an attribute for the credential type,
+ * and when that attribute lists claims, only those (with their allowed values).
+ */
+async function checkRegistry(url: string, credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+  const entryUrl = `${url}/${encodeURIComponent(credential.issuer)}`;
+  const key = `verifier:tir:${createHash('sha256').update(entryUrl).digest('base64url')}`;
+  let text = await deps.cache.get(key);
+  if (text === null) {
+    try {
+      text = await deps.fetch.getText(entryUrl, ['application/json']);
+    } catch (cause) {
+      // 404 (not listed) and an unreachable registry both refuse: trust fails closed.
+      throw new PresentationError('untrusted_issuer', 'the trusted issuers registry does not list the issuer', { cause });
+    }
+    await deps.cache.set(key, text, { ttlMs: TRUST_CACHE_MS });
+  }
+  let entry;
+  try {
+    entry = zTirIssuer.parse(JSON.parse(text));
+  } catch (cause) {
+    throw new PresentationError('untrusted_issuer', 'the trusted issuers registry answered an entry we cannot read', { cause });
+  }
+  const credentials = entry.attributes.flatMap((attribute) => {
+    try {
+      return [zTirCredential.parse(JSON.parse(Buffer.from(attribute.body, 'base64').toString('utf8')))];
+    } catch {
+      return [];
+    }
+  });
+  const match = credentials.find((c) => c.credentialsType === credential.vct);
+  if (!match) throw new PresentationError('untrusted_issuer', 'the registry does not list the issuer for this credential type');
+  if (!match.claims) return;
+  checkAllowedClaims(credential, match.claims.map((c) => c.name));
+  for (const claim of match.claims) {
+    if (!claim.allowedValues) continue;
+    const [value] = selectClaim(credential.claims, claim.name.split('.'));
+    if (value !== undefined && !claim.allowedValues.some((allowed) => allowed === value)) {
+      throw new PresentationError('claim_not_allowed', `the issuer may not attest this value of "${claim.name}"`);
+    }
+  }
+}
+
+async function checkAuthzen(credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+  if (!deps.trust) throw new PresentationError('untrusted_issuer', 'no AuthZEN trust evaluator is configured');
+  const x5c = credential.header.x5c;
+  const key =
+    Array.isArray(x5c) && x5c.length > 0
+      ? { type: 'x5c' as const, x5c }
+      : { type: 'jwk' as const, jwk: { ...(await exportJWK(credential.issuerKey)) } as Record<string, unknown> };
+  const decision = await deps.trust.evaluate({
+    tenantId: DEFAULT_TENANT_ID,
+    entityId: credential.issuer,
+    role: 'credential-issuer',
+    key,
+    credentialTypes: [credential.vct],
+  });
+  if (!decision.trusted) throw new PresentationError('untrusted_issuer', `the trust decision refused the issuer (${decision.reason})`);
+}
+
+/** Refuses an untrusted issuer, or one that attested a claim it may not, by the rule for the credential type. */
+export async function checkIssuerTrust(trust: readonly CredentialTrust[], credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+  const rule = trust.find((r) => r.type === credential.vct) ?? trust.find((r) => r.type === '*');
+  if (!rule) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
+  if (rule.registry) return checkRegistry(rule.registry.url, credential, deps);
+  if (rule.authzen) return checkAuthzen(credential, deps);
+  if (!rule.issuers) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
+  if (rule.issuers === 'any') return;
+  const issuer = rule.issuers.find((i) => i.id === credential.issuer);
+  if (!issuer) throw new PresentationError('untrusted_issuer', 'the issuer is not trusted for this credential type');
+  if (issuer.claims) checkAllowedClaims(credential, issuer.claims);
+}
+
+/** Verifies one SD-JWT VC presentation for a session: signature, disclosures, key binding, trust, status. */
+async function verifyOne(presentation: string, session: VerifierSession, scope: VerifierScope, deps: ResponseVerifierDeps): Promise<VerifiedSdJwtVc> {
+  const verified = await verifySdJwtVc(presentation, {
+    resolveIssuerKey: deps.resolveIssuerKey,
+    nonce: session.nonce,
+    audience: session.clientId,
+    clockSkewSeconds: deps.clockSkewSeconds,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  await checkIssuerTrust(scope.trust, verified, deps);
+  await checkTokenStatus(verified.status, {
+    resolveKey: deps.resolveIssuerKey,
+    clockSkewSeconds: deps.clockSkewSeconds,
+    ...(deps.now ? { now: deps.now } : {}),
+    fetchStatusList: async (uri: string) => {
+      const key = `verifier:status-list:${createHash('sha256').update(uri).digest('base64url')}`;
+      const cached = await deps.cache.get(key);
+      if (cached !== null) return cached;
+      const body = await deps.fetch.getText(uri, ['application/statuslist+jwt', 'application/jwt', 'application/vc+jwt']);
+      await deps.cache.set(key, body, { ttlMs: deps.statusListTtlMs });
+      return body;
+    },
+  });
+  return verified;
+}
+
+/** Collects what the authorization code carries, per query or input descriptor id. */
+class Results {
+  readonly credentials: AuthorizationCode['credentials'] = {};
+  holder: string | null = null;
+
+  async add(id: string, verified: VerifiedSdJwtVc): Promise<void> {
+    const { cnf: _cnf, ...claims } = verified.claims;
+    (this.credentials[id] ??= []).push({ issuer: verified.issuer, type: verified.vct, claims });
+    this.holder ??=
+      typeof verified.claims['sub'] === 'string'
+        ? verified.claims['sub']
+        : `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${await calculateJwkThumbprint(verified.holderJwk, 'sha256')}`;
+  }
+}
+
+/** A PE `vp_token`: one presentation, or a JSON array of them. */
+function parsePexVpToken(raw: unknown): { list: string[]; single: boolean } {
+  if (typeof raw !== 'string' || raw.length === 0) throw new PresentationError('malformed', 'vp_token is required');
+  if (!raw.startsWith('[')) return { list: [raw], single: true };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new PresentationError('malformed', 'vp_token is neither a presentation nor a JSON array of them');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > MAX_PRESENTATIONS || !parsed.every((p) => typeof p === 'string')) {
+    throw new PresentationError('malformed', `vp_token must hold 1 to ${MAX_PRESENTATIONS} presentation strings`);
+  }
+  return { list: parsed as string[], single: false };
+}
+
+/**
+ * Verifies a wallet's response for a session: every presentation (signature,
+ * disclosures, key binding to this session's nonce and our client id, dates,
+ * status), issuer trust per credential type, and that the response answers
+ * the session's DCQL query or presentation definition. Returns what the
+ * authorization code carries.
+ */
+export async function verifyVpToken(
+  fields: Record<string, unknown>,
+  session: VerifierSession,
+  scope: VerifierScope,
+  deps: ResponseVerifierDeps,
+): Promise<Pick<AuthorizationCode, 'credentials' | 'holder'>> {
+  const results = new Results();
+  if (session.presentationDefinition) {
+    const definition = session.presentationDefinition;
+    const submission = parsePresentationSubmission(fields['presentation_submission']);
+    const { list, single } = parsePexVpToken(fields['vp_token']);
+    const presented = new Map<string, PresentedCredential>();
+    for (const descriptor of submission.descriptor_map) {
+      if (!SD_JWT_FORMATS.has(descriptor.format)) {
+        throw new PresentationError('query_not_satisfied', `credential format ${descriptor.format.slice(0, 32)} is not supported by this verifier`);
+      }
+      const verified = await verifyOne(selectSubmitted(list, single, descriptor.path), session, scope, deps);
+      presented.set(descriptor.id, { format: descriptor.format, vct: verified.vct, claims: verified.claims, holderBound: true });
+      await results.add(descriptor.id, verified);
+    }
+    evaluatePresentationExchange(definition, submission, presented);
+    return { credentials: results.credentials, holder: results.holder };
+  }
+
+  const dcql = session.dcql;
+  if (!dcql) throw new PresentationError('query_invalid', 'the session has no query');
+  const entries = parseVpToken(fields['vp_token']);
+  const queries = new Map(dcql.credentials.map((c) => [c.id, c]));
+  const presented = new Map<string, PresentedCredential[]>();
+  for (const [id, presentations] of entries) {
+    const query = queries.get(id);
+    if (!query) throw new PresentationError('query_not_satisfied', `the response answers a credential query "${id.slice(0, 64)}" that was not asked`);
+    if (!SD_JWT_FORMATS.has(query.format)) {
+      throw new PresentationError('query_not_satisfied', `credential format ${query.format} is not supported by this verifier`);
+    }
+    for (const presentation of presentations) {
+      const verified = await verifyOne(presentation, session, scope, deps);
+      // Both typ values (dc+sd-jwt and the older vc+sd-jwt) answer either SD-JWT VC format.
+      const list = presented.get(id) ?? [];
+      list.push({ format: query.format, vct: verified.vct, claims: verified.claims, holderBound: true });
+      presented.set(id, list);
+      await results.add(id, verified);
+    }
+  }
+  evaluateDcqlQuery(dcql, presented);
+  return { credentials: results.credentials, holder: results.holder };
+}

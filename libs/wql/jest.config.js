@@ -1,0 +1,1 @@
+module.exports = { displayName: 'wql', preset: '../../jest.preset.js', rootDir: __dirname };
