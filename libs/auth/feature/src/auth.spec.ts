@@ -147,6 +147,18 @@ describe('passkey registration and login', () => {
     expect(regressed.body).toMatchObject({ code: 'counter_regression' });
   });
 
+  it('refuses a registration made for another RP id, even from an allowed origin', async () => {
+    const c = client();
+    const begin = await c.call<{ challengeId: string; createOptions: { publicKey: Record<string, unknown> } }>('POST', '/user/register-webauthn-begin', { body: {} });
+    const options = begin.body.createOptions.publicKey;
+    // The authenticator is told the RP is example.com (a related-origins setup the server does not have).
+    const credential = c.authenticator.createJSON(c.origin, { ...options, rp: { name: 'x', id: 'example.com' } } as never, [c.origin]);
+    const answer = await c.call('POST', '/user/register-webauthn-finish', { body: { challengeId: begin.body.challengeId, credential } });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ code: 'webauthn_invalid' });
+    expect(String(answer.body['detail'])).toMatch(/RP ID/i);
+  });
+
   it('refuses an expired challenge', async () => {
     const c = client();
     const { challengeId, credential } = await c.attest();
