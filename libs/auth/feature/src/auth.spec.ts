@@ -366,6 +366,10 @@ describe('accounts, tenants and invites', () => {
     await runtime.store.repository(Collections.credentials).create('default', {
       id: 'cred-2', userId: other.uuid, credentialIdentifier: 'c1', format: 'vc+sd-jwt', credential: 'opaque',
     });
+    const vault = runtime.store.vault();
+    await vault.create({ tenantId: 'default', userId: session.uuid }, { id: 'rec-1', category: 'credential', blob: 'Y2lwaGVy', tags: { name: 'x' } });
+    await vault.create({ tenantId: 'default', userId: session.uuid }, { id: 'rec-2', category: 'credential', blob: 'Y2lwaGVy', tags: {} });
+    await vault.create({ tenantId: 'default', userId: other.uuid }, { id: 'rec-1', category: 'credential', blob: 'Y2lwaGVy', tags: {} });
     const deleted = await c.call('DELETE', '/user/session', { token: session.appToken });
     expect(deleted).toMatchObject({ status: 200, body: { result: 'DELETED' } });
     expect(await runtime.store.repository(Collections.users).get('default', session.uuid)).toBeNull();
@@ -373,6 +377,8 @@ describe('accounts, tenants and invites', () => {
     expect(await runtime.store.repository(Collections.credentials).count('default', { userId: session.uuid })).toBe(0);
     expect(await runtime.store.repository(Collections.refreshTokens).count('default', { userId: session.uuid })).toBe(0);
     expect(await runtime.store.repository(Collections.credentials).count('default', { userId: other.uuid })).toBe(1);
+    expect((await vault.list({ tenantId: 'default', userId: session.uuid })).items).toEqual([]);
+    expect((await vault.list({ tenantId: 'default', userId: other.uuid })).items).toHaveLength(1);
     expect((await c.call('GET', '/user/session/account-info', { token: session.appToken })).status).toBe(401);
     expect((await c.login()).status).toBe(401);
     expect(await auditActions('default', session.uuid)).toContain('user.delete');
