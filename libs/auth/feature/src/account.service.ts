@@ -12,8 +12,26 @@ import type { TokenService } from './token.service';
  */
 export type AccountDataEraser = (store: Store, tenantId: string, userId: string) => Promise<number>;
 
-/** HOOK: extra per-user data to delete with an account (e.g. the vault record store). */
-export const ACCOUNT_DATA_ERASERS: AccountDataEraser[] = [];
+/**
+ * The user's encrypted vault records (the storage service's `VaultStore` on
+ * the same store). Each is deleted through the port, leaving only tombstones
+ * (id, category, version: no ciphertext, no tags) for the tombstone job to purge.
+ */
+export const eraseVaultRecords: AccountDataEraser = async (store, tenantId, userId) => {
+  const vault = store.vault();
+  const owner = { tenantId, userId };
+  const ids: string[] = [];
+  for await (const record of vault.exportRecords(owner, 500)) ids.push(record.id);
+  for (const id of ids) {
+    await vault.delete(owner, id).catch((error: unknown) => {
+      if (!(error instanceof WalletError && error.code === 'not_found')) throw error;
+    });
+  }
+  return ids.length;
+};
+
+/** HOOK: per-user data outside the plain collections, deleted with an account. */
+export const ACCOUNT_DATA_ERASERS: Array<{ name: string; erase: AccountDataEraser }> = [{ name: 'vault', erase: eraseVaultRecords }];
 
 /** Every registered collection whose entity has a `userId` field: they all hold per-user data. */
 export function userOwnedCollections(): Array<CollectionSpec<{ id: string; userId: string }>> {
@@ -209,7 +227,7 @@ export class AccountService {
     for (const spec of userOwnedCollections()) {
       removed[spec.name] = await this.store.repository(spec).deleteMany(tenantId, { userId });
     }
-    for (const erase of ACCOUNT_DATA_ERASERS) removed[`eraser${Object.keys(removed).length}`] = await erase(this.store, tenantId, userId);
+    for (const eraser of ACCOUNT_DATA_ERASERS) removed[eraser.name] = await eraser.erase(this.store, tenantId, userId);
     await this.users.delete(tenantId, userId);
     await this.audit.record(tenantId, {
       actorType: 'user',

@@ -7,7 +7,9 @@ import { blob, newAuthenticator, PasskeyTestClient, type AuthSession } from '@wa
 import { deserializeCredential, PasskeysCredentialsMemoryRepository, serializeCredential } from 'nid-webauthn-emulator';
 import WebAuthnEmulator, { AuthenticatorEmulator } from 'nid-webauthn-emulator';
 import pino from 'pino';
+import type { KeyRing } from '@wallet/crypto';
 import { AuthFeatureModule } from './auth-feature.module';
+import { AUTH_ACCESS_TOKEN_KEYS } from './auth-keys';
 import { hashInviteCode } from './invite.service';
 
 let server: RunningService;
@@ -143,6 +145,18 @@ describe('passkey registration and login', () => {
     const regressed = await clone.login();
     expect(regressed.status).toBe(400);
     expect(regressed.body).toMatchObject({ code: 'counter_regression' });
+  });
+
+  it('refuses a registration made for another RP id, even from an allowed origin', async () => {
+    const c = client();
+    const begin = await c.call<{ challengeId: string; createOptions: { publicKey: Record<string, unknown> } }>('POST', '/user/register-webauthn-begin', { body: {} });
+    const options = begin.body.createOptions.publicKey;
+    // The authenticator is told the RP is example.com (a related-origins setup the server does not have).
+    const credential = c.authenticator.createJSON(c.origin, { ...options, rp: { name: 'x', id: 'example.com' } } as never, [c.origin]);
+    const answer = await c.call('POST', '/user/register-webauthn-finish', { body: { challengeId: begin.body.challengeId, credential } });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ code: 'webauthn_invalid' });
+    expect(String(answer.body['detail'])).toMatch(/RP ID/i);
   });
 
   it('refuses an expired challenge', async () => {
@@ -323,6 +337,24 @@ describe('tokens', () => {
   });
 });
 
+describe('key rotation', () => {
+  it('keeps the retired key published, so tokens it signed still work, and signs new tokens with the new key', async () => {
+    const c = client();
+    const before = await c.registered();
+    const ring = server.app.get<KeyRing>(AUTH_ACCESS_TOKEN_KEYS, { strict: false });
+    const oldKid = ring.activeKid;
+    await ring.rotate();
+    expect(ring.activeKid).not.toBe(oldKid);
+    const jwks = await fetch(`${server.url}/auth/.well-known/jwks.json`).then((r) => r.json() as Promise<{ keys: Array<{ kid: string }> }>);
+    expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, ring.activeKid]));
+    expect((await c.call('GET', '/user/session/account-info', { token: before.appToken })).status).toBe(200);
+    const after = await c.login();
+    const header = JSON.parse(Buffer.from(after.body.appToken.split('.')[0]!, 'base64url').toString()) as { kid: string };
+    expect(header.kid).toBe(ring.activeKid);
+    expect((await c.call('GET', '/user/session/account-info', { token: after.body.appToken })).status).toBe(200);
+  });
+});
+
 describe('accounts, tenants and invites', () => {
   it('deletes the account with everything the user has in the store, and revokes its tokens', async () => {
     const c = client();
@@ -334,6 +366,10 @@ describe('accounts, tenants and invites', () => {
     await runtime.store.repository(Collections.credentials).create('default', {
       id: 'cred-2', userId: other.uuid, credentialIdentifier: 'c1', format: 'vc+sd-jwt', credential: 'opaque',
     });
+    const vault = runtime.store.vault();
+    await vault.create({ tenantId: 'default', userId: session.uuid }, { id: 'rec-1', category: 'credential', blob: 'Y2lwaGVy', tags: { name: 'x' } });
+    await vault.create({ tenantId: 'default', userId: session.uuid }, { id: 'rec-2', category: 'credential', blob: 'Y2lwaGVy', tags: {} });
+    await vault.create({ tenantId: 'default', userId: other.uuid }, { id: 'rec-1', category: 'credential', blob: 'Y2lwaGVy', tags: {} });
     const deleted = await c.call('DELETE', '/user/session', { token: session.appToken });
     expect(deleted).toMatchObject({ status: 200, body: { result: 'DELETED' } });
     expect(await runtime.store.repository(Collections.users).get('default', session.uuid)).toBeNull();
@@ -341,6 +377,8 @@ describe('accounts, tenants and invites', () => {
     expect(await runtime.store.repository(Collections.credentials).count('default', { userId: session.uuid })).toBe(0);
     expect(await runtime.store.repository(Collections.refreshTokens).count('default', { userId: session.uuid })).toBe(0);
     expect(await runtime.store.repository(Collections.credentials).count('default', { userId: other.uuid })).toBe(1);
+    expect((await vault.list({ tenantId: 'default', userId: session.uuid })).items).toEqual([]);
+    expect((await vault.list({ tenantId: 'default', userId: other.uuid })).items).toHaveLength(1);
     expect((await c.call('GET', '/user/session/account-info', { token: session.appToken })).status).toBe(401);
     expect((await c.login()).status).toBe(401);
     expect(await auditActions('default', session.uuid)).toContain('user.delete');

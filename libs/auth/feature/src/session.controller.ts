@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res 
 import type { WalletConfig } from '@wallet/config';
 import { RefusalError } from '@wallet/domain';
 import { CurrentPrincipal, RateLimit, type Principal } from '@wallet/platform';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AccountService, viewPasskey, type PasskeyView } from './account.service';
@@ -9,6 +10,9 @@ import { ifMatchOf, ifNoneMatchOf, parseBody, requestIdOf, setEtagHeaders, withC
 import { PasskeyCeremonyService } from './passkey-ceremony.service';
 import { decodePrivateData } from './private-data';
 import { isTaggedBinary, tagged, type TaggedBinary } from './tagged-binary';
+
+/** Bodies carry credentials, tokens or the keystore: never logged, even with `logging.logBodies`. */
+const SENSITIVE = { sensitive: true };
 
 const ceremonyLimit = {
   bucket: 'auth-ceremony-session',
@@ -86,6 +90,7 @@ export class SessionController {
   }
 
   @Post('private-data')
+  @RouteConfig(SENSITIVE)
   @HttpCode(204)
   async putPrivateData(
     @CurrentPrincipal() principal: Principal,
@@ -123,6 +128,7 @@ export class SessionController {
   }
 
   @Post('webauthn/register-finish')
+  @RouteConfig(SENSITIVE)
   @HttpCode(200)
   @RateLimit(ceremonyLimit)
   async addFinish(
@@ -157,6 +163,7 @@ export class SessionController {
   }
 
   @Post('webauthn/credential/:id/delete')
+  @RouteConfig(SENSITIVE)
   @HttpCode(204)
   async remove(
     @CurrentPrincipal() principal: Principal,

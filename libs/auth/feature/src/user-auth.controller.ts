@@ -1,11 +1,15 @@
 import { Body, Controller, GoneException, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { WalletConfig } from '@wallet/config';
 import { CurrentTenant, Public, RateLimit } from '@wallet/platform';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseBody, requestIdOf, sessionBody, setEtagHeaders, type SessionBody } from './auth-http';
 import { PasskeyCeremonyService } from './passkey-ceremony.service';
 import { decodePrivateData } from './private-data';
+
+/** Bodies carry credentials, tokens or the keystore: never logged, even with `logging.logBodies`. */
+const SENSITIVE = { sensitive: true };
 
 const ceremonyLimit = { bucket: 'auth-ceremony', rule: (config: WalletConfig) => config.auth.rateLimits.ceremony };
 
@@ -37,6 +41,7 @@ export class UserAuthController {
   }
 
   @Post('register-webauthn-finish')
+  @RouteConfig(SENSITIVE)
   @HttpCode(200)
   @RateLimit(ceremonyLimit)
   async registerFinish(
@@ -64,6 +69,7 @@ export class UserAuthController {
   }
 
   @Post('login-webauthn-finish')
+  @RouteConfig(SENSITIVE)
   @HttpCode(200)
   @RateLimit(ceremonyLimit)
   async loginFinish(

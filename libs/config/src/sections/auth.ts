@@ -76,7 +76,7 @@ export const zAuthSection = z
       }),
     jwksRefreshMinIntervalMs: zDurationMs(
       30_000,
-      'Least time between two JWKS fetches triggered by an unknown `kid` (so forged kids cannot make a service hammer auth).',
+      'Window of the JWKS reload budget: a `kid` not seen before triggers one reload at once, each kid at most once per window and all kids together at most three times (so forged kids cannot make a service hammer auth).',
       100,
     ),
     jwksCacheTtlMs: zDurationMs(300_000, 'How long a fetched JWKS is used before it is fetched again.', 1000),

@@ -1,6 +1,7 @@
 import { GLOBAL_SCOPE, UnavailableError } from '@wallet/domain';
 import { Collections, type Store } from '@wallet/persistence';
-import { importJWK, type JWK, type KeyLike } from 'jose';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { request } from 'undici';
 import { z } from 'zod';
 
@@ -11,8 +12,27 @@ export const ACCESS_TOKEN_KEY_PURPOSE = 'auth-access-token';
 export const ACCESS_TOKEN_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
 
 export interface VerificationKey {
-  key: KeyLike | Uint8Array;
-  alg: string;
+  /** A public key whose type fits `alg` (P-256 for ES256, Ed25519 for EdDSA, RSA of 2048+ bits for RS256). */
+  key: KeyObject;
+  alg: (typeof ACCESS_TOKEN_ALGS)[number];
+}
+
+/** Imports a public JWK for `alg`; null when the key does not fit the algorithm. */
+export function importVerificationKey(jwk: JWK, alg: string): VerificationKey | null {
+  if (!(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg)) return null;
+  if (jwk.d !== undefined || jwk.k !== undefined) return null; // never a private or symmetric key
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    return null;
+  }
+  const details = key.asymmetricKeyDetails ?? {};
+  const fits =
+    (alg === 'ES256' && key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1') ||
+    (alg === 'EdDSA' && key.asymmetricKeyType === 'ed25519') ||
+    (alg === 'RS256' && key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) >= 2048);
+  return fits ? { key, alg: alg as VerificationKey['alg'] } : null;
 }
 
 /** Where the guard gets auth's public keys. */
@@ -25,23 +45,33 @@ export interface AccessTokenKeys {
 export type JwksLoader = () => Promise<JWK[]>;
 
 export interface CachedJwksOptions {
-  /** Least time between reloads triggered by an unknown `kid`. */
+  /**
+   * The window of the reload budget: within it, each unknown `kid` may
+   * trigger one reload, and all of them together at most `reloadBurst`.
+   */
   minReloadIntervalMs: number;
+  /** Reloads unknown kids may trigger per window (default 3). */
+  reloadBurst?: number;
   /** Reload after this long even when every `kid` is known (catches retired keys). */
   maxAgeMs: number;
   now?: () => number;
 }
 
 /**
- * Imported public keys by `kid`. An unknown `kid` triggers a reload, at most
- * once per `minReloadIntervalMs`, so tokens with invented kids cannot make a
- * service hammer auth or the store. Concurrent misses share one reload.
+ * Imported public keys by `kid`. A `kid` not seen before triggers a reload at
+ * once (a freshly rotated key is picked up by the first token it signed), but
+ * each kid only once per window and all kids together at most `reloadBurst`
+ * times per window, so tokens with invented kids cannot make a service hammer
+ * auth or the store. Concurrent misses share one reload.
  */
 export class CachedJwks implements AccessTokenKeys {
   private keys = new Map<string, VerificationKey>();
   private loadedAt = Number.NEGATIVE_INFINITY;
   private reloading: Promise<void> | null = null;
   private readonly now: () => number;
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private reloadsInWindow = 0;
+  private readonly missed = new Set<string>();
 
   constructor(
     private readonly load: JwksLoader,
@@ -54,10 +84,11 @@ export class CachedJwks implements AccessTokenKeys {
     // A load in flight (the first one after start, say) decides; answering "unknown key" before
     // it finishes refused every token of the first burst of concurrent requests.
     if (this.reloading && !this.keys.has(kid)) await this.reloading.catch(() => undefined);
-    const age = this.now() - this.loadedAt;
+    const now = this.now();
+    const age = now - this.loadedAt;
     const known = this.keys.get(kid);
     if (known && age < this.options.maxAgeMs) return known;
-    if (!known && age < this.options.minReloadIntervalMs) return null;
+    if (!known && !this.mayReloadFor(kid, now)) return null;
     try {
       await this.reload();
     } catch (error) {
@@ -66,6 +97,19 @@ export class CachedJwks implements AccessTokenKeys {
       throw new UnavailableError("auth's public keys", { cause: error });
     }
     return this.keys.get(kid) ?? null;
+  }
+
+  private mayReloadFor(kid: string, now: number): boolean {
+    if (now - this.windowStart >= this.options.minReloadIntervalMs) {
+      this.windowStart = now;
+      this.reloadsInWindow = 0;
+      this.missed.clear();
+    }
+    if (this.loadedAt === Number.NEGATIVE_INFINITY) return true; // first use: nothing loaded yet
+    if (this.missed.has(kid) || this.reloadsInWindow >= (this.options.reloadBurst ?? 3)) return false;
+    if (this.missed.size < 1000) this.missed.add(kid);
+    this.reloadsInWindow++;
+    return true;
   }
 
   private reload(): Promise<void> {
@@ -80,14 +124,10 @@ export class CachedJwks implements AccessTokenKeys {
     this.loadedAt = this.now();
     const next = new Map<string, VerificationKey>();
     for (const jwk of await this.load()) {
-      const alg = jwk.alg;
-      if (!jwk.kid || !alg || !(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg)) continue;
-      if (jwk.d !== undefined || jwk.k !== undefined) continue; // never a private or symmetric key
-      try {
-        next.set(jwk.kid, { key: await importJWK(jwk, alg), alg });
-      } catch {
-        // A malformed key is skipped; tokens that name it fail as "unknown key".
-      }
+      if (!jwk.kid || !jwk.alg) continue;
+      // A malformed key, or one that does not fit its alg, is skipped: tokens naming it fail as "unknown key".
+      const imported = importVerificationKey(jwk, jwk.alg);
+      if (imported) next.set(jwk.kid, imported);
     }
     this.keys = next;
   }

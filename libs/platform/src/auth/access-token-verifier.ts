@@ -1,6 +1,6 @@
-import { RefusalError, WalletError } from '@wallet/domain';
-import { errors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { ACCESS_TOKEN_ALGS, type AccessTokenKeys } from './access-token-keys';
+import { RefusalError } from '@wallet/domain';
+import { verify as verifySignature } from 'node:crypto';
+import { ACCESS_TOKEN_ALGS, type AccessTokenKeys, type VerificationKey } from './access-token-keys';
 import type { Principal } from './request-context';
 import type { AccessTokenRevocations } from './token-revocations';
 
@@ -16,6 +16,12 @@ export interface AccessTokenVerifierOptions {
   clockToleranceSec?: number;
   /** Longest token accepted (bytes); longer is refused before any parsing. Default 4096. */
   maxTokenLength?: number;
+  /**
+   * How many verified tokens to remember (default 10 000; 0 disables). A
+   * token seen again skips the signature check but not the expiry check or
+   * the revocation lookups, which run on every use.
+   */
+  cacheSize?: number;
   now?: () => number;
 }
 
@@ -30,76 +36,138 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  */
 export class AccessTokenVerifier {
   private readonly now: () => number;
+  private readonly verified = new Map<string, { principal: Principal; iat: number }>();
+  private readonly cacheSize: number;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.now = options.now ?? Date.now;
+    this.cacheSize = options.cacheSize ?? 10_000;
   }
 
   async verify(token: string): Promise<Principal> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.principal.expiresAt + (this.options.clockToleranceSec ?? 5) <= this.now() / 1000) {
+        this.verified.delete(token);
+        throw refused('token_expired', 'the access token has expired');
+      }
+      await this.checkRevocation(cached.principal, cached.iat);
+      return { ...cached.principal };
+    }
     if (token.length > (this.options.maxTokenLength ?? 4096) || !TOKEN_SHAPE.test(token)) {
       throw refused('invalid_token', 'the access token is not a compact JWS');
     }
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
-        algorithms: [...ACCESS_TOKEN_ALGS],
-        issuer: this.options.issuer,
-        audience: this.options.audience,
-        typ: ACCESS_TOKEN_TYPE,
-        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
-        clockTolerance: this.options.clockToleranceSec ?? 5,
-        currentDate: new Date(this.now()),
-      }));
-    } catch (error) {
-      throw describeFailure(error);
+    const [encodedHeader, encodedPayload, encodedSignature] = token.split('.') as [string, string, string];
+    const header = decodeJson(encodedHeader);
+    const alg = header['alg'];
+    if (typeof alg !== 'string' || !(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg)) {
+      throw refused('invalid_token', 'the access token algorithm is not accepted');
+    }
+    if (header['crit'] !== undefined) throw refused('invalid_token', 'the access token has critical header parameters');
+    if (normalizeTyp(header['typ']) !== ACCESS_TOKEN_TYPE) throw refused('invalid_token', 'the access token type is not accepted');
+    const key = await this.keyFor(header['kid'], alg);
+    const signature = Buffer.from(encodedSignature, 'base64url');
+    if (!signatureValid(key, Buffer.from(`${encodedHeader}.${encodedPayload}`), signature)) {
+      throw refused('invalid_token', 'the access token signature is invalid');
+    }
+    const payload = decodeJson(encodedPayload);
+    const nowSec = this.now() / 1000;
+    const tolerance = this.options.clockToleranceSec ?? 5;
+    const { exp, iat, nbf, aud } = payload;
+    if (typeof exp !== 'number' || typeof iat !== 'number' || !Number.isFinite(exp) || !Number.isFinite(iat)) {
+      throw refused('invalid_token', 'the access token lacks its times (exp, iat)');
+    }
+    if (exp <= nowSec - tolerance) throw refused('token_expired', 'the access token has expired');
+    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSec + tolerance)) throw refused('invalid_token', 'the access token is not valid yet');
+    if (payload['iss'] !== this.options.issuer) throw refused('invalid_token', 'the access token issuer is not accepted');
+    if (!(aud === this.options.audience || (Array.isArray(aud) && aud.includes(this.options.audience)))) {
+      throw refused('invalid_token', 'the access token audience is not accepted');
+    }
+    if (typeof payload['sub'] !== 'string' || typeof payload['jti'] !== 'string' || !payload['sub'] || !payload['jti']) {
+      throw refused('invalid_token', 'the access token lacks its tenant, subject or id');
     }
     const tenant = payload['tenant'];
     const scope = payload['scope'];
     const sid = payload['sid'];
-    if (typeof tenant !== 'string' || !tenant || typeof payload.sub !== 'string' || typeof payload.jti !== 'string') {
-      throw refused('invalid_token', 'the access token lacks its tenant, subject or id');
-    }
+    if (typeof tenant !== 'string' || !tenant) throw refused('invalid_token', 'the access token lacks its tenant, subject or id');
     if (scope !== undefined && typeof scope !== 'string') throw refused('invalid_token', 'the access token scope is malformed');
     if (sid !== undefined && typeof sid !== 'string') throw refused('invalid_token', 'the access token session is malformed');
     const principal: Principal = {
       tenantId: tenant,
-      userId: payload.sub,
-      jti: payload.jti,
-      expiresAt: payload.exp as number,
+      userId: payload['sub'],
+      jti: payload['jti'],
+      expiresAt: exp,
       ...(scope !== undefined ? { scope } : {}),
       ...(sid !== undefined ? { sid } : {}),
     };
-    if (await this.options.revocations.isRevoked({ ...principal, iat: payload.iat as number })) {
-      throw refused('token_revoked', 'the access token has been revoked');
+    await this.checkRevocation(principal, iat);
+    if (this.cacheSize > 0) {
+      // Oldest first out: Map keeps insertion order.
+      if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, { principal, iat });
     }
-    return principal;
+    return { ...principal };
   }
 
-  private async keyFor(header: JWTHeaderParameters) {
-    if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 200) {
+  private async checkRevocation(principal: Principal, iat: number): Promise<void> {
+    if (await this.options.revocations.isRevoked({ ...principal, iat })) {
+      throw refused('token_revoked', 'the access token has been revoked');
+    }
+  }
+
+  private async keyFor(kid: unknown, alg: string): Promise<VerificationKey> {
+    if (typeof kid !== 'string' || kid.length === 0 || kid.length > 200) {
       throw refused('invalid_token', 'the access token names no key (kid)');
     }
-    const found = await this.options.keys.key(header.kid);
+    const found = await this.options.keys.key(kid);
     if (!found) throw refused('invalid_token', 'the access token was signed by a key auth does not publish');
-    if (found.alg !== header.alg) throw refused('invalid_token', 'the access token algorithm does not match its key');
-    return found.key;
+    // The key decides the algorithm: a token cannot pick another one for it (algorithm confusion).
+    if (found.alg !== alg) throw refused('invalid_token', 'the access token algorithm does not match its key');
+    return found;
+  }
+}
+
+function decodeJson(part: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  } catch {
+    throw refused('invalid_token', 'the access token is malformed');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refused('invalid_token', 'the access token is malformed');
+  return value as Record<string, unknown>;
+}
+
+/** `at+jwt` and `application/at+jwt` are the same media type (RFC 9068 §2.1, RFC 7515 §4.1.9). */
+function normalizeTyp(typ: unknown): string | null {
+  if (typeof typ !== 'string') return null;
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+function signatureValid(key: VerificationKey, data: Buffer, signature: Buffer): boolean {
+  try {
+    return checkSignature(key, data, signature);
+  } catch {
+    return false; // OpenSSL refuses malformed signatures by throwing
+  }
+}
+
+function checkSignature(key: VerificationKey, data: Buffer, signature: Buffer): boolean {
+  switch (key.alg) {
+    case 'ES256':
+      return signature.length === 64 && verifySignature('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' }, signature);
+    case 'EdDSA':
+      return signature.length === 64 && verifySignature(null, data, key.key, signature);
+    case 'RS256':
+      return verifySignature('sha256', data, key.key, signature);
+    default: {
+      const unhandled: never = key.alg;
+      throw new Error(`no verifier for ${String(unhandled)}`);
+    }
   }
 }
 
 function refused(reason: string, message: string, cause?: unknown): RefusalError {
   return new RefusalError('unauthorized', reason, message, cause === undefined ? {} : { cause });
-}
-
-function describeFailure(error: unknown): WalletError {
-  if (error instanceof WalletError) return error;
-  if (error instanceof errors.JWTExpired) return refused('token_expired', 'the access token has expired', error);
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    const claim = error.claim;
-    const what = claim === 'aud' ? 'audience' : claim === 'iss' ? 'issuer' : claim === 'typ' ? 'type' : `"${claim}" claim`;
-    return refused('invalid_token', `the access token ${what} is not accepted`, error);
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) return refused('invalid_token', 'the access token algorithm is not accepted', error);
-  if (error instanceof errors.JWSSignatureVerificationFailed) return refused('invalid_token', 'the access token signature is invalid', error);
-  if (error instanceof errors.JOSEError) return refused('invalid_token', 'the access token is malformed', error);
-  return refused('invalid_token', 'the access token could not be verified', error);
 }

@@ -74,7 +74,11 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
   if (options.websockets) app.useWebSocketAdapter(new WsAdapter(app));
   // Browser front ends on other origins; none are allowed unless configured.
   if (config.server.corsOrigins.length > 0) {
-    app.enableCors({ origin: [...config.server.corsOrigins], exposedHeaders: ['etag', 'x-request-id', 'x-registry-cache'], maxAge: 600 });
+    app.enableCors({
+      origin: [...config.server.corsOrigins],
+      exposedHeaders: ['etag', 'x-request-id', 'x-registry-cache', 'x-private-data-etag', 'retry-after'],
+      maxAge: 600,
+    });
   }
 
   const fastify = app.getHttpAdapter().getInstance();
