@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWK, type KeyLike } from 'jose';
 import { APP_CALLBACK, ISSUER, PID, PUBLIC, runWallet, servicesYaml } from './verifier-fixtures';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -26,8 +26,8 @@ describe('verifier grants: vp_token, token exchange, refresh tokens, private_key
   let issuer: TestSdJwtIssuer;
   let holder: TestSdJwtHolder;
   let credential: string;
-  let clientKey: CryptoKey;
-  let otherKey: CryptoKey;
+  let clientKey: KeyLike;
+  let otherKey: KeyLike;
 
   beforeAll(async () => {
     issuerPki = createTestPki({ leafSan: `URI:${ISSUER}` });
@@ -39,8 +39,8 @@ describe('verifier grants: vp_token, token exchange, refresh tokens, private_key
       { vct: PID, holderJwk: holder.publicJwk },
     );
     const client = await generateKeyPair('ES256', { extractable: true });
-    clientKey = client.privateKey as CryptoKey;
-    otherKey = (await generateKeyPair('ES256')).privateKey as CryptoKey;
+    clientKey = client.privateKey as KeyLike;
+    otherKey = (await generateKeyPair('ES256')).privateKey as KeyLike;
     const clientJwk: JWK = { ...(await exportJWK(client.publicKey)), kid: 'm2m-1', alg: 'ES256', use: 'sig' };
     const dir = mkdtempSync(join(tmpdir(), 'wallet-verifier-grants-'));
     verifier = await startBuiltApp('verifier', {
@@ -78,7 +78,7 @@ describe('verifier grants: vp_token, token exchange, refresh tokens, private_key
   const jwks = async () => createLocalJWKSet((await (await fetch(`${base}/.well-known/jwks`)).json()) as JSONWebKeySet);
   const assertion = (
     claims: Record<string, unknown> = {},
-    options: { key?: CryptoKey | Uint8Array; alg?: string; aud?: string; exp?: number } = {},
+    options: { key?: KeyLike | Uint8Array; alg?: string; aud?: string; exp?: number } = {},
   ) =>
     new SignJWT({ jti: randomUUID(), ...claims })
       .setProtectedHeader({ alg: options.alg ?? 'ES256', kid: 'm2m-1' })

@@ -378,6 +378,7 @@ export class VerifierCore {
       const requested = params['requested_token_type'];
       if (requested !== undefined && requested !== TOKEN_TYPE_ACCESS && requested !== TOKEN_TYPE_JWT) throw new OAuthError(400, 'invalid_request', 'requested_token_type must be an access token or a JWT');
       if (params['audience'] !== undefined && params['audience'] !== service.id) throw new OAuthError(400, 'invalid_target', 'audience must be this client');
+      if (params['actor_token'] !== undefined) throw new OAuthError(400, 'invalid_request', 'actor_token (delegation) is not supported');
     }
     const vpToken = exchange ? params['subject_token'] : params['vp_token'];
     const scopeName = pickScope(service, params['scope']);
