@@ -66,41 +66,50 @@ async function main() {
   }
 
   for (const [name, open, concurrency] of caches) {
-    const cache = await open();
-    console.log(`cache: ${name}`);
-    const resolver = new TypeMetadataResolver(
-      {
-        defaultTtlMs: 3_600_000,
-        minTtlMs: 60_000,
-        maxTtlMs: 86_400_000,
-        staleMaxMs: 86_400_000,
-        maxExtendsDepth: 5,
-        maxDocumentBytes: 262_144,
-        maxImageBytes: 524_288,
-        imageTypes: ['image/png'],
-        keyPrefix: uniquePrefix('bench-registry'),
-      },
-      { http, cache, local: async () => null },
-    );
-    const vcts = Array.from({ length: 100 }, (_, i) => `${base}/vct/t${i}`);
-    for (const vct of vcts) await resolver.resolve(vct);
-    await measure('cached type-metadata lookups (resolver)', concurrency, (i) => resolver.resolve(vcts[i % vcts.length]!));
+    for (const localCacheMs of [undefined, 0]) {
+      const cache = await open();
+      console.log(`cache: ${name}${localCacheMs === 0 ? ', in-process reuse off (every read goes to the cache)' : ', default in-process reuse'}`);
+      const resolver = new TypeMetadataResolver(
+        {
+          defaultTtlMs: 3_600_000,
+          minTtlMs: 60_000,
+          maxTtlMs: 86_400_000,
+          staleMaxMs: 86_400_000,
+          maxExtendsDepth: 5,
+          maxDocumentBytes: 262_144,
+          maxImageBytes: 524_288,
+          imageTypes: ['image/png'],
+          keyPrefix: uniquePrefix('bench-registry'),
+          ...(localCacheMs === undefined ? {} : { localCacheMs }),
+        },
+        { http, cache, local: async () => null },
+      );
+      const vcts = Array.from({ length: 100 }, (_, i) => `${base}/vct/t${i}`);
+      for (const vct of vcts) await resolver.resolve(vct);
+      await measure('cached type-metadata lookups (resolver)', concurrency, (i) => resolver.resolve(vcts[i % vcts.length]!));
 
-    const evaluator = new TrustEvaluator(
-      { policy: 'pdp', pdpUrl: base, cacheTtlMs: 3_600_000, keyPrefix: uniquePrefix('bench-trust') },
-      { cache, http, tenantPdpUrl: async () => undefined },
-    );
-    const entities = Array.from({ length: 100 }, (_, i) => `https://issuer${i}.example`);
-    const query = (i: number) => ({
-      tenantId: `t${i % 5}`,
-      entityId: entities[i % entities.length]!,
-      role: 'credential-issuer' as const,
-      key: { type: 'jwk' as const, jwk },
-      credentialTypes: ['urn:eudi:pid:1'],
-    });
-    for (let i = 0; i < 500; i++) await evaluator.evaluate(query(i));
-    await measure('warm trust decisions (evaluator)', concurrency, (i) => evaluator.evaluate(query(i)));
-    await cache.close();
+      const evaluator = new TrustEvaluator(
+        {
+          policy: 'pdp',
+          pdpUrl: base,
+          cacheTtlMs: 3_600_000,
+          keyPrefix: uniquePrefix('bench-trust'),
+          ...(localCacheMs === undefined ? {} : { localCacheMs }),
+        },
+        { cache, http, tenantPdpUrl: async () => undefined },
+      );
+      const entities = Array.from({ length: 100 }, (_, i) => `https://issuer${i}.example`);
+      const query = (i: number) => ({
+        tenantId: `t${i % 5}`,
+        entityId: entities[i % entities.length]!,
+        role: 'credential-issuer' as const,
+        key: { type: 'jwk' as const, jwk },
+        credentialTypes: ['urn:eudi:pid:1'],
+      });
+      for (let i = 0; i < 500; i++) await evaluator.evaluate(query(i));
+      await measure('warm trust decisions (evaluator)', concurrency, (i) => evaluator.evaluate(query(i)));
+      await cache.close();
+    }
   }
 
   console.log('HTTP: built registry bundle (SQLite, memory cache)');
@@ -110,11 +119,12 @@ async function main() {
     WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.1/32',
   });
   const url = proc.servers.get('registry')!;
+  const headers = {};
   const pool = new Pool(url, { connections: 16, pipelining: 1 });
   const path = (i: number) => `/registry/type-metadata?vct=${encodeURIComponent(`${base}/vct/h${i % 50}`)}`;
-  for (let i = 0; i < 50; i++) await (await pool.request({ path: path(i), method: 'GET' })).body.text();
+  for (let i = 0; i < 50; i++) await (await pool.request({ path: path(i), method: 'GET', headers })).body.text();
   await measure('cached GET /registry/type-metadata (HTTP, keep-alive)', 32, async (i) => {
-    const response = await pool.request({ path: path(i), method: 'GET' });
+    const response = await pool.request({ path: path(i), method: 'GET', headers });
     await response.body.text();
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
   });

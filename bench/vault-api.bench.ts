@@ -65,14 +65,8 @@ async function measure(label: string, count: number, concurrency: number, op: (i
 
 async function benchApi(name: string, storeOptions: StoreOptions, env: Record<string, string>, records: number, concurrency: number) {
   console.log(`vault API on ${name}: ${records} records of one user, 1 KB plaintext each`);
-  const app = await startBuiltApp('storage', {
-    WALLET_VAULT_MAX_RECORDS_PER_USER: String(records + 10),
-    WALLET_AUTH_ISSUER: 'urn:bench:auth',
-    WALLET_AUTH_AUDIENCE: 'urn:bench:api',
-    ...env,
-  });
-  const url = app.servers.get('storage') ?? [...app.servers.values()][0]!;
-  // The bench signs access tokens with the auth key ring in the service's own database, as auth would.
+  // The bench signs access tokens with the auth key ring in the service's own database, as auth
+  // would; the key exists before the service starts, so its first key load finds it.
   const store: Store = await createStore(storeOptions);
   const config = loadConfig({ argv: [], env: { WALLET_AUTH_ISSUER: 'urn:bench:auth', WALLET_AUTH_AUDIENCE: 'urn:bench:api' } }).config;
   const ring = await openServiceKeyRing(store, config, ACCESS_TOKEN_KEY_PURPOSE);
@@ -80,6 +74,13 @@ async function benchApi(name: string, storeOptions: StoreOptions, env: Record<st
     { iss: 'urn:bench:auth', aud: 'urn:bench:api', sub: `bench-${randomUUID().slice(0, 8)}`, tenant: 'default', jti: randomUUID() },
     { typ: 'at+jwt', expiresInSeconds: 3600 },
   );
+  const app = await startBuiltApp('storage', {
+    WALLET_VAULT_MAX_RECORDS_PER_USER: String(records + 10),
+    WALLET_AUTH_ISSUER: 'urn:bench:auth',
+    WALLET_AUTH_AUDIENCE: 'urn:bench:api',
+    ...env,
+  });
+  const url = app.servers.get('storage') ?? [...app.servers.values()][0]!;
   const pool = new Pool(url, { connections: concurrency });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   async function request(method: 'GET' | 'POST', path: string, body: unknown, expected: number): Promise<string> {
@@ -89,6 +90,9 @@ async function benchApi(name: string, storeOptions: StoreOptions, env: Record<st
     return text;
   }
   try {
+    // One request first: concurrent first requests race the service's initial key load (CachedJwks
+    // answers "unknown key" to misses while a reload is in flight).
+    await request('GET', '/storage/vault/usage', undefined, 200);
     const cipher = new VaultRecordCipher(generateVaultKeySet());
     const inputs: VaultRecordInput[] = Array.from({ length: records }, (_, i) =>
       cipher.encryptRecord({

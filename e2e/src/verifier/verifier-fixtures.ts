@@ -31,7 +31,7 @@ export function runWallet(input: Record<string, unknown>): Promise<WalletResult>
   });
 }
 
-export const servicesYaml = (dir: string, issuerRoot: string, extraServices: Array<Record<string, unknown>> = []) => {
+export const servicesYaml = (dir: string, issuerRoot: string, extraScopes: Record<string, unknown> = {}, extraServices: Array<Record<string, unknown>> = []) => {
   const file = join(dir, 'services.yaml');
   const scope = (claims: string[] | null, token: Record<string, unknown>) => ({
     dcql: {
@@ -75,6 +75,7 @@ export const servicesYaml = (dir: string, issuerRoot: string, extraServices: Arr
         trust: [{ type: PID, issuers: [{ id: ISSUER }] }],
         token: { type: 'flat' },
       },
+      ...extraScopes,
     },
     redirectUris: [APP_CALLBACK],
     ...extra,

@@ -45,7 +45,7 @@ describe('verifier grants: vp_token, token exchange, refresh tokens, private_key
     const dir = mkdtempSync(join(tmpdir(), 'wallet-verifier-grants-'));
     verifier = await startBuiltApp('verifier', {
       WALLET_VERIFIER_PUBLIC_URL: PUBLIC,
-      WALLET_VERIFIER_SERVICES_FILE: servicesYaml(dir, issuerPki.rootPem, [
+      WALLET_VERIFIER_SERVICES_FILE: servicesYaml(dir, issuerPki.rootPem, {}, [
         { id: 'm2m', tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [clientJwk] }, refreshTokenTtlSeconds: 600 },
       ]),
       WALLET_VERIFIER_TRUSTED_ROOTS_FILE: join(dir, 'roots.pem'),

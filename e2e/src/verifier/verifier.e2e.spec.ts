@@ -8,7 +8,7 @@ import {
   type TestSdJwtHolder,
   type TestSdJwtIssuer,
 } from '@wallet/testing';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { createHeaderAndPayload, StatusList } from '@sd-jwt/jwt-status-list';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { APP_CALLBACK, ISSUER, PID, PUBLIC, runWallet, servicesYaml } from './verifier-fixtures';
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 
 describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and @sd-jwt/sd-jwt-vc', () => {
   let verifier: ServiceProcess;
@@ -28,6 +28,7 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
   let credential: string;
   let statusServer: Server;
   let statusUri: string;
+  const pdpQueries: Array<{ subject: { id: string }; resource: { type: string } }> = [];
 
   beforeAll(async () => {
     issuerPki = createTestPki({ leafSan: `URI:${ISSUER}` });
@@ -41,7 +42,29 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     );
     // A status list host on loopback: entry 1 is revoked, entry 2 suspended. Signed by the issuer (x5c).
     const list = new StatusList([0, 1, 2, 0], 2);
+    const tirEntry = (claims: string[]) => ({
+      did: ISSUER,
+      attributes: [{ body: Buffer.from(JSON.stringify({ credentialsType: PID, claims: claims.map((name) => ({ name })) })).toString('base64') }],
+    });
     statusServer = createServer((req, res) => {
+      const url = req.url ?? '/';
+      // A FIWARE/EBSI-style trusted issuers list, and an AuthZEN PDP that trusts ISSUER when it shows its x5c.
+      if (url.startsWith('/tir/') || url.startsWith('/tir-narrow/')) {
+        const listed = decodeURIComponent(url.slice(url.indexOf('/', 1) + 1)) === ISSUER;
+        const entry = tirEntry(url.startsWith('/tir/') ? ['given_name', 'address'] : ['given_name']);
+        res.writeHead(listed ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(listed ? entry : {}));
+        return;
+      }
+      if (url === '/evaluation') {
+        let raw = '';
+        req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+        req.on('end', () => {
+          const query = JSON.parse(raw) as { subject: { id: string }; resource: { type: string } };
+          pdpQueries.push(query);
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ decision: query.subject.id === ISSUER && query.resource.type === 'x5c' }));
+        });
+        return;
+      }
       void (async () => {
         const { header, payload } = createHeaderAndPayload(list, { iss: ISSUER, sub: statusUri, iat: Math.floor(Date.now() / 1000) }, { alg: 'ES256', typ: 'statuslist+jwt' });
         const jwt = await new SignJWT(payload as never)
@@ -52,6 +75,16 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     });
     await new Promise<void>((resolve) => statusServer.listen(0, '127.0.0.1', resolve));
     statusUri = `http://127.0.0.1:${(statusServer.address() as AddressInfo).port}/lists/1`;
+    const helper = `http://127.0.0.1:${(statusServer.address() as AddressInfo).port}`;
+    const trustScope = (trust: Record<string, unknown>) => ({
+      dcql: { credentials: [{ id: 'pid', format: 'dc+sd-jwt', meta: { vct_values: [PID] }, claims: [{ path: ['given_name'] }] }] },
+      trust: [{ type: PID, ...trust }],
+    });
+    const extraScopes = {
+      tir: trustScope({ registry: { url: `${helper}/tir` } }),
+      'tir-narrow': trustScope({ registry: { url: `${helper}/tir-narrow` } }),
+      pdp: trustScope({ authzen: true }),
+    };
     const dir = mkdtempSync(join(tmpdir(), 'wallet-verifier-e2e-'));
     writeFileSync(join(dir, 'verifier-chain.pem'), verifierPki.chainPem);
     writeFileSync(join(dir, 'verifier-key.pem'), verifierPki.leafKeyPem);
@@ -60,7 +93,10 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
       // The status list host of this test is on loopback over http; production allows neither.
       WALLET_OUTBOUND_ALLOW_HTTP: 'true',
       WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
-      WALLET_VERIFIER_SERVICES_FILE: servicesYaml(dir, issuerPki.rootPem),
+      WALLET_VERIFIER_SERVICES_FILE: servicesYaml(dir, issuerPki.rootPem, extraScopes),
+      WALLET_TRUST_PDP_URL: helper,
+      WALLET_TRUST_PDP_ALLOW_HTTP: 'true',
+      WALLET_TRUST_PDP_ALLOW_CIDRS: '127.0.0.0/8',
       WALLET_VERIFIER_TRUSTED_ROOTS_FILE: join(dir, 'roots.pem'),
       WALLET_VERIFIER_X509_CERTIFICATE_FILE: join(dir, 'verifier-chain.pem'),
       WALLET_VERIFIER_X509_PRIVATE_KEY_FILE: join(dir, 'verifier-key.pem'),
@@ -277,6 +313,28 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     expect(outcomes[0]).toMatchObject({ status: 200 });
     expect(outcomes[1]).toMatchObject({ status: 400, body: { error: 'access_denied', reason: 'revoked' } });
     expect(outcomes[2]).toMatchObject({ status: 400, body: { error: 'access_denied', reason: 'suspended' } });
+  });
+
+  it('asks a trusted issuers registry and the AuthZEN PDP per credential type', async () => {
+    const run = async (scope: string, extra: Record<string, unknown> = {}) => {
+      const { walletUrl } = await start({ client_id: 'shop', scope, client_callback: APP_CALLBACK });
+      return wallet(walletUrl, extra);
+    };
+    expect(await run('tir')).toMatchObject({ status: 200 });
+    expect(await run('tir-narrow')).toMatchObject({ status: 400, body: { reason: 'claim_not_allowed' } });
+    expect(await run('tir-narrow', { disclose: { given_name: true } })).toMatchObject({ status: 200 });
+    expect(await run('pdp')).toMatchObject({ status: 200 });
+    expect(pdpQueries.at(-1)).toMatchObject({ subject: { id: ISSUER }, resource: { type: 'x5c' } });
+    // A did:jwk issuer: its key resolves offline, but neither the registry nor the PDP knows it.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
+    const { d: _d, ...publicJwk } = privateJwk;
+    const did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
+    const stranger = await createTestSdJwtIssuer(did, { privateJwk, kid: `${did}#0` });
+    const foreign = await stranger.issue({ given_name: 'Eve' }, { _sd: ['given_name'] }, { vct: PID, holderJwk: holder.publicJwk });
+    for (const scope of ['tir', 'pdp']) {
+      expect(await run(scope, { credential: foreign, disclose: { given_name: true } })).toMatchObject({ status: 400, body: { reason: 'untrusted_issuer' } });
+    }
   });
 
   it('serves a login page with an inline QR code, PNG and SVG images, and OIDC discovery', async () => {

@@ -50,6 +50,7 @@ describe('loadConfig: defaults', () => {
         maxQueryDepth: 8,
         maxQueryClauses: 64,
         maxArchiveBytes: 134_217_728,
+        tombstoneRetentionMs: 90 * 24 * 3600 * 1000,
       },
       mode: 'development',
       dataDir: './data',

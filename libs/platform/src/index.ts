@@ -32,3 +32,4 @@ export * from './outbound/outbound.module';
 export * from './jobs/job-runner';
 export * from './jobs/cleanup-jobs';
 export * from './admin/sealed-secret';
+export * from './jobs/vault-tombstones.job';

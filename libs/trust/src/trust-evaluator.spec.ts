@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { request } from 'undici';
 import { TrustEvaluator, type TrustEvaluatorOptions, type TrustHttpClient } from './trust-evaluator';
 import { TrustRefreshJob } from './trust-refresh.job';
-import type { TrustQuery } from './trust-query';
+import { keyThumbprint, type TrustQuery } from './trust-query';
 
 /** A real HTTP client (undici) behind the evaluator's port; production wires the guarded outbound client. */
 const http: TrustHttpClient = {
@@ -209,6 +209,31 @@ function evaluatorSuite(driver: string, openCache: () => Promise<Cache>) {
         source: 'error',
         reason: 'no trust policy decision point is configured',
       });
+    });
+
+    it('fails closed on a malformed tenant PDP URL, and treats a corrupt cached value as a miss', async () => {
+      defaultPdp.trusts.add('https://issuer.example');
+      const broken = makeEvaluator(cache, {}, { typo: 'pdp.example.com/no-scheme' });
+      expect(await broken.evaluate(issuerQuery('typo', 'https://issuer.example', jwk))).toMatchObject({
+        trusted: false,
+        source: 'error',
+        reason: "not trusted: the tenant's PDP URL is not an http(s) URL",
+      });
+      const keyPrefix = uniquePrefix('trust');
+      const evaluator = makeEvaluator(cache, { keyPrefix });
+      await evaluator.evaluate(issuerQuery('acme', 'https://issuer.example', jwk));
+      // Overwrite every decision under this prefix with garbage: the next read must ask the PDP again.
+      const tp = await keyThumbprint({ type: 'jwk', jwk });
+      const fresh = makeEvaluator(cache, { keyPrefix });
+      // The key layout is private; reach it the way the evaluator computes it.
+      const cacheKey = await (fresh as unknown as { cacheKey(q: TrustQuery, url: string): Promise<string> }).cacheKey(
+        issuerQuery('acme', 'https://issuer.example', jwk),
+        defaultPdp.url,
+      );
+      expect(cacheKey.endsWith(tp)).toBe(true);
+      await cache.set(cacheKey, '{not json');
+      expect(await fresh.evaluate(issuerQuery('acme', 'https://issuer.example', jwk))).toMatchObject({ trusted: true, cached: false });
+      expect(defaultPdp.calls).toHaveLength(2);
     });
 
     it('caches a failure only for errorCacheTtlMs, so a recovered PDP is asked again', async () => {

@@ -46,6 +46,12 @@ export interface TrustEvaluatorOptions {
   refreshBucketMs?: number;
   /** Prefix of the shared cache keys (default `trust:`). */
   keyPrefix?: string;
+  /**
+   * How long a decision read from the shared cache is reused in-process
+   * without asking the cache again (default 5 s; 0: always ask). Never past
+   * the decision's own expiry.
+   */
+  localCacheMs?: number;
 }
 
 export interface TrustEvaluatorDeps {
@@ -60,7 +66,7 @@ export interface TrustEvaluatorDeps {
 }
 
 /** What the tenant's configuration makes of a query. */
-type Resolved = { kind: 'pdp'; url: string } | { kind: 'static'; policy: Exclude<TrustPolicy, 'pdp'> } | { kind: 'disabled' } | { kind: 'unconfigured' };
+type Resolved = { kind: 'pdp'; url: string } | { kind: 'invalid' } | { kind: 'static'; policy: Exclude<TrustPolicy, 'pdp'> } | { kind: 'disabled' } | { kind: 'unconfigured' };
 
 const zCachedDecision = z.object({
   trusted: z.boolean(),
@@ -85,6 +91,17 @@ const zAuthzenConfiguration = z.object({
 
 /** Entries of the in-process parse memos before they are cleared. */
 const MEMO_LIMIT = 10_000;
+
+/** JSON from the cache, or undefined when it is not JSON (a corrupt value is a miss, never a 500). */
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const zKeyList = z.array(z.string());
 
 const sha = (value: string): string => createHash('sha256').update(value).digest('base64url');
 
@@ -138,6 +155,9 @@ export class TrustEvaluator {
   /** Parsed cache values by their raw text, so a warm read skips JSON and schema parsing. */
   private readonly parsed = new Map<string, { raw: string; decision: TrustDecision }>();
   private readonly thumbprints = new Map<string, string>();
+  /** Decisions read from the shared cache in the last `localCacheMs`, never past their expiry. */
+  private readonly recent = new Map<string, { decision: TrustDecision; until: number }>();
+  private readonly localCacheMs: number;
   private readonly decisions: Counter<'source' | 'trusted' | 'cached'> | undefined;
   private readonly pdpLatency: Histogram<'outcome'> | undefined;
 
@@ -155,6 +175,7 @@ export class TrustEvaluator {
     this.refreshAheadMs = options.refreshAheadMs ?? 60_000;
     this.discoveryTtlMs = options.discoveryTtlMs ?? 3_600_000;
     this.bucketMs = options.refreshBucketMs ?? 30_000;
+    this.localCacheMs = options.localCacheMs ?? 5_000;
     this.allowList = (options.allowList ?? []).map((entry) => {
       const match = /^(credential-issuer|credential-verifier) (.+)$/.exec(entry);
       return match?.[1] && match[2] ? { role: match[1], entityId: match[2] } : { role: null, entityId: entry };
@@ -199,7 +220,10 @@ export class TrustEvaluator {
 
   private async resolve(tenantId: string): Promise<Resolved> {
     const tenantUrl = (await this.deps.tenantPdpUrl?.(tenantId))?.trim();
-    if (tenantUrl) return tenantUrl.toLowerCase() === 'none' ? { kind: 'disabled' } : { kind: 'pdp', url: tenantUrl.replace(/\/+$/, '') };
+    if (tenantUrl) {
+      if (tenantUrl.toLowerCase() === 'none') return { kind: 'disabled' };
+      return /^https?:\/\//i.test(tenantUrl) && URL.canParse(tenantUrl) ? { kind: 'pdp', url: tenantUrl.replace(/\/+$/, '') } : { kind: 'invalid' };
+    }
     if (this.options.policy !== 'pdp') return { kind: 'static', policy: this.options.policy };
     return this.options.pdpUrl ? { kind: 'pdp', url: this.options.pdpUrl.replace(/\/+$/, '') } : { kind: 'unconfigured' };
   }
@@ -210,6 +234,8 @@ export class TrustEvaluator {
         return this.immediate(true, 'disabled', 'trust evaluation is disabled for this tenant');
       case 'unconfigured':
         return this.immediate(false, 'error', 'no trust policy decision point is configured');
+      case 'invalid':
+        return this.immediate(false, 'error', "not trusted: the tenant's PDP URL is not an http(s) URL");
       case 'static':
         return this.staticDecision(query, resolved.policy);
       case 'pdp': {
@@ -266,16 +292,27 @@ export class TrustEvaluator {
   }
 
   private async readCached(key: string): Promise<TrustDecision | null> {
+    const now = this.now();
+    const local = this.recent.get(key);
+    if (local && local.until > now) return { ...local.decision };
     const raw = await this.cache.get(key);
     if (raw === null) return null;
+    let decision: TrustDecision;
     const memo = this.parsed.get(key);
-    if (memo && memo.raw === raw) return { ...memo.decision };
-    const parsed = zCachedDecision.safeParse(JSON.parse(raw));
-    if (!parsed.success) return null;
-    const { query: _query, ...rest } = parsed.data;
-    const decision = { ...rest, cached: true };
-    if (this.parsed.size >= MEMO_LIMIT) this.parsed.clear();
-    this.parsed.set(key, { raw, decision });
+    if (memo && memo.raw === raw) {
+      decision = memo.decision;
+    } else {
+      const parsed = zCachedDecision.safeParse(parseJson(raw));
+      if (!parsed.success) return null;
+      const { query: _query, ...rest } = parsed.data;
+      decision = { ...rest, cached: true };
+      if (this.parsed.size >= MEMO_LIMIT) this.parsed.clear();
+      this.parsed.set(key, { raw, decision });
+    }
+    if (this.localCacheMs > 0) {
+      if (this.recent.size >= MEMO_LIMIT) this.recent.clear();
+      this.recent.set(key, { decision, until: Math.min(now + this.localCacheMs, Date.parse(decision.expiresAt)) });
+    }
     return { ...decision };
   }
 
@@ -366,7 +403,7 @@ export class TrustEvaluator {
     const ttlMs = expiresAt - this.now() + 2 * this.bucketMs;
     for (let attempt = 0; attempt < 8; attempt++) {
       const current = await this.cache.get(bucketKey);
-      const keys = current === null ? [] : (JSON.parse(current) as string[]);
+      const keys = current === null ? [] : (zKeyList.safeParse(parseJson(current)).data ?? []);
       if (keys.includes(key)) return;
       if (await this.cache.compareAndSet(bucketKey, current, JSON.stringify([...keys, key]), { ttlMs })) return;
     }
@@ -386,10 +423,10 @@ export class TrustEvaluator {
     for (let bucket = first; bucket <= last; bucket++) {
       const raw = await this.cache.take(this.bucketKey(bucket));
       if (raw === null) continue;
-      for (const key of new Set(JSON.parse(raw) as string[])) {
+      for (const key of new Set(zKeyList.safeParse(parseJson(raw)).data ?? [])) {
         const entryRaw = await this.cache.get(key);
         if (entryRaw === null) continue;
-        const entry = zCachedDecision.safeParse(JSON.parse(entryRaw));
+        const entry = zCachedDecision.safeParse(parseJson(entryRaw));
         if (!entry.success || entry.data.source !== 'pdp') continue;
         const expiresAt = Date.parse(entry.data.expiresAt);
         if (expiresAt - now > this.refreshAheadMs) {
@@ -398,7 +435,7 @@ export class TrustEvaluator {
         }
         const resolved = await this.resolve(entry.data.query.tenantId);
         if (resolved.kind !== 'pdp') continue;
-        const fresh = await this.askPdpKeepingOld(entry.data.query, resolved.url, key, entryRaw);
+        const fresh = await this.askPdpKeepingOld(entry.data.query, resolved.url, key, entry.data, entryRaw);
         if (fresh) refreshed++;
       }
     }
@@ -406,12 +443,12 @@ export class TrustEvaluator {
   }
 
   /** Like `askPdp`, but when the PDP fails the old cached decision stays. */
-  private async askPdpKeepingOld(query: TrustQuery, pdpUrl: string, key: string, oldRaw: string): Promise<boolean> {
+  private async askPdpKeepingOld(query: TrustQuery, pdpUrl: string, key: string, old: CachedDecision, oldRaw: string): Promise<boolean> {
     const keyNow = await this.cacheKey(query, pdpUrl);
     if (keyNow !== key) return false; // the tenant's PDP changed; the old entry simply expires
     const decision = await this.askPdp(query, pdpUrl, key);
     if (decision.source === 'error') {
-      const remaining = Date.parse((JSON.parse(oldRaw) as { expiresAt: string }).expiresAt) - this.now();
+      const remaining = Date.parse(old.expiresAt) - this.now();
       if (remaining > 0) await this.cache.set(key, oldRaw, { ttlMs: remaining });
       return false;
     }

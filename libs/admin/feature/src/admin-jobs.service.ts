@@ -2,7 +2,17 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { Store } from '@wallet/persistence';
-import { adminJobs, JobRunner, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
+import {
+  adminJobs,
+  JOB_SLOTS,
+  JobRunner,
+  OutboundClient,
+  pdpOutboundOptions,
+  WALLET_CACHE,
+  WALLET_CONFIG,
+  WALLET_STORE,
+} from '@wallet/platform';
+import { tenantPdpLookup, TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
 
 /**
  * Runs the admin background jobs (see `adminJobs`) in this process while it
@@ -12,6 +22,7 @@ import { adminJobs, JobRunner, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from 
 export class AdminJobsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('jobs');
   readonly runner: JobRunner;
+  private readonly pdpClient: OutboundClient;
 
   constructor(
     @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
@@ -28,6 +39,12 @@ export class AdminJobsService implements OnApplicationBootstrap, BeforeApplicati
       },
     });
     for (const job of adminJobs(store, config)) this.runner.register(job);
+    // Trust decisions live in the shared cache; refreshing them here serves every replica of
+    // the registry and the verifier that share it.
+    this.pdpClient = new OutboundClient(pdpOutboundOptions(config));
+    const evaluator = new TrustEvaluator(trustOptionsFromConfig(config), { cache, http: this.pdpClient, tenantPdpUrl: tenantPdpLookup(store) });
+    const refresh = new TrustRefreshJob(evaluator);
+    this.runner.setHandler(JOB_SLOTS.trustRefresh, async () => refresh.run());
   }
 
   onApplicationBootstrap(): void {
@@ -36,5 +53,6 @@ export class AdminJobsService implements OnApplicationBootstrap, BeforeApplicati
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.runner.stop();
+    await this.pdpClient.close();
   }
 }

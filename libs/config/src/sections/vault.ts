@@ -26,6 +26,11 @@ export const zVaultSection = z
     maxCategoryLength: zLimit(256, 4096, 'Longest record category, in characters.'),
     maxQueryDepth: zLimit(8, 32, 'Deepest nesting of a WQL query ($and/$or/$not).'),
     maxQueryClauses: zLimit(64, 1000, 'Most conditions in one WQL query (every $in value and $exist name counts).'),
+    tombstoneRetentionMs: zLimit(
+      90 * 24 * 60 * 60 * 1000,
+      10 * 365 * 24 * 60 * 60 * 1000,
+      'How long a deleted record leaves a tombstone for sync (default 90 days). A device whose sync cursor is older than a purged tombstone gets 412 `sync_cursor_expired` and syncs again from the start. The admin job `vault-tombstones` purges them.',
+    ),
     maxArchiveBytes: zLimit(
       128 * MIB,
       1024 * 1024 * MIB,

@@ -81,7 +81,7 @@ export class MongoStore extends BaseStore {
         throw error;
       }
     };
-    return new MongoVaultBackend(this.db, call, { lockTimeoutMs: this.claimTimeoutMs });
+    return new MongoVaultBackend(this.db, call, { lockTimeoutMs: Math.min(this.claimTimeoutMs, 5_000) });
   }
 
   async ping(): Promise<void> {

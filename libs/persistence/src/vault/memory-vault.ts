@@ -7,6 +7,7 @@ interface OwnerState {
   rows: Map<string, VaultRow>;
   seq: number;
   usage: VaultUsage;
+  horizon: number;
 }
 
 /**
@@ -21,7 +22,7 @@ export class MemoryVaultBackend implements VaultBackend {
     const key = `${owner.tenantId}|${owner.userId}`;
     let state = this.owners.get(key);
     if (!state) {
-      state = { rows: new Map(), seq: 0, usage: { records: 0, bytes: 0 } };
+      state = { rows: new Map(), seq: 0, usage: { records: 0, bytes: 0 }, horizon: 0 };
       this.owners.set(key, state);
     }
     return state;
@@ -66,6 +67,24 @@ export class MemoryVaultBackend implements VaultBackend {
       this.put(state, current, { ...draft, version: (current?.version ?? 0) + 1 });
     }
     return true;
+  }
+
+  horizon(owner: VaultOwner): number {
+    return this.state(owner).horizon;
+  }
+
+  purgeTombstones(before: string, limit: number): number {
+    let removed = 0;
+    for (const state of this.owners.values()) {
+      for (const row of [...state.rows.values()]) {
+        if (removed >= limit) return removed;
+        if (!row.deleted || row.updatedAt >= before) continue;
+        state.horizon = Math.max(state.horizon, row.seq);
+        state.rows.delete(row.id);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   private put(state: OwnerState, current: VaultRow | null, draft: VaultRowDraft): VaultRow {

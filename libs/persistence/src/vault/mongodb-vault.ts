@@ -1,5 +1,5 @@
 import type mongoose from 'mongoose';
-import { UnavailableError } from '@wallet/domain';
+import { UnavailableError, VersionConflictError } from '@wallet/domain';
 import { isPlaintextTag, likeToRegExp, type WqlNode } from '@wallet/wql';
 import { randomUUID } from 'node:crypto';
 import type { PageRequest } from '../collection-plan';
@@ -39,10 +39,13 @@ interface UsageDoc {
   seq: number;
   records: number;
   bytes: number;
+  /** The highest seq of a purged tombstone (absent: none). */
+  purgedSeq?: number;
 }
 
 interface OwnerState extends VaultUsage {
   seq: number;
+  purgedSeq: number;
 }
 
 interface LockDoc {
@@ -53,7 +56,12 @@ interface LockDoc {
 }
 
 export interface MongoVaultOptions {
-  /** A lock older than this is taken to belong to a crashed writer and may be broken (default 30 s). */
+  /**
+   * A lock older than this is taken to belong to a crashed writer and may be
+   * broken (default 5 s; a write holds it for a few round trips). A writer
+   * that stalls longer loses: its record write is conditional and the seq
+   * index is unique.
+   */
   lockTimeoutMs?: number;
   /** How long a writer waits for the owner's lock before failing with `UnavailableError` (default 10 s). */
   lockWaitMs?: number;
@@ -92,7 +100,7 @@ export class MongoVaultBackend implements VaultBackend {
     this.records = db.collection<RecordDoc>('vault_records');
     this.usageDocs = db.collection<UsageDoc>('vault_users');
     this.locks = db.collection<LockDoc>('vault_locks');
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
     this.lockWaitMs = options.lockWaitMs ?? 10_000;
   }
 
@@ -111,14 +119,35 @@ export class MongoVaultBackend implements VaultBackend {
       // From here on a failure may leave the record written and the state behind: keep the lock,
       // so that whoever breaks it recomputes the state from the records.
       poison();
-      await this.call(() => this.records.replaceOne({ _id: key(owner, id) }, toDoc(owner, row), { upsert: true }));
+      await this.putRecord(owner, current, row);
       await this.saveState(owner, {
+        purgedSeq: state.purgedSeq,
         seq: row.seq,
         records: state.records + (row.deleted ? 0 : 1) - (current && !current.deleted ? 1 : 0),
         bytes: state.bytes + row.size - (current?.size ?? 0),
       });
       return row;
     });
+  }
+
+  /**
+   * Writes the row only over the exact row that was read (an insert when there
+   * was none, atomic by `_id`): the lock already excludes other writers; this
+   * also stops a writer that stalled past its lock from overwriting a newer row.
+   */
+  private async putRecord(owner: VaultOwner, current: VaultRow | null, row: VaultRow): Promise<void> {
+    const doc = toDoc(owner, row);
+    if (!current) {
+      try {
+        await this.call(() => this.records.insertOne(doc));
+        return;
+      } catch (error) {
+        if (isDuplicateKey(error)) throw new VersionConflictError('vault', row.version - 1, null, { cause: error });
+        throw error;
+      }
+    }
+    const result = await this.call(() => this.records.replaceOne({ _id: doc._id, seq: current.seq }, doc));
+    if (result.matchedCount !== 1) throw new VersionConflictError('vault', current.version, null);
   }
 
   async find(owner: VaultOwner, query: WqlNode | null, category: string | null, page: PageRequest): Promise<VaultRow[]> {
@@ -155,7 +184,7 @@ export class MongoVaultBackend implements VaultBackend {
 
   private async state(owner: VaultOwner): Promise<OwnerState> {
     const doc = await this.call(() => this.usageDocs.findOne({ _id: ownerKey(owner) }));
-    return { seq: doc?.seq ?? 0, records: doc?.records ?? 0, bytes: doc?.bytes ?? 0 };
+    return { seq: doc?.seq ?? 0, records: doc?.records ?? 0, bytes: doc?.bytes ?? 0, purgedSeq: doc?.purgedSeq ?? 0 };
   }
 
   async importAll(owner: VaultOwner, drafts: readonly VaultRowDraft[]): Promise<boolean> {
@@ -183,7 +212,12 @@ export class MongoVaultBackend implements VaultBackend {
           const chunk = operations.slice(i, i + 500);
           await this.call(() => this.records.bulkWrite(chunk, { ordered: true }));
         }
-        await this.saveState(owner, { seq, records: drafts.length, bytes: drafts.reduce((sum, d) => sum + d.size, 0) });
+        await this.saveState(owner, {
+          seq,
+          records: drafts.length,
+          bytes: drafts.reduce((sum, d) => sum + d.size, 0),
+          purgedSeq: state.purgedSeq,
+        });
         await this.call(() =>
           this.records.updateMany({ scope: owner.tenantId, user: owner.userId, importBatch: batch }, { $unset: { importBatch: '' } }),
         );
@@ -200,6 +234,40 @@ export class MongoVaultBackend implements VaultBackend {
   private async rollbackImport(owner: VaultOwner, batch: string): Promise<void> {
     await this.call(() => this.records.deleteMany({ scope: owner.tenantId, user: owner.userId, importBatch: batch }));
     await this.recomputeState(owner);
+  }
+
+  async horizon(owner: VaultOwner): Promise<number> {
+    return (await this.state(owner)).purgedSeq;
+  }
+
+  async purgeTombstones(before: string, limit: number): Promise<number> {
+    await this.ensureIndexes();
+    const docs = await this.call(() =>
+      this.records
+        .find({ deleted: true, updatedAt: { $lt: before } }, { projection: { scope: 1, user: 1, seq: 1 } })
+        .limit(limit)
+        .toArray(),
+    );
+    const byOwner = new Map<string, { owner: VaultOwner; ids: string[]; maxSeq: number }>();
+    for (const doc of docs) {
+      const ownerKeyText = `${doc.scope}|${doc.user}`;
+      const entry = byOwner.get(ownerKeyText) ?? { owner: { tenantId: doc.scope, userId: doc.user }, ids: [], maxSeq: 0 };
+      entry.ids.push(doc._id);
+      entry.maxSeq = Math.max(entry.maxSeq, doc.seq);
+      byOwner.set(ownerKeyText, entry);
+    }
+    let removed = 0;
+    for (const { owner, ids, maxSeq } of byOwner.values()) {
+      removed += await this.locked(owner, undefined, async () => {
+        // The horizon goes up before the tombstones go (see VaultService.changes).
+        const state = await this.state(owner);
+        await this.saveState(owner, { ...state, purgedSeq: Math.max(state.purgedSeq, maxSeq) });
+        // Only rows still tombstones at that seq: a record re-created meanwhile stays.
+        const result = await this.call(() => this.records.deleteMany({ _id: { $in: ids }, deleted: true, seq: { $lte: maxSeq } }));
+        return result.deletedCount;
+      });
+    }
+    return removed;
   }
 
   /** The highest seq of the owner's records (a scan: only when a lock is broken). */
@@ -223,8 +291,13 @@ export class MongoVaultBackend implements VaultBackend {
     const docs = await this.call(() =>
       this.records.find({ scope: owner.tenantId, user: owner.userId, deleted: false }, { projection: { size: 1 } }).toArray(),
     );
-    const seq = await this.lastSeq(owner);
-    await this.saveState(owner, { seq, records: docs.length, bytes: docs.reduce((sum, doc) => sum + doc.size, 0) });
+    const [seq, previous] = await Promise.all([this.lastSeq(owner), this.state(owner)]);
+    await this.saveState(owner, {
+      seq: Math.max(seq, previous.seq),
+      records: docs.length,
+      bytes: docs.reduce((sum, doc) => sum + doc.size, 0),
+      purgedSeq: previous.purgedSeq,
+    });
   }
 
   /** Runs `work` holding the owner's lock (see the class comment). */
@@ -294,6 +367,7 @@ export class MongoVaultBackend implements VaultBackend {
       { key: { scope: 1, user: 1, category: 1, _id: 1 }, name: 'vault_category' },
       { key: { scope: 1, user: 1, tagKeys: 1 }, name: 'vault_tag_keys' },
       { key: { scope: 1, user: 1, tagNames: 1 }, name: 'vault_tag_names' },
+      { key: { deleted: 1, updatedAt: 1 }, name: 'vault_tombstones' },
     ];
     for (const spec of specs) {
       for (let attempt = 1; ; attempt++) {

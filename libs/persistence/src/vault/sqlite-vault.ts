@@ -42,6 +42,10 @@ export class SqliteVaultBackend implements VaultBackend {
   private readonly insertTag$: Database.Statement;
   private readonly changes$: Database.Statement<[string, string, number, number], Row>;
   private readonly queries = new Map<string, Database.Statement>();
+  private readonly horizon$: Database.Statement<[string, string], { purged_seq: number }>;
+  private readonly tombstones$: Database.Statement<[string, number], { scope: string; user_id: string; id: string; seq: number }>;
+  private readonly purgeRow$: Database.Statement;
+  private readonly raiseHorizon$: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
@@ -61,12 +65,18 @@ export class SqliteVaultBackend implements VaultBackend {
       CREATE INDEX IF NOT EXISTS vault_tags__value ON vault_tags (scope, user_id, name, value, record_id);
       CREATE TABLE IF NOT EXISTS vault_users (
         scope TEXT NOT NULL, user_id TEXT NOT NULL, seq INTEGER NOT NULL, records INTEGER NOT NULL,
-        bytes INTEGER NOT NULL, PRIMARY KEY (scope, user_id)) WITHOUT ROWID;
+        bytes INTEGER NOT NULL, purged_seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (scope, user_id)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS vault_records__tombstones ON vault_records (updated_at) WHERE deleted = 1;
     `);
+    // Files created before tombstone purging lack the horizon column.
+    const columns = db.prepare("SELECT name FROM pragma_table_info('vault_users')").all() as Array<{ name: string }>;
+    if (!columns.some((column) => column.name === 'purged_seq')) {
+      db.exec('ALTER TABLE vault_users ADD COLUMN purged_seq INTEGER NOT NULL DEFAULT 0');
+    }
     this.get$ = db.prepare(`SELECT ${COLUMNS} FROM vault_records WHERE scope = ? AND user_id = ? AND id = ?`);
     this.user$ = db.prepare('SELECT seq, records, bytes FROM vault_users WHERE scope = ? AND user_id = ?');
     this.upsertUser$ = db.prepare(
-      'INSERT INTO vault_users (scope, user_id, seq, records, bytes) VALUES (?, ?, ?, ?, ?) ' +
+      'INSERT INTO vault_users (scope, user_id, seq, records, bytes, purged_seq) VALUES (?, ?, ?, ?, ?, 0) ' +
         'ON CONFLICT (scope, user_id) DO UPDATE SET seq = excluded.seq, records = excluded.records, bytes = excluded.bytes',
     );
     this.upsertRecord$ = db.prepare(
@@ -75,6 +85,12 @@ export class SqliteVaultBackend implements VaultBackend {
     );
     this.deleteTags$ = db.prepare('DELETE FROM vault_tags WHERE scope = ? AND user_id = ? AND record_id = ?');
     this.insertTag$ = db.prepare('INSERT INTO vault_tags (scope, user_id, record_id, name, value) VALUES (?, ?, ?, ?, ?)');
+    this.horizon$ = db.prepare('SELECT purged_seq FROM vault_users WHERE scope = ? AND user_id = ?');
+    this.tombstones$ = db.prepare(
+      'SELECT scope, user_id, id, seq FROM vault_records WHERE deleted = 1 AND updated_at < ? ORDER BY updated_at LIMIT ?',
+    );
+    this.purgeRow$ = db.prepare('DELETE FROM vault_records WHERE scope = ? AND user_id = ? AND id = ? AND seq = ? AND deleted = 1');
+    this.raiseHorizon$ = db.prepare('UPDATE vault_users SET purged_seq = max(purged_seq, ?) WHERE scope = ? AND user_id = ?');
     this.changes$ = db.prepare(
       `SELECT ${COLUMNS} FROM vault_records WHERE scope = ? AND user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
@@ -133,6 +149,25 @@ export class SqliteVaultBackend implements VaultBackend {
         return true;
       })
       .immediate());
+  }
+
+  horizon(owner: VaultOwner): number {
+    return this.run(() => this.horizon$.get(owner.tenantId, owner.userId))?.purged_seq ?? 0;
+  }
+
+  purgeTombstones(before: string, limit: number): number {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          let removed = 0;
+          for (const row of this.tombstones$.all(before, limit)) {
+            this.raiseHorizon$.run(row.seq, row.scope, row.user_id);
+            removed += this.purgeRow$.run(row.scope, row.user_id, row.id, row.seq).changes;
+          }
+          return removed;
+        })
+        .immediate(),
+    );
   }
 
   private put(

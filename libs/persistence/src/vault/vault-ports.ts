@@ -107,8 +107,17 @@ export interface VaultStore {
   list(owner: VaultOwner, options?: VaultListOptions): Promise<Page<VaultRecord>>;
   /** Live records matching a parsed WQL query, ordered by id; evaluated in the database. */
   query(owner: VaultOwner, query: WqlNode, options?: VaultListOptions): Promise<Page<VaultRecord>>;
-  /** Changes and deletions after `since` (null: from the beginning), in write order. */
+  /**
+   * Changes and deletions after `since` (null: from the beginning), in write
+   * order. Throws `RefusalError` `sync_cursor_expired` (412) when tombstones
+   * the cursor still needs were purged: the device must resync from null.
+   */
   changes(owner: VaultOwner, since: string | null, limit?: number): Promise<VaultChanges>;
+  /**
+   * Deletes up to `limit` tombstones (of every owner) last written before
+   * `before` (ISO 8601), raising each owner's sync horizon first; returns how many.
+   */
+  purgeTombstones(before: string, limit?: number): Promise<number>;
   usage(owner: VaultOwner): Promise<VaultUsage>;
   /** Every live record, page by page (for export). */
   exportRecords(owner: VaultOwner, pageSize?: number): AsyncIterable<VaultRecord>;

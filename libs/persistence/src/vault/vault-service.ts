@@ -2,6 +2,7 @@ import {
   LimitExceededError,
   NotFoundError,
   PreconditionFailedError,
+  RefusalError,
   UniqueViolationError,
   ValidationError,
   VersionConflictError,
@@ -69,6 +70,10 @@ export interface VaultBackend {
    * nothing and returns false.
    */
   importAll(owner: VaultOwner, rows: readonly VaultRowDraft[]): MaybePromise<boolean>;
+  /** The highest seq of a purged tombstone of the owner (0: none); raised before the tombstones go. */
+  horizon(owner: VaultOwner): MaybePromise<number>;
+  /** See `VaultStore.purgeTombstones`. */
+  purgeTombstones(before: string, limit: number): MaybePromise<number>;
 }
 
 const TENANT = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -157,10 +162,23 @@ export class VaultService implements VaultStore {
     const page = normalizePage({ limit });
     const after = since === null ? 0 : Number(since);
     const rows = await this.backend.changes(owner, after, page.limit + 1);
+    // Checked after the read: a purge raises the horizon before it deletes, so a tombstone
+    // missing from what was read shows up here. A cursor of 0 has nothing to delete.
+    if (after > 0 && after < (await this.backend.horizon(owner))) {
+      throw new RefusalError('precondition_failed', 'sync_cursor_expired', 'the sync cursor is older than the kept deletions: sync again from the start', {
+        details: { resync: true },
+      });
+    }
     const hasMore = rows.length > page.limit;
     const changes = rows.slice(0, page.limit).map(toChange);
     const last = changes.at(-1);
     return { changes, cursor: String(last ? last.seq : after), hasMore };
+  }
+
+  async purgeTombstones(before: string, limit = 1000): Promise<number> {
+    if (typeof before !== 'string' || Number.isNaN(Date.parse(before))) throw invalid('invalid cutoff', '/before', 'must be an ISO 8601 time');
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw invalid('invalid limit', '/limit', 'must be 1-10000');
+    return this.backend.purgeTombstones(new Date(before).toISOString(), limit);
   }
 
   async usage(owner: VaultOwner): Promise<VaultUsage> {

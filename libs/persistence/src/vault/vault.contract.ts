@@ -325,6 +325,40 @@ export function runVaultContract(name: string, makeStore: (deps: StoreDeps) => P
         expect(await failure(vault.changes(owner, 'abc'))).toBeInstanceOf(ValidationError);
       });
 
+      it('purges old tombstones; a cursor that needed them is refused, a fresh sync and newer cursors work', async () => {
+        const owner = freshOwner();
+        const bystander = freshOwner();
+        clock = new Date('2026-04-01T00:00:00.000Z');
+        for (const id of ['a', 'b', 'c']) await vault.create(owner, record(id));
+        await vault.create(bystander, record('x'));
+        const device = await vault.changes(owner, null);
+        clock = new Date('2026-04-02T00:00:00.000Z');
+        await vault.delete(owner, 'b');
+        await vault.create(owner, record('d'));
+        const upToDate = (await vault.changes(owner, null)).cursor;
+        clock = new Date('2026-05-01T00:00:00.000Z');
+        await vault.delete(owner, 'c');
+        const usage = await vault.usage(owner);
+
+        expect(await vault.purgeTombstones('2026-04-15T00:00:00.000Z')).toBeGreaterThanOrEqual(1);
+        // b's tombstone is gone: the device that never saw it must resync.
+        expect(await failure(vault.changes(owner, device.cursor))).toMatchObject({ code: 'precondition_failed', reason: 'sync_cursor_expired' });
+        // A cursor past the purged tombstone still works and gets c's (newer) tombstone.
+        expect((await vault.changes(owner, upToDate)).changes.map((c) => [c.id, c.deleted])).toEqual([['c', true]]);
+        const fresh = await vault.changes(owner, null);
+        expect(fresh.changes.map((c) => [c.id, c.deleted])).toEqual([
+          ['a', false],
+          ['d', false],
+          ['c', true],
+        ]);
+        expect(await vault.usage(owner)).toEqual(usage);
+        // Other owners' feeds are untouched; a purged id can be created again.
+        expect((await vault.changes(bystander, '0')).changes.map((c) => c.id)).toEqual(['x']);
+        expect(await vault.create(owner, record('b'))).toMatchObject({ id: 'b' });
+        expect(await vault.purgeTombstones('2026-04-15T00:00:00.000Z')).toBe(0);
+        expect(await failure(vault.purgeTombstones('yesterday'))).toBeInstanceOf(ValidationError);
+      });
+
       it('writes from two stores (processes) get distinct, ordered seqs and sync sees them all', async () => {
         const owner = freshOwner();
         const peer = options.openPeer ? await options.openPeer(deps) : store;

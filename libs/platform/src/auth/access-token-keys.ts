@@ -51,6 +51,9 @@ export class CachedJwks implements AccessTokenKeys {
   }
 
   async key(kid: string): Promise<VerificationKey | null> {
+    // A load in flight (the first one after start, say) decides; answering "unknown key" before
+    // it finishes refused every token of the first burst of concurrent requests.
+    if (this.reloading && !this.keys.has(kid)) await this.reloading.catch(() => undefined);
     const age = this.now() - this.loadedAt;
     const known = this.keys.get(kid);
     if (known && age < this.options.maxAgeMs) return known;

@@ -3,6 +3,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { OutboundClient, type HostResolver } from './outbound-client';
 import { OutboundError, type OutboundRefusal } from './outbound-error';
+import { problemFromWalletError } from '../errors/problem';
 
 /** Test DNS: fixed answers, anything else does not resolve. */
 function fakeDns(table: Record<string, string[]>): HostResolver {
@@ -237,6 +238,23 @@ describe('OutboundClient SSRF table', () => {
 });
 
 describe('OutboundClient', () => {
+  it('resolves once per connection and connects to the address it checked (no rebinding window)', async () => {
+    const answers = [['127.0.0.1'], ['10.0.0.1']]; // a rebinding DNS server: safe first, inward next
+    let lookups = 0;
+    const client = new OutboundClient(
+      { allowHttp: true, allowCidrs: ['127.0.0.1/32'] },
+      { resolve: async () => answers[Math.min(lookups++, 1)]! },
+    );
+    const response = await client.fetch(`http://rebind.test:${port}/ok`);
+    expect(response.status).toBe(200);
+    expect(lookups).toBe(1);
+    await client.close();
+    // A new connection resolves again, and the inward answer is refused before connecting.
+    const next = new OutboundClient({ allowHttp: true, allowCidrs: ['127.0.0.1/32'] }, { resolve: async () => answers[1]! });
+    expect(await refusal(next.fetch(`http://rebind.test:${port}/ok`))).toBe('address_blocked');
+    await next.close();
+  });
+
   it('fetches through the checked address and keeps the host name in the Host header', async () => {
     const client = lab();
     seenHosts.length = 0;
@@ -265,6 +283,21 @@ describe('OutboundClient', () => {
     const response = await client.fetch(`http://issuer.test:${port}/missing`, { accept: ['text/html'] });
     expect(response.status).toBe(404);
     await client.close();
+  });
+
+  it('answers caller faults as 400 and upstream failures as 502 problem documents, with the reason', () => {
+    expect(problemFromWalletError(new OutboundError('address_blocked', 'host x refused'))).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      reason: 'address_blocked',
+    });
+    expect(problemFromWalletError(new OutboundError('upstream_status', 'x answered', { status: 503 }))).toMatchObject({
+      status: 502,
+      code: 'bad_gateway',
+      title: 'Bad Gateway',
+      reason: 'upstream_status',
+      upstreamStatus: 503,
+    });
   });
 
   it('rejects malformed CIDRs in its configuration', () => {

@@ -53,6 +53,8 @@ export interface VerifiedSdJwtVc {
   holderJwk: JWK;
   /** The `status` claim (status list reference), when present. */
   status: unknown;
+  /** The issuer key the credential verified with (for trust queries that need the key). */
+  issuerKey: KeyLike | Uint8Array;
 }
 
 const DEFAULT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
@@ -184,5 +186,5 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
     throw new PresentationError('key_binding_stale', 'the key-binding JWT iat is outside the accepted window');
   }
 
-  return { issuer: payload.iss, vct: payload['vct'], header: unverified.header, claims, holderJwk, status: claims['status'] };
+  return { issuer: payload.iss, vct: payload['vct'], header: unverified.header, claims, holderJwk, status: claims['status'], issuerKey };
 }

@@ -9,6 +9,9 @@ import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { Store } from '@wallet/persistence';
 import {
+  JOB_SLOTS,
+  TenantDirectory,
+  registerJobHandler,
   AdminTokenGuard,
   AuditLog,
   HttpMetrics,
@@ -19,7 +22,7 @@ import {
   WALLET_STORE,
   pdpOutboundOptions,
 } from '@wallet/platform';
-import { TrustEvaluator, TrustRefreshJob, tenantPdpLookup, trustOptionsFromConfig } from '@wallet/trust';
+import { TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
 import { IssuerMetadataService } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore } from './local/local-type-metadata.store';
 import { SourceListPoller } from './local/source-list.poller';
@@ -29,7 +32,11 @@ import { TypeMetadataResolver } from './type-metadata/type-metadata.resolver';
 /** Outbound client for PDP calls: the guard, plus the PDP allowances of the `trust` section. */
 export const PDP_CLIENT = Symbol('PDP_CLIENT');
 
-/** Starts source-list polling and closes the PDP client. */
+/**
+ * Starts source-list polling, fills the job runner's `trust-refresh` slot in
+ * this process (the all-in-one's admin runner then runs it), and closes the
+ * PDP client.
+ */
 @Injectable()
 class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | null = null;
@@ -38,9 +45,11 @@ class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SourceListPoller) private readonly poller: SourceListPoller,
     @Inject(PDP_CLIENT) private readonly pdpClient: OutboundClient,
     @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
+    @Inject(TrustRefreshJob) private readonly refreshJob: TrustRefreshJob,
   ) {}
 
   onApplicationBootstrap(): void {
+    registerJobHandler(JOB_SLOTS.trustRefresh, async () => ({ ...(await this.refreshJob.run()) }));
     if (this.config.registry.sources.length === 0) return;
     const poll = () => void this.poller.pollOnce().catch(() => undefined);
     setTimeout(poll, 0).unref();
@@ -77,12 +86,13 @@ class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     },
     {
       provide: TrustEvaluator,
-      inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, PDP_CLIENT, HttpMetrics],
-      useFactory: (config: WalletConfig, cache: Cache, store: Store, http: OutboundClient, metrics: HttpMetrics) =>
+      inject: [WALLET_CONFIG, WALLET_CACHE, TenantDirectory, PDP_CLIENT, HttpMetrics],
+      useFactory: (config: WalletConfig, cache: Cache, tenants: TenantDirectory, http: OutboundClient, metrics: HttpMetrics) =>
         new TrustEvaluator(trustOptionsFromConfig(config), {
           cache,
           http,
-          tenantPdpUrl: tenantPdpLookup(store),
+          // The platform's tenant directory: a short cache, evicted when admin changes the tenant.
+          tenantPdpUrl: async (tenantId) => (await tenants.find(tenantId))?.trustConfig.pdpUrl,
           metrics: metrics.registry,
         }),
     },

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ValidationError } from '@wallet/domain';
-import { AdminTokenGuard, AuditLog, CurrentTenant, Public } from '@wallet/platform';
+import { AdminTokenGuard, AuditLog, CurrentTenant, HttpMetrics, Public } from '@wallet/platform';
+import { Counter } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IssuerMetadataService, type IssuerMetadataResult } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore, parseTypeMetadataDocument } from './local/local-type-metadata.store';
@@ -22,7 +23,8 @@ function queryString(query: QueryParams, name: string, required: boolean): strin
 
 /**
  * Registry routes (`/registry/...`). Reads are public (wallet-facing, no
- * secrets); writes to the local type metadata are admin-only.
+ * secrets; every fetch they cause goes through the outbound guard); writes to
+ * the local type metadata are admin-only.
  */
 @Controller('registry')
 export class RegistryController {
@@ -31,7 +33,20 @@ export class RegistryController {
     @Inject(IssuerMetadataService) private readonly issuers: IssuerMetadataService,
     @Inject(LocalTypeMetadataStore) private readonly local: LocalTypeMetadataStore,
     @Inject(AuditLog) private readonly audit: AuditLog,
-  ) {}
+    @Inject(HttpMetrics) metrics: HttpMetrics,
+  ) {
+    const name = 'registry_type_metadata_answers_total';
+    this.answers =
+      (metrics.registry.getSingleMetric(name) as Counter<'cache'> | undefined) ??
+      new Counter({
+        name,
+        help: 'Type metadata answers by how they were produced (hit, miss, revalidated, local, stale)',
+        labelNames: ['cache'],
+        registers: [metrics.registry],
+      });
+  }
+
+  private readonly answers: Counter<'cache'>;
 
   /**
    * SD-JWT VC type metadata for `vct`, `extends` merged and images embedded.
@@ -49,12 +64,15 @@ export class RegistryController {
     const vct = queryString(query, 'vct', true);
     const integrity = queryString(query, 'integrity', false) ?? queryString(query, 'vct#integrity', false);
     const result = await this.typeMetadata.resolve(vct, integrity);
+    this.answers.inc({ cache: result.cache });
     void reply
       .header('x-registry-cache', result.cache)
       .header('etag', result.etag)
       .header('last-modified', new Date(result.fetchedAt).toUTCString())
       .header('cache-control', `public, max-age=${result.maxAgeSeconds}`);
-    if (request.headers['if-none-match'] === result.etag) {
+    const ifNoneMatch = request.headers['if-none-match'];
+    const tags = typeof ifNoneMatch === 'string' ? ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, '')) : [];
+    if (tags.includes(result.etag) || tags.includes('*')) {
       void reply.status(304);
       return undefined;
     }

@@ -2,7 +2,7 @@ import { createCache, type Cache } from '@wallet/cache';
 import { parseConfig, type WalletConfig } from '@wallet/config';
 import { GLOBAL_SCOPE, type Tenant } from '@wallet/domain';
 import { Collections, createStore, type Store } from '@wallet/persistence';
-import { createServiceApp, type RunningService } from '@wallet/platform';
+import { JOB_SLOTS, JobRunner, createServiceApp, type JobEvent, type RunningService } from '@wallet/platform';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -174,6 +174,9 @@ describe('GET /registry/type-metadata', () => {
 
     const notModified = await get(tm(`${upstream.base}/vct/pid`), { 'if-none-match': String(first.headers['etag']) });
     expect(notModified.status).toBe(304);
+    const listed = await get(tm(`${upstream.base}/vct/pid`), { 'if-none-match': `"other", W/${String(first.headers['etag'])}` });
+    expect(listed.status).toBe(304);
+    expect((await get(tm(`${upstream.base}/vct/pid`), { 'if-none-match': '"other"' })).status).toBe(200);
   });
 
   it('shares the cache across replicas', async () => {
@@ -263,6 +266,9 @@ describe('GET /registry/type-metadata', () => {
     expect(stale.headers['x-registry-cache']).toBe('stale');
     expect(stale.headers['cache-control']).toBe('public, max-age=0');
     expect(stale.body).toMatchObject({ name: 'Short' });
+    const metrics = await request(`${app.url}/metrics`).then((r) => r.body.text());
+    expect(metrics).toMatch(/registry_type_metadata_answers_total\{cache="stale"[^}]*\} 1/);
+    expect(metrics).toMatch(/registry_type_metadata_answers_total\{cache="revalidated"[^}]*\} [1-9]/);
   });
 
   it('fetches a vct once for concurrent requests', async () => {
@@ -272,6 +278,32 @@ describe('GET /registry/type-metadata', () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => get(tm(`${upstream.base}/vct/slow`))));
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(upstream.hits.get('/vct/slow')).toBe(1);
+  });
+});
+
+describe('hostile input', () => {
+  it('never answers 500 to malformed vct, integrity, issuer or tenant values', async () => {
+    const weird = ['https://', 'http://[::1', 'https://a b', '\u0000', 'x'.repeat(3000), 'javascript:alert(1)', 'https://user:pw@example.com/', `${upstream.base}/%ZZ`, 'data:application/json,{}'];
+    const paths = [
+      ...weird.map((v) => `/registry/type-metadata?vct=${encodeURIComponent(v)}`),
+      ...weird.map((v) => `/registry/type-metadata?vct=${encodeURIComponent(`${upstream.base}/vct/pid`)}&integrity=${encodeURIComponent(v)}`),
+      ...weird.map((v) => `/registry/issuer-metadata?issuer=${encodeURIComponent(v)}`),
+      '/registry/type-metadata?vct=a&vct=b',
+      '/registry/issuer-metadata',
+    ];
+    for (const path of paths) {
+      const response = await get(path);
+      expect([path, response.status < 500 || response.status === 502]).toEqual([path, true]);
+      if (response.status >= 400) expect(response.body).toMatchObject({ status: response.status });
+    }
+    const tenantHeader = await get(`/registry/issuer-metadata?issuer=${encodeURIComponent(`${upstream.base}/issuer`)}`, { 'x-tenant-id': '../../etc' });
+    expect(tenantHeader.status).toBe(400);
+  });
+
+  it('serves reads without an access token (public routes; fetches go through the outbound guard)', async () => {
+    // No Authorization header anywhere in this file: the issuer metadata tests below are anonymous too.
+    expect((await get(tm(`${upstream.base}/vct/pid`))).status).toBe(200);
+    expect((await get(tm(`${upstream.base}/vct/pid`), { authorization: 'Bearer not-a-token' })).status).toBe(200);
   });
 });
 
@@ -354,11 +386,13 @@ describe('GET /registry/issuer-metadata', () => {
   it('decides trust per tenant: another PDP, disabled, and PDP down (fail closed)', async () => {
     const path = `/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`;
     expect((await get(path, { 'x-tenant-id': 'strict' })).body!['trust']).toMatchObject({ trusted: false, source: 'pdp' });
+    expect((await get(`/t/strict${path}`)).body!['trust']).toMatchObject({ trusted: false, source: 'pdp' });
     expect((await get(path, { 'x-tenant-id': 'open' })).body!['trust']).toMatchObject({ trusted: true, source: 'disabled' });
     const down = (await get(path, { 'x-tenant-id': 'down' })).body!['trust'] as { trusted: boolean; source: string; reason: string };
     expect(down).toMatchObject({ trusted: false, source: 'error' });
     expect(down.reason).toMatch(/PDP could not be asked/);
     expect((await get(path, { 'x-tenant-id': 'Not A Tenant!' })).status).toBe(400);
+    expect((await get(path, { 'x-tenant-id': 'ghost' })).status).toBe(404);
   });
 
   it('reports a signed_metadata that does not verify and does not trust the issuer', async () => {
@@ -374,5 +408,16 @@ describe('GET /registry/issuer-metadata', () => {
     expect((await get('/registry/issuer-metadata?issuer=not-a-url')).status).toBe(400);
     expect((await get(`/registry/issuer-metadata?issuer=${encodeURIComponent('http://10.0.0.1/issuer')}`)).body).toMatchObject({ status: 400, reason: 'address_blocked' });
     expect((await get(`/registry/issuer-metadata?issuer=${encodeURIComponent(`${upstream.base}/nobody`)}`)).status).toBe(404);
+  });
+});
+
+describe('trust-refresh job slot', () => {
+  it('is filled by the registry module, so a job runner in this process runs the refresh', async () => {
+    const events: JobEvent[] = [];
+    const runner = new JobRunner({ cache, lockTtlMs: 10_000, keyPrefix: 'jobs-test:', onEvent: (e) => events.push(e) });
+    runner.register({ name: JOB_SLOTS.trustRefresh, intervalMs: 60_000 });
+    expect(await runner.runIfDue(JOB_SLOTS.trustRefresh)).toBe('ran');
+    expect(events[0]).toMatchObject({ name: 'trust-refresh', outcome: 'ran', result: { refreshed: 0 } });
+    await runner.stop();
   });
 });

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { StorageFeatureModule } from './storage-feature.module';
+import { vaultTombstonesJob } from '@wallet/platform';
 
 /**
  * The storage feature over real HTTP with real access tokens (signed by the
@@ -212,6 +213,24 @@ function runVaultApiSuite(name: string, storeOptions: () => StoreOptions) {
       expect((await call('POST', '/storage/vault/import', target, JSON.stringify({ a: 1 }))).status).toBe(400);
       const huge = await call('POST', '/storage/vault/import', target, 'x'.repeat(250_000), ndjson);
       expect(huge.status).toBe(413);
+    });
+
+    it('the vault-tombstones job purges old tombstones; a device behind them is told to resync', async () => {
+      const auth = await token(`gina-${randomUUID().slice(0, 8)}`);
+      await call('POST', '/storage/vault/records', auth, { id: 'keep', category: 'c', blob: 'AAAA', tags: {} });
+      await call('POST', '/storage/vault/records', auth, { id: 'gone', category: 'c', blob: 'AAAA', tags: {} });
+      const old = (await call('GET', '/storage/vault/sync', auth)).body as { cursor: string };
+      expect((await call('DELETE', '/storage/vault/records/gone', auth)).status).toBe(204);
+      const job = vaultTombstonesJob(runtime.store, runtime.config);
+      const later = new Date(Date.now() + runtime.config.vault.tombstoneRetentionMs + 60_000);
+      const result = await job({ name: 'vault-tombstones', fence: 1, now: later, signal: new AbortController().signal });
+      expect(result).toMatchObject({ removed: expect.any(Number) });
+      expect((result as { removed: number }).removed).toBeGreaterThanOrEqual(1);
+      const expired = await call('GET', `/storage/vault/sync?since=${old.cursor}`, auth);
+      expect(expired.status).toBe(412);
+      expect(expired.body).toMatchObject({ code: 'sync_cursor_expired', resync: true });
+      const fresh = await call('GET', '/storage/vault/sync', auth);
+      expect((fresh.body as { changes: Array<{ id: string }> }).changes.map((c) => c.id)).toEqual(['keep']);
     });
 
     it('serves the v1 routes from the same store', async () => {

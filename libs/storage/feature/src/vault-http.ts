@@ -1,8 +1,4 @@
-import {
-  PreconditionFailedError,
-  ValidationError,
-  VersionConflictError,
-} from '@wallet/domain';
+import { PreconditionFailedError, ValidationError, VersionConflictError, WalletError } from '@wallet/domain';
 import type { Principal } from '@wallet/platform';
 import type { VaultOwner, VaultRecord } from '@wallet/persistence';
 
@@ -12,7 +8,7 @@ export const VAULT_STORE = Symbol('VAULT_STORE');
 /** The owner of every record a request touches: always the caller, from the verified token. */
 export function ownerOf(principal: Principal | null): VaultOwner {
   // The global guard lets no unauthenticated request reach these routes; this is the backstop.
-  if (!principal) throw new ValidationError('an access token is required');
+  if (!principal) throw new WalletError('unauthorized', 'an access token is required');
   return { tenantId: principal.tenantId, userId: principal.userId };
 }
 

@@ -1,8 +1,19 @@
-import { Module } from '@nestjs/common';
+import { Inject, Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { KeyRing } from '@wallet/crypto';
-import { OutboundClient, OutboundModule, ServiceKeysModule, WALLET_CACHE, WALLET_CONFIG } from '@wallet/platform';
+import type { Store } from '@wallet/persistence';
+import {
+  HttpMetrics,
+  OutboundClient,
+  OutboundModule,
+  pdpOutboundOptions,
+  ServiceKeysModule,
+  WALLET_CACHE,
+  WALLET_CONFIG,
+  WALLET_STORE,
+} from '@wallet/platform';
+import { tenantPdpLookup, TrustEvaluator, trustOptionsFromConfig } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
 import { createIssuerKeyResolver, outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
 import { VerifierFrontendController, VerifierTokenController } from './verifier.controllers';
@@ -11,6 +22,18 @@ import { VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE, VERIFIER_TOKEN_KEYS, V
 import { VerifierJwksController } from './verifier-jwks.controller';
 import { VerifierServices } from './verifier-services';
 import { VerifierSessions } from './verifier-sessions';
+
+const VERIFIER_PDP_CLIENT = Symbol('VERIFIER_PDP_CLIENT');
+
+/** Closes the PDP client's pooled connections on shutdown. */
+@Injectable()
+class PdpClientCloser implements OnModuleDestroy {
+  constructor(@Inject(VERIFIER_PDP_CLIENT) private readonly client: OutboundClient) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.client.close();
+  }
+}
 
 /** The OpenID4VP relying party. Its routes are at the root of its own host. */
 @Module({
@@ -22,6 +45,24 @@ import { VerifierSessions } from './verifier-sessions';
   controllers: [VerifierJwksController, VerifierFrontendController, VerifierTokenController],
   providers: [
     { provide: VERIFIER_FETCH, inject: [OutboundClient], useFactory: (client: OutboundClient) => outboundFetch(client) },
+    {
+      provide: VERIFIER_PDP_CLIENT,
+      inject: [WALLET_CONFIG],
+      useFactory: (config: WalletConfig) => new OutboundClient(pdpOutboundOptions(config)),
+    },
+    PdpClientCloser,
+    {
+      // AuthZEN decisions for trust rules with `authzen: true`; PDP calls get the trust section's allowances.
+      provide: TrustEvaluator,
+      inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, HttpMetrics, VERIFIER_PDP_CLIENT],
+      useFactory: (config: WalletConfig, cache: Cache, store: Store, metrics: HttpMetrics, http: OutboundClient) =>
+        new TrustEvaluator(trustOptionsFromConfig(config), {
+          cache,
+          http,
+          tenantPdpUrl: tenantPdpLookup(store),
+          metrics: metrics.registry,
+        }),
+    },
     {
       provide: VerifierServices,
       inject: [WALLET_CONFIG],
@@ -35,7 +76,7 @@ import { VerifierSessions } from './verifier-sessions';
     },
     {
       provide: VerifierCore,
-      inject: [WALLET_CONFIG, VerifierServices, VerifierSessions, VERIFIER_REQUEST_KEYS, VERIFIER_TOKEN_KEYS, VERIFIER_FETCH, WALLET_CACHE],
+      inject: [WALLET_CONFIG, VerifierServices, VerifierSessions, VERIFIER_REQUEST_KEYS, VERIFIER_TOKEN_KEYS, VERIFIER_FETCH, WALLET_CACHE, TrustEvaluator],
       useFactory: (
         config: WalletConfig,
         services: VerifierServices,
@@ -44,10 +85,11 @@ import { VerifierSessions } from './verifier-sessions';
         tokenKeys: KeyRing,
         fetch: VerifierFetch,
         cache: Cache,
+        trust: TrustEvaluator,
       ) => {
         const trustedRoots = config.verifier.trustedRootsFile ? [readFileSync(config.verifier.trustedRootsFile, 'utf8')] : [];
         const resolveIssuerKey = createIssuerKeyResolver({ trustedRoots, fetch });
-        return new VerifierCore(config, services, sessions, requestKeys, tokenKeys, resolveIssuerKey, fetch, cache);
+        return new VerifierCore(config, services, sessions, requestKeys, tokenKeys, resolveIssuerKey, fetch, cache, trust);
       },
     },
   ],

@@ -167,15 +167,17 @@ export class VerifierGrants {
     }
     // Presented by another client: refused without using it up.
     if (stored.serviceId !== serviceId) throw new OAuthError(400, 'invalid_grant', 'the refresh token was issued to another client');
+    // Checked before the swap, so of two concurrent uses exactly one wins (and the loser revokes
+    // the family, which also refuses the winner's new token on its next use).
+    if ((await this.cache.get(`verifier:refresh-revoked:${stored.familyId}`)) !== null) {
+      throw new OAuthError(400, 'invalid_grant', 'the refresh token family is revoked');
+    }
     const left = stored.familyExpiresAt - Date.now();
     const marker: UsedMarker = { used: true, familyId: stored.familyId };
     if (left <= 0 || !(await this.cache.compareAndSet(key, raw, JSON.stringify(marker), { ttlMs: Math.max(left, 1000) }))) {
       // Someone used it at the same moment: treat it as a reuse.
       await this.revokeFamily(stored.familyId);
       throw new OAuthError(400, 'invalid_grant', 'the refresh token was already used; its token family is revoked');
-    }
-    if ((await this.cache.get(`verifier:refresh-revoked:${stored.familyId}`)) !== null) {
-      throw new OAuthError(400, 'invalid_grant', 'the refresh token family is revoked');
     }
     return stored;
   }

@@ -19,12 +19,25 @@ const zTrustedIssuer = z.strictObject({
   claims: z.array(z.string().min(1).max(256)).min(1).max(256).optional(),
 });
 
-const zCredentialTrust = z.strictObject({
-  /** The SD-JWT VC `vct` (or W3C type) this rule covers; `*` covers every type. */
-  type: z.string().min(1).max(2048),
-  /** `any`: any issuer whose key can be resolved and verified (development only). */
-  issuers: z.union([z.literal('any'), z.array(zTrustedIssuer).min(1).max(256)]),
-});
+/**
+ * Who may issue one credential type. Exactly one source: a static list (`issuers`), an
+ * EBSI-style trusted issuers registry (`registry`), or the AuthZEN PDP (`authzen: true`, the
+ * `trust.pdpUrl` of the `default` tenant).
+ */
+const zCredentialTrust = z
+  .strictObject({
+    /** The SD-JWT VC `vct` (or W3C type) this rule covers; `*` covers every type. */
+    type: z.string().min(1).max(2048),
+    /** `any`: any issuer whose key can be resolved and verified (development only). */
+    issuers: z.union([z.literal('any'), z.array(zTrustedIssuer).min(1).max(256)]).optional(),
+    /** `GET <url>/<issuer>` answers the issuer's entry (FIWARE/EBSI trusted issuers list format); 404: not trusted. */
+    registry: z.strictObject({ url: z.url({ protocol: /^https?$/ }).overwrite((u) => u.replace(/\/+$/, '')) }).optional(),
+    authzen: z.literal(true).optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const sources = [rule.issuers, rule.registry, rule.authzen].filter((s) => s !== undefined).length;
+    if (sources !== 1) ctx.addIssue({ code: 'custom', path: ['issuers'], message: 'give exactly one of issuers, registry and authzen' });
+  });
 export type CredentialTrust = z.infer<typeof zCredentialTrust>;
 
 const zTokenShape = z.union([

@@ -1,6 +1,7 @@
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { KeyRing } from '@wallet/crypto';
+import type { TrustEvaluator } from '@wallet/trust';
 import { PresentationError, type IssuerKeyResolver } from '@wallet/protocol';
 import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -73,6 +74,7 @@ export class VerifierCore {
     private readonly resolveIssuerKey: IssuerKeyResolver,
     private readonly fetch: VerifierFetch,
     private readonly cache: Cache,
+    private readonly trust?: Pick<TrustEvaluator, 'evaluate'>,
   ) {
     this.grants = new VerifierGrants(cache, config.verifier.sessionTtlMs);
   }
@@ -291,6 +293,7 @@ export class VerifierCore {
         resolveIssuerKey: this.resolveIssuerKey,
         fetch: this.fetch,
         cache: this.cache,
+        ...(this.trust ? { trust: this.trust } : {}),
         statusListTtlMs: this.config.verifier.statusListCacheTtlMs,
         clockSkewSeconds: this.config.verifier.clockSkewSeconds,
       });
@@ -391,6 +394,7 @@ export class VerifierCore {
       resolveIssuerKey: this.resolveIssuerKey,
       fetch: this.fetch,
       cache: this.cache,
+      ...(this.trust ? { trust: this.trust } : {}),
       statusListTtlMs: this.config.verifier.statusListCacheTtlMs,
       clockSkewSeconds: this.config.verifier.clockSkewSeconds,
     });

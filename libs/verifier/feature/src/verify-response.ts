@@ -5,13 +5,17 @@ import {
   evaluatePresentationExchange,
   parsePresentationSubmission,
   PresentationError,
+  selectClaim,
   selectSubmitted,
   verifySdJwtVc,
   type IssuerKeyResolver,
   type PresentedCredential,
   type VerifiedSdJwtVc,
 } from '@wallet/protocol';
-import { calculateJwkThumbprint } from 'jose';
+import { DEFAULT_TENANT_ID } from '@wallet/domain';
+import type { TrustEvaluator } from '@wallet/trust';
+import { calculateJwkThumbprint, exportJWK } from 'jose';
+import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import type { VerifierFetch } from './issuer-keys';
 import type { CredentialTrust, VerifierScope } from './verifier-services';
@@ -22,7 +26,12 @@ const SD_JWT_FORMATS = new Set(['dc+sd-jwt', 'vc+sd-jwt']);
 const STRUCTURAL_CLAIMS = new Set(['iss', 'vct', 'vct#integrity', 'cnf', 'iat', 'exp', 'nbf', 'status', 'sub', 'jti']);
 const MAX_PRESENTATIONS = 16;
 
+/** How long a trusted issuers registry entry is reused. */
+const TRUST_CACHE_MS = 300_000;
+
 export interface ResponseVerifierDeps {
+  /** The AuthZEN evaluator, for rules with `authzen: true`. */
+  trust?: Pick<TrustEvaluator, 'evaluate'>;
   resolveIssuerKey: IssuerKeyResolver;
   fetch: VerifierFetch;
   cache: Cache;
@@ -66,21 +75,98 @@ function claimPaths(value: unknown, prefix = ''): string[] {
   });
 }
 
-/** Refuses an untrusted issuer, or one that attested a claim it may not. */
-export function checkIssuerTrust(trust: readonly CredentialTrust[], credential: VerifiedSdJwtVc): void {
-  const rule = trust.find((r) => r.type === credential.vct) ?? trust.find((r) => r.type === '*');
-  if (!rule) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
-  if (rule.issuers === 'any') return;
-  const issuer = rule.issuers.find((i) => i.id === credential.issuer);
-  if (!issuer) throw new PresentationError('untrusted_issuer', 'the issuer is not trusted for this credential type');
-  if (!issuer.claims) return;
-  const allowed = issuer.claims;
-  const attested = Object.keys(credential.claims).filter((k) => !STRUCTURAL_CLAIMS.has(k));
-  for (const name of attested) {
+function attestedClaims(credential: VerifiedSdJwtVc): string[] {
+  return Object.keys(credential.claims).filter((k) => !STRUCTURAL_CLAIMS.has(k));
+}
+
+/** Refuses a claim (or a nested claim) outside `allowed` (top-level names or dotted paths). */
+function checkAllowedClaims(credential: VerifiedSdJwtVc, allowed: readonly string[]): void {
+  for (const name of attestedClaims(credential)) {
     const paths = claimPaths(credential.claims[name], name);
     const ok = paths.every((p) => allowed.some((a) => p === a || p.startsWith(`${a}.`) || a.startsWith(`${p}.`)));
     if (!ok) throw new PresentationError('claim_not_allowed', `the issuer may not attest the claim "${name}"`);
   }
+}
+
+/** One entry of a FIWARE/EBSI trusted issuers list: `attributes[].body` is base64 JSON of this. */
+const zTirCredential = z.object({
+  credentialsType: z.string(),
+  claims: z.array(z.object({ name: z.string(), allowedValues: z.array(z.unknown()).optional() })).optional(),
+});
+const zTirIssuer = z.object({ attributes: z.array(z.object({ body: z.string() })).max(256) });
+
+/**
+ * Asks a trusted issuers registry about an issuer (`GET <url>/<issuer>`, cached
+ * `TRUST_CACHE_MS`): the issuer must have an attribute for the credential type,
+ * and when that attribute lists claims, only those (with their allowed values).
+ */
+async function checkRegistry(url: string, credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+  const entryUrl = `${url}/${encodeURIComponent(credential.issuer)}`;
+  const key = `verifier:tir:${createHash('sha256').update(entryUrl).digest('base64url')}`;
+  let text = await deps.cache.get(key);
+  if (text === null) {
+    try {
+      text = await deps.fetch.getText(entryUrl, ['application/json']);
+    } catch (cause) {
+      // 404 (not listed) and an unreachable registry both refuse: trust fails closed.
+      throw new PresentationError('untrusted_issuer', 'the trusted issuers registry does not list the issuer', { cause });
+    }
+    await deps.cache.set(key, text, { ttlMs: TRUST_CACHE_MS });
+  }
+  let entry;
+  try {
+    entry = zTirIssuer.parse(JSON.parse(text));
+  } catch (cause) {
+    throw new PresentationError('untrusted_issuer', 'the trusted issuers registry answered an entry we cannot read', { cause });
+  }
+  const credentials = entry.attributes.flatMap((attribute) => {
+    try {
+      return [zTirCredential.parse(JSON.parse(Buffer.from(attribute.body, 'base64').toString('utf8')))];
+    } catch {
+      return [];
+    }
+  });
+  const match = credentials.find((c) => c.credentialsType === credential.vct);
+  if (!match) throw new PresentationError('untrusted_issuer', 'the registry does not list the issuer for this credential type');
+  if (!match.claims) return;
+  checkAllowedClaims(credential, match.claims.map((c) => c.name));
+  for (const claim of match.claims) {
+    if (!claim.allowedValues) continue;
+    const [value] = selectClaim(credential.claims, claim.name.split('.'));
+    if (value !== undefined && !claim.allowedValues.some((allowed) => allowed === value)) {
+      throw new PresentationError('claim_not_allowed', `the issuer may not attest this value of "${claim.name}"`);
+    }
+  }
+}
+
+async function checkAuthzen(credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+  if (!deps.trust) throw new PresentationError('untrusted_issuer', 'no AuthZEN trust evaluator is configured');
+  const x5c = credential.header.x5c;
+  const key =
+    Array.isArray(x5c) && x5c.length > 0
+      ? { type: 'x5c' as const, x5c }
+      : { type: 'jwk' as const, jwk: { ...(await exportJWK(credential.issuerKey)) } as Record<string, unknown> };
+  const decision = await deps.trust.evaluate({
+    tenantId: DEFAULT_TENANT_ID,
+    entityId: credential.issuer,
+    role: 'credential-issuer',
+    key,
+    credentialTypes: [credential.vct],
+  });
+  if (!decision.trusted) throw new PresentationError('untrusted_issuer', `the trust decision refused the issuer (${decision.reason})`);
+}
+
+/** Refuses an untrusted issuer, or one that attested a claim it may not, by the rule for the credential type. */
+export async function checkIssuerTrust(trust: readonly CredentialTrust[], credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+  const rule = trust.find((r) => r.type === credential.vct) ?? trust.find((r) => r.type === '*');
+  if (!rule) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
+  if (rule.registry) return checkRegistry(rule.registry.url, credential, deps);
+  if (rule.authzen) return checkAuthzen(credential, deps);
+  if (!rule.issuers) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
+  if (rule.issuers === 'any') return;
+  const issuer = rule.issuers.find((i) => i.id === credential.issuer);
+  if (!issuer) throw new PresentationError('untrusted_issuer', 'the issuer is not trusted for this credential type');
+  if (issuer.claims) checkAllowedClaims(credential, issuer.claims);
 }
 
 /** Verifies one SD-JWT VC presentation for a session: signature, disclosures, key binding, trust, status. */
@@ -92,7 +178,7 @@ async function verifyOne(presentation: string, session: VerifierSession, scope: 
     clockSkewSeconds: deps.clockSkewSeconds,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  checkIssuerTrust(scope.trust, verified);
+  await checkIssuerTrust(scope.trust, verified, deps);
   await checkTokenStatus(verified.status, {
     resolveKey: deps.resolveIssuerKey,
     clockSkewSeconds: deps.clockSkewSeconds,

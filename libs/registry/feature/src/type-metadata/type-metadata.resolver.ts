@@ -1,4 +1,4 @@
-import type { Cache } from '@wallet/cache';
+import type { Cache, Lock } from '@wallet/cache';
 import { NotFoundError, ValidationError, WalletError, isWalletError } from '@wallet/domain';
 import type { OutboundClient, OutboundResponse } from '@wallet/platform';
 import { createHash } from 'node:crypto';
@@ -34,6 +34,14 @@ export interface TypeMetadataResolverOptions {
   imageTypes: readonly string[];
   /** Prefix of shared cache keys (default `registry:`). */
   keyPrefix?: string;
+  /** How long a replica waits for another replica's fetch of the same vct (default 10 s). */
+  lockWaitMs?: number;
+  /**
+   * How long a fresh entry read from the shared cache is reused in-process
+   * without asking the cache again (default 1 s; 0: always ask). Local
+   * registrations on other replicas show after at most this long.
+   */
+  localCacheMs?: number;
 }
 
 export interface TypeMetadataResolverDeps {
@@ -122,7 +130,8 @@ export function mergeTypeMetadata(parent: TypeMetadata, child: TypeMetadata): Ty
  * served as they are; stale ones are revalidated (`If-None-Match`,
  * `If-Modified-Since`) and served as `stale` while the upstream fails, up to
  * `staleMaxMs`. Concurrent resolutions of one vct in this process share one
- * fetch (in-process only: two replicas may fetch the same vct once each).
+ * fetch, and replicas coordinate through a cache lock (one fetches, the
+ * others wait for its result in the shared cache).
  *
  * Security caveat: the metadata is third-party content. Integrity strings
  * prove it is the document the referrer meant, not that it is benign; SVG
@@ -134,6 +143,7 @@ export class TypeMetadataResolver {
   private readonly inflight = new Map<string, Promise<Entry>>();
   /** Parsed cache values by their raw text, so a warm read skips JSON and schema parsing. */
   private readonly parsed = new Map<string, { raw: string; entry: Entry }>();
+  private readonly recent = new Map<string, { entry: Entry; until: number }>();
 
   constructor(
     private readonly options: TypeMetadataResolverOptions,
@@ -149,6 +159,7 @@ export class TypeMetadataResolver {
 
   /** Forgets the cached copy (after a local registration changed). */
   async invalidate(vct: string): Promise<void> {
+    this.recent.delete(this.cacheKey(vct));
     await this.deps.cache.delete(this.cacheKey(vct));
   }
 
@@ -160,15 +171,21 @@ export class TypeMetadataResolver {
       ]);
     }
     const key = this.cacheKey(vct);
-    const cached = await this.readEntry(key);
     const now = this.now();
+    const recent = this.recent.get(key);
+    const cached = recent && recent.until > now ? recent.entry : await this.readEntry(key);
+    const localMs = this.options.localCacheMs ?? 1_000;
+    if (cached && cached !== recent?.entry && localMs > 0 && (cached.origin === 'local' || now < cached.freshUntil)) {
+      if (this.recent.size >= 1_000) this.recent.clear();
+      this.recent.set(key, { entry: cached, until: Math.min(now + localMs, cached.origin === 'local' ? Infinity : cached.freshUntil) });
+    }
     if (cached && (cached.origin === 'local' || now < cached.freshUntil)) {
       if (this.integrityOk(cached, integrity)) return this.answer(cached, cached.origin === 'local' ? 'local' : 'hit');
       // The referrer expects another document: maybe the upstream changed since we cached it.
-      return this.answer(this.checked(await this.shared(key, () => this.load(vct, null)), integrity), 'miss');
+      return this.answer(this.checked(await this.shared(key, cached, () => this.load(vct, null)), integrity), 'miss');
     }
     try {
-      const entry = await this.shared(key, () => this.load(vct, cached));
+      const entry = await this.shared(key, cached, () => this.load(vct, cached));
       const status: CacheStatus = entry.origin === 'local' ? 'local' : cached && entry.fetchedAt === cached.fetchedAt ? 'revalidated' : 'miss';
       return this.answer(this.checked(entry, integrity), status);
     } catch (error) {
@@ -210,20 +227,64 @@ export class TypeMetadataResolver {
     if (raw === null) return null;
     const memo = this.parsed.get(key);
     if (memo && memo.raw === raw) return memo.entry;
-    const parsed = zEntry.safeParse(JSON.parse(raw));
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return null; // a corrupt cache value is a miss
+    }
+    const parsed = zEntry.safeParse(json);
     if (!parsed.success) return null;
     if (this.parsed.size >= 1_000) this.parsed.clear();
     this.parsed.set(key, { raw, entry: parsed.data });
     return parsed.data;
   }
 
-  /** One load per key at a time in this process; later callers share the promise. */
-  private shared(key: string, load: () => Promise<Entry>): Promise<Entry> {
+  /**
+   * One load per key at a time: in this process, later callers share the
+   * promise; across replicas, a cache lock lets one fetch while the others
+   * wait (up to `lockWaitMs`) for its result to appear in the shared cache.
+   */
+  private shared(key: string, before: Entry | null, load: () => Promise<Entry>): Promise<Entry> {
     const running = this.inflight.get(key);
     if (running) return running;
-    const promise = load().finally(() => this.inflight.delete(key));
+    const promise = this.loadOnce(key, before, load).finally(() => this.inflight.delete(key));
     this.inflight.set(key, promise);
     return promise;
+  }
+
+  private async loadOnce(key: string, before: Entry | null, load: () => Promise<Entry>): Promise<Entry> {
+    const waitMs = this.options.lockWaitMs ?? 10_000;
+    const lockName = `${key}:fetch`;
+    const changed = (entry: Entry | null): entry is Entry =>
+      entry !== null && (!before || entry.fetchedAt !== before.fetchedAt || entry.freshUntil !== before.freshUntil);
+    const underLock = async (lock: Lock): Promise<Entry> => {
+      try {
+        return await load();
+      } finally {
+        await lock.release();
+      }
+    };
+    const lock = await this.deps.cache.acquireLock(lockName, waitMs + 5_000);
+    if (lock) return underLock(lock);
+    // Another replica is fetching. Real time, not the injected clock: this waits for it.
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const entry = await this.readEntry(key);
+      if (changed(entry)) return entry;
+      const mine = await this.deps.cache.acquireLock(lockName, waitMs + 5_000);
+      if (mine) {
+        // The other replica finished or failed; its result may have landed just now.
+        const landed = await this.readEntry(key);
+        if (changed(landed)) {
+          await mine.release();
+          return landed;
+        }
+        return underLock(mine);
+      }
+    }
+    return load();
   }
 
   private async load(vct: string, previous: Entry | null): Promise<Entry> {
