@@ -57,6 +57,7 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     'POST /api/v1/authentication_response',
     'POST /token',
     'POST /services/:serviceId/token',
+    'POST /services/:serviceId/nonce',
     'GET /services/:serviceId/.well-known/openid-configuration',
   ],
 };

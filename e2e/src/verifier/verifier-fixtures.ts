@@ -31,7 +31,7 @@ export function runWallet(input: Record<string, unknown>): Promise<WalletResult>
   });
 }
 
-export const servicesYaml = (dir: string, issuerRoot: string, extraScopes: Record<string, unknown> = {}) => {
+export const servicesYaml = (dir: string, issuerRoot: string, extraScopes: Record<string, unknown> = {}, extraServices: Array<Record<string, unknown>> = []) => {
   const file = join(dir, 'services.yaml');
   const scope = (claims: string[] | null, token: Record<string, unknown>) => ({
     dcql: {
@@ -87,6 +87,7 @@ export const servicesYaml = (dir: string, issuerRoot: string, extraScopes: Recor
         service('shop'),
         service('shop-x509', { clientIdPrefix: 'x509_san_dns' }),
         service('shop-hash', { clientIdPrefix: 'x509_hash' }),
+        ...extraServices.map(({ id, ...extra }) => service(String(id), extra)),
       ],
     }),
   );

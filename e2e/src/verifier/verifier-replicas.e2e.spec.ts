@@ -103,4 +103,31 @@ describeRedis('two verifier replicas sharing Redis and the store', () => {
     });
     expect(again.status).toBe(400);
   });
+  it('grants across replicas: a nonce from A is taken on B once; refresh tokens rotate across replicas and a reuse on either revokes the family', async () => {
+    const [a, b] = replicas.map((r) => r.servers.get('verifier')!) as [string, string];
+    const issuer = await createTestSdJwtIssuer(ISSUER, { privateJwk: issuerPki.leafPrivateJwk, x5c: issuerPki.x5c });
+    const holder = await createTestSdJwtHolder();
+    const credential = await issuer.issue(
+      { given_name: 'Erika', address: { country: 'AT' } },
+      { _sd: ['given_name', 'address'], address: { _sd: ['country'] } },
+      { vct: PID, holderJwk: holder.publicJwk },
+    );
+    const post = async (origin: string, path: string, params: Record<string, string> = {}) => {
+      const response = await fetch(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    };
+    const { c_nonce } = (await post(a, '/services/shop/nonce')).body as { c_nonce: string };
+    const vpToken = JSON.stringify({ pid: [await holder.present(credential, { given_name: true, address: { country: true } }, { nonce: c_nonce, aud: 'shop' })] });
+    const [first, second] = await Promise.all([
+      post(b, '/services/shop/token', { grant_type: 'vp_token', vp_token: vpToken }),
+      post(a, '/services/shop/token', { grant_type: 'vp_token', vp_token: vpToken }),
+    ]);
+    expect([first.status, second.status].sort()).toEqual([200, 400]);
+    const r1 = (first.status === 200 ? first : second).body['refresh_token']!;
+    const rotated = await post(a, '/services/shop/token', { grant_type: 'refresh_token', refresh_token: r1 });
+    expect(rotated.status).toBe(200);
+    const r2 = rotated.body['refresh_token']!;
+    expect(await post(b, '/services/shop/token', { grant_type: 'refresh_token', refresh_token: r1 })).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await post(a, '/services/shop/token', { grant_type: 'refresh_token', refresh_token: r2 })).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
 });

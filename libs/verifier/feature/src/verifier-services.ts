@@ -66,6 +66,18 @@ const zScope = z
   });
 export type VerifierScope = z.infer<typeof zScope>;
 
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+const zClientJwks = z.strictObject({
+  keys: z
+    .array(
+      z.looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().max(256).optional() }).refine((jwk) => PRIVATE_JWK_MEMBERS.every((m) => !(m in jwk)), {
+        message: 'must be a public key (no private or symmetric members)',
+      }),
+    )
+    .min(1)
+    .max(16),
+});
+
 const zService = z
   .strictObject({
     id: zId,
@@ -75,10 +87,19 @@ const zService = z
     clientIdPrefix: z.enum(['decentralized_identifier', 'x509_san_dns', 'x509_hash', 'redirect_uri']).optional(),
     /** Where the verifier may send the browser (and the code) back: exact URLs. Empty: any http(s) URL (development). */
     redirectUris: z.array(z.url()).max(64).default([]),
+    /** Client authentication at the token endpoint: `none` (public client, PKCE) or `private_key_jwt` (RFC 7523, keys in `clientJwks`). */
+    tokenEndpointAuthMethod: z.enum(['none', 'private_key_jwt']).default('none'),
+    /** The client's public keys for `private_key_jwt` (an inline JWKS; private members are refused). */
+    clientJwks: zClientJwks.optional(),
+    /** How long a login can be kept alive with refresh tokens (absolute: rotation does not extend it). */
+    refreshTokenTtlSeconds: z.int().min(60).max(30 * 24 * 3600).default(8 * 3600),
   })
   .superRefine((service, ctx) => {
     if (!service.scopes[service.defaultScope]) {
       ctx.addIssue({ code: 'custom', path: ['defaultScope'], message: `no scope named "${service.defaultScope}"` });
+    }
+    if (service.tokenEndpointAuthMethod === 'private_key_jwt' && !service.clientJwks) {
+      ctx.addIssue({ code: 'custom', path: ['clientJwks'], message: 'private_key_jwt needs clientJwks' });
     }
   });
 export type VerifierService = z.infer<typeof zService>;

@@ -204,6 +204,14 @@ export class VerifierTokenController {
     return this.tokenFrom(req, body, reply, serviceId);
   }
 
+  /** A single-use nonce for the `vp_token` grant and token exchange: `{c_nonce, expires_in}`. */
+  @Post('services/:serviceId/nonce')
+  @HttpCode(200)
+  nonce(@Param('serviceId') serviceId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    void reply.header('cache-control', 'no-store');
+    return this.core.nonce(serviceId);
+  }
+
   @Get('services/:serviceId/.well-known/openid-configuration')
   openidConfiguration(@Param('serviceId') serviceId: string, @Req() req: FastifyRequest): Record<string, unknown> {
     return this.core.openidConfiguration(serviceId, requestBase(req));
