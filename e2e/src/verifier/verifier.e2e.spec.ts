@@ -29,6 +29,8 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
   let statusServer: Server;
   let statusUri: string;
   const pdpQueries: Array<{ subject: { id: string }; resource: { type: string } }> = [];
+  const jwtIssuer = { did: '', privateJwk: {} as JWK };
+  const jwtHolder = { did: '', privateJwk: {} as JWK };
 
   beforeAll(async () => {
     issuerPki = createTestPki({ leafSan: `URI:${ISSUER}` });
@@ -80,7 +82,19 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
       dcql: { credentials: [{ id: 'pid', format: 'dc+sd-jwt', meta: { vct_values: [PID] }, claims: [{ path: ['given_name'] }] }] },
       trust: [{ type: PID, ...trust }],
     });
+    // A W3C JWT VC issuer and holder, both did:jwk.
+    for (const party of [jwtIssuer, jwtHolder]) {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      party.privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
+      const { d: _d, ...publicJwk } = party.privateJwk;
+      party.did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
+    }
     const extraScopes = {
+      employee: {
+        dcql: { credentials: [{ id: 'employee', format: 'jwt_vc_json', meta: { type_values: [['VerifiableCredential', 'EmployeeCredential']] }, claims: [{ path: ['role'], values: ['admin', 'operator'] }] }] },
+        trust: [{ type: 'EmployeeCredential', issuers: [{ id: jwtIssuer.did }] }],
+        token: { type: 'mapping', claims: { role: 'employee.role', name: 'employee.name' } },
+      },
       tir: trustScope({ registry: { url: `${helper}/tir` } }),
       'tir-narrow': trustScope({ registry: { url: `${helper}/tir-narrow` } }),
       pdp: trustScope({ authzen: true }),
@@ -335,6 +349,29 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     for (const scope of ['tir', 'pdp']) {
       expect(await run(scope, { credential: foreign, disclose: { given_name: true } })).toMatchObject({ status: 400, body: { reason: 'untrusted_issuer' } });
     }
+  });
+
+  it('verifies a W3C VP in JWT form (jwt_vc_json): holder binding, issuer trust and the DCQL type and values', async () => {
+    const issueVc = async (subject: string, role: string) =>
+      new SignJWT({ vc: { type: ['VerifiableCredential', 'EmployeeCredential'], credentialSubject: { id: subject, name: 'Erika', role } } })
+        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: `${jwtIssuer.did}#0` })
+        .setIssuer(jwtIssuer.did)
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(await importJWK(jwtIssuer.privateJwk, 'ES256'));
+    const present = async (credential: string) => {
+      const { walletUrl, sessionId } = await start({ client_id: 'shop', scope: 'employee', client_callback: APP_CALLBACK });
+      return { result: await wallet(walletUrl, { jwtVc: { credential, holderPrivateJwk: jwtHolder.privateJwk, holderDid: jwtHolder.did } }), sessionId };
+    };
+    const { result, sessionId } = await present(await issueVc(jwtHolder.did, 'admin'));
+    expect(result).toMatchObject({ status: 200 });
+    const token = await exchange({ grant_type: 'authorization_code', code: codeOf((await status(sessionId))['redirectTo']) });
+    const { payload } = await jwtVerify(String(token.body['access_token']), await jwks());
+    expect(payload).toMatchObject({ role: 'admin', name: 'Erika', sub: jwtHolder.did });
+    // Another holder's credential, and a value the query does not allow.
+    expect((await present(await issueVc('did:example:someone-else', 'admin'))).result).toMatchObject({ status: 400, body: { reason: 'key_binding_invalid' } });
+    expect((await present(await issueVc(jwtHolder.did, 'guest'))).result).toMatchObject({ status: 400, body: { reason: 'query_not_satisfied' } });
   });
 
   it('serves a login page with an inline QR code, PNG and SVG images, and OIDC discovery', async () => {

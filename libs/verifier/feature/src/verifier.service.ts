@@ -164,7 +164,7 @@ export class VerifierCore {
     // Presentation Exchange exists only in the OpenID4VP drafts, which name this `vp_formats`.
     const metadata: Record<string, unknown> = session.presentationDefinition
       ? { vp_formats: { 'vc+sd-jwt': algs, 'dc+sd-jwt': algs } }
-      : { vp_formats_supported: { 'dc+sd-jwt': algs } };
+      : { vp_formats_supported: { 'dc+sd-jwt': algs, jwt_vc_json: { alg_values: SUPPORTED_ALGS } } };
     if (session.responseDecryptionJwk) {
       const { d: _d, ...publicJwk } = session.responseDecryptionJwk;
       metadata['jwks'] = { keys: [publicJwk] };
