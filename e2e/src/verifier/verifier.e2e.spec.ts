@@ -26,6 +26,7 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
   let issuer: TestSdJwtIssuer;
   let holder: TestSdJwtHolder;
   let credential: string;
+  let verifierEnv: Record<string, string>;
   let statusServer: Server;
   let statusUri: string;
   const pdpQueries: Array<{ subject: { id: string }; resource: { type: string } }> = [];
@@ -102,7 +103,7 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     const dir = mkdtempSync(join(tmpdir(), 'wallet-verifier-e2e-'));
     writeFileSync(join(dir, 'verifier-chain.pem'), verifierPki.chainPem);
     writeFileSync(join(dir, 'verifier-key.pem'), verifierPki.leafKeyPem);
-    verifier = await startBuiltApp('verifier', {
+    verifierEnv = {
       WALLET_VERIFIER_PUBLIC_URL: PUBLIC,
       // The status list host of this test is on loopback over http; production allows neither.
       WALLET_OUTBOUND_ALLOW_HTTP: 'true',
@@ -114,7 +115,8 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
       WALLET_VERIFIER_TRUSTED_ROOTS_FILE: join(dir, 'roots.pem'),
       WALLET_VERIFIER_X509_CERTIFICATE_FILE: join(dir, 'verifier-chain.pem'),
       WALLET_VERIFIER_X509_PRIVATE_KEY_FILE: join(dir, 'verifier-key.pem'),
-    });
+    };
+    verifier = await startBuiltApp('verifier', verifierEnv);
     base = verifier.servers.get('verifier')!;
   });
 
@@ -372,6 +374,32 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     // Another holder's credential, and a value the query does not allow.
     expect((await present(await issueVc('did:example:someone-else', 'admin'))).result).toMatchObject({ status: 400, body: { reason: 'key_binding_invalid' } });
     expect((await present(await issueVc(jwtHolder.did, 'guest'))).result).toMatchObject({ status: 400, body: { reason: 'query_not_satisfied' } });
+  });
+
+  it('signs application tokens with RS256 when configured (verifier.tokenAlg)', async () => {
+    const rsa = await startBuiltApp('verifier', { ...verifierEnv, WALLET_VERIFIER_TOKEN_ALG: 'RS256' });
+    try {
+      const rsaBase = rsa.servers.get('verifier')!;
+      const started = await fetch(`${rsaBase}/api/v1/startsiop?client_id=shop&client_callback=${encodeURIComponent(APP_CALLBACK)}`);
+      const sessionId = started.headers.get('x-session-id')!;
+      const result = await wallet(await started.text(), { hostMap: { [PUBLIC]: rsaBase } });
+      expect(result.status).toBe(200);
+      const answered = (await (await fetch(`${rsaBase}/api/v1/sessions/${sessionId}/status`)).json()) as Record<string, unknown>;
+      const response = await fetch(`${rsaBase}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: codeOf(answered['redirectTo']) }),
+      });
+      const token = String(((await response.json()) as Record<string, unknown>)['access_token']);
+      const keys = (await (await fetch(`${rsaBase}/.well-known/jwks`)).json()) as JSONWebKeySet;
+      expect(keys.keys.map((k) => k.kty)).toEqual(['RSA']);
+      const { protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys), { audience: 'shop' });
+      expect(protectedHeader.alg).toBe('RS256');
+      const discovery = (await (await fetch(`${rsaBase}/services/shop/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      expect(discovery['id_token_signing_alg_values_supported']).toEqual(['RS256']);
+    } finally {
+      await rsa.stop('SIGTERM');
+    }
   });
 
   it('serves a login page with an inline QR code, PNG and SVG images, and OIDC discovery', async () => {

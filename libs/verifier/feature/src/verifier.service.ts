@@ -350,7 +350,7 @@ export class VerifierCore {
       response_modes_supported: ['query'],
       grant_types_supported: ['authorization_code'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: [this.config.crypto.signingAlg],
+      id_token_signing_alg_values_supported: [this.config.verifier.tokenAlg],
       token_endpoint_auth_methods_supported: ['none'],
       code_challenge_methods_supported: ['S256'],
       request_parameter_supported: false,
