@@ -15,7 +15,7 @@ import {
 import { setGlobalConfig } from '@openid4vc/oauth2';
 import { digest, ES256, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { CompactEncrypt, compactVerify, importJWK, importX509 } from 'jose';
+import { CompactEncrypt, compactVerify, importJWK, importX509, SignJWT } from 'jose';
 
 const input = JSON.parse(process.argv[2]);
 // The verifier under test listens on plain http on loopback.
@@ -99,6 +99,31 @@ async function main() {
     callbacks,
   });
   const request = resolved.authorizationRequestPayload;
+
+  if (input.jwtVc) {
+    // A W3C VP in JWT form (jwt_vc_json), signed with the holder's did:jwk key (jose does the signing).
+    const { credential, holderPrivateJwk, holderDid } = input.jwtVc;
+    const vp = await new SignJWT({ nonce: request.nonce, vp: { type: ['VerifiablePresentation'], verifiableCredential: [credential] } })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: `${holderDid}#0` })
+      .setIssuer(holderDid)
+      .setAudience(request.client_id)
+      .setIssuedAt()
+      .sign(await importJWK(holderPrivateJwk, 'ES256'));
+    const queryId = request.dcql_query.credentials[0].id;
+    const response = await createOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: request,
+      authorizationResponsePayload: { vp_token: { [queryId]: [vp] } },
+      callbacks,
+    });
+    const submitted = await submitOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: request,
+      authorizationResponsePayload: response.authorizationResponsePayload,
+      callbacks,
+    });
+    const text = await submitted.response.text();
+    process.stdout.write(`${JSON.stringify({ status: submitted.response.status, body: JSON.parse(text || '{}'), clientId: request.client_id })}\n`);
+    return;
+  }
 
   const holder = new SDJwtVcInstance({
     hasher: digest,

@@ -26,9 +26,12 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
   let issuer: TestSdJwtIssuer;
   let holder: TestSdJwtHolder;
   let credential: string;
+  let verifierEnv: Record<string, string>;
   let statusServer: Server;
   let statusUri: string;
   const pdpQueries: Array<{ subject: { id: string }; resource: { type: string } }> = [];
+  const jwtIssuer = { did: '', privateJwk: {} as JWK };
+  const jwtHolder = { did: '', privateJwk: {} as JWK };
 
   beforeAll(async () => {
     issuerPki = createTestPki({ leafSan: `URI:${ISSUER}` });
@@ -80,7 +83,19 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
       dcql: { credentials: [{ id: 'pid', format: 'dc+sd-jwt', meta: { vct_values: [PID] }, claims: [{ path: ['given_name'] }] }] },
       trust: [{ type: PID, ...trust }],
     });
+    // A W3C JWT VC issuer and holder, both did:jwk.
+    for (const party of [jwtIssuer, jwtHolder]) {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      party.privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
+      const { d: _d, ...publicJwk } = party.privateJwk;
+      party.did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
+    }
     const extraScopes = {
+      employee: {
+        dcql: { credentials: [{ id: 'employee', format: 'jwt_vc_json', meta: { type_values: [['VerifiableCredential', 'EmployeeCredential']] }, claims: [{ path: ['role'], values: ['admin', 'operator'] }] }] },
+        trust: [{ type: 'EmployeeCredential', issuers: [{ id: jwtIssuer.did }] }],
+        token: { type: 'mapping', claims: { role: 'employee.role', name: 'employee.name' } },
+      },
       tir: trustScope({ registry: { url: `${helper}/tir` } }),
       'tir-narrow': trustScope({ registry: { url: `${helper}/tir-narrow` } }),
       pdp: trustScope({ authzen: true }),
@@ -88,7 +103,7 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     const dir = mkdtempSync(join(tmpdir(), 'wallet-verifier-e2e-'));
     writeFileSync(join(dir, 'verifier-chain.pem'), verifierPki.chainPem);
     writeFileSync(join(dir, 'verifier-key.pem'), verifierPki.leafKeyPem);
-    verifier = await startBuiltApp('verifier', {
+    verifierEnv = {
       WALLET_VERIFIER_PUBLIC_URL: PUBLIC,
       // The status list host of this test is on loopback over http; production allows neither.
       WALLET_OUTBOUND_ALLOW_HTTP: 'true',
@@ -100,7 +115,8 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
       WALLET_VERIFIER_TRUSTED_ROOTS_FILE: join(dir, 'roots.pem'),
       WALLET_VERIFIER_X509_CERTIFICATE_FILE: join(dir, 'verifier-chain.pem'),
       WALLET_VERIFIER_X509_PRIVATE_KEY_FILE: join(dir, 'verifier-key.pem'),
-    });
+    };
+    verifier = await startBuiltApp('verifier', verifierEnv);
     base = verifier.servers.get('verifier')!;
   });
 
@@ -334,6 +350,55 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     const foreign = await stranger.issue({ given_name: 'Eve' }, { _sd: ['given_name'] }, { vct: PID, holderJwk: holder.publicJwk });
     for (const scope of ['tir', 'pdp']) {
       expect(await run(scope, { credential: foreign, disclose: { given_name: true } })).toMatchObject({ status: 400, body: { reason: 'untrusted_issuer' } });
+    }
+  });
+
+  it('verifies a W3C VP in JWT form (jwt_vc_json): holder binding, issuer trust and the DCQL type and values', async () => {
+    const issueVc = async (subject: string, role: string) =>
+      new SignJWT({ vc: { type: ['VerifiableCredential', 'EmployeeCredential'], credentialSubject: { id: subject, name: 'Erika', role } } })
+        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: `${jwtIssuer.did}#0` })
+        .setIssuer(jwtIssuer.did)
+        .setSubject(subject)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(await importJWK(jwtIssuer.privateJwk, 'ES256'));
+    const present = async (credential: string) => {
+      const { walletUrl, sessionId } = await start({ client_id: 'shop', scope: 'employee', client_callback: APP_CALLBACK });
+      return { result: await wallet(walletUrl, { jwtVc: { credential, holderPrivateJwk: jwtHolder.privateJwk, holderDid: jwtHolder.did } }), sessionId };
+    };
+    const { result, sessionId } = await present(await issueVc(jwtHolder.did, 'admin'));
+    expect(result).toMatchObject({ status: 200 });
+    const token = await exchange({ grant_type: 'authorization_code', code: codeOf((await status(sessionId))['redirectTo']) });
+    const { payload } = await jwtVerify(String(token.body['access_token']), await jwks());
+    expect(payload).toMatchObject({ role: 'admin', name: 'Erika', sub: jwtHolder.did });
+    // Another holder's credential, and a value the query does not allow.
+    expect((await present(await issueVc('did:example:someone-else', 'admin'))).result).toMatchObject({ status: 400, body: { reason: 'key_binding_invalid' } });
+    expect((await present(await issueVc(jwtHolder.did, 'guest'))).result).toMatchObject({ status: 400, body: { reason: 'query_not_satisfied' } });
+  });
+
+  it('signs application tokens with RS256 when configured (verifier.tokenAlg)', async () => {
+    const rsa = await startBuiltApp('verifier', { ...verifierEnv, WALLET_VERIFIER_TOKEN_ALG: 'RS256' });
+    try {
+      const rsaBase = rsa.servers.get('verifier')!;
+      const started = await fetch(`${rsaBase}/api/v1/startsiop?client_id=shop&client_callback=${encodeURIComponent(APP_CALLBACK)}`);
+      const sessionId = started.headers.get('x-session-id')!;
+      const result = await wallet(await started.text(), { hostMap: { [PUBLIC]: rsaBase } });
+      expect(result.status).toBe(200);
+      const answered = (await (await fetch(`${rsaBase}/api/v1/sessions/${sessionId}/status`)).json()) as Record<string, unknown>;
+      const response = await fetch(`${rsaBase}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: codeOf(answered['redirectTo']) }),
+      });
+      const token = String(((await response.json()) as Record<string, unknown>)['access_token']);
+      const keys = (await (await fetch(`${rsaBase}/.well-known/jwks`)).json()) as JSONWebKeySet;
+      expect(keys.keys.map((k) => k.kty)).toEqual(['RSA']);
+      const { protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys), { audience: 'shop' });
+      expect(protectedHeader.alg).toBe('RS256');
+      const discovery = (await (await fetch(`${rsaBase}/services/shop/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      expect(discovery['id_token_signing_alg_values_supported']).toEqual(['RS256']);
+    } finally {
+      await rsa.stop('SIGTERM');
     }
   });
 

@@ -134,6 +134,7 @@ describe('loadConfig: defaults', () => {
         sessionTtlMs: 300_000,
         codeTtlMs: 60_000,
         tokenTtlMs: 3_600_000,
+        tokenAlg: 'ES256',
         clockSkewSeconds: 60,
         statusListCacheTtlMs: 300_000,
       },

@@ -151,7 +151,7 @@ export class KeyRing {
   private async load(records: KeyRecord[]): Promise<void> {
     const newest = newestActive(records);
     if (!newest) throw new Error(`key ring "${this.options.purpose}" has no active key`);
-    const alg = newest.alg === 'RS256' ? this.options.alg : newest.alg;
+    const alg = newest.alg;
     const privateJwk = await unwrapPrivateJwk(newest.privateJwk, this.options.keyEncryptionKey);
     this.active = { kid: newest.id, alg, key: await importPrivateKey(privateJwk, alg) };
     const nowMs = this.now().getTime();

@@ -8,7 +8,8 @@ import {
   type JWK,
 } from 'jose';
 
-export type SigningAlg = 'ES256' | 'EdDSA';
+/** ES256 and EdDSA for our own tokens; RS256 where relying parties need it (verifier tokens, optional). */
+export type SigningAlg = 'ES256' | 'EdDSA' | 'RS256';
 
 export interface SigningKeyMaterial {
   /** RFC 7638 thumbprint of the public key. */
@@ -23,6 +24,7 @@ export async function generateSigningKey(alg: SigningAlg): Promise<SigningKeyMat
   const { publicKey, privateKey } = await generateKeyPair(alg, {
     extractable: true,
     ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    ...(alg === 'RS256' ? { modulusLength: 3072 } : {}),
   });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);

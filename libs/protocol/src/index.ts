@@ -5,3 +5,4 @@ export * from './dcql/dcql-query';
 export * from './dcql/evaluate-dcql-query';
 export * from './status/check-status';
 export * from './pe/presentation-exchange';
+export * from './jwt-vc/verify-jwt-vp';

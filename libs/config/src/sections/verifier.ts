@@ -50,6 +50,14 @@ export const zVerifierSection = z
     sessionTtlMs: duration(300_000, 'How long a login session (QR code, request object) stays valid.'),
     codeTtlMs: duration(60_000, 'How long an authorization code may be exchanged at the token endpoint.'),
     tokenTtlMs: duration(3_600_000, 'Lifetime of the JWTs handed to applications.'),
+    tokenAlg: z
+      .enum(['ES256', 'RS256'])
+      .default('ES256')
+      .meta(
+        describe(
+          'Algorithm of the JWTs handed to applications. A change takes effect at the next key rotation (or with a fresh key store); both keys stay published meanwhile.',
+        ),
+      ),
     clockSkewSeconds: z
       .number()
       .int()

@@ -1,4 +1,4 @@
-import { KeyRing, type KeyRecord, type KeyRecordStore } from '@wallet/crypto';
+import { KeyRing, type KeyRecord, type KeyRecordStore, type SigningAlg } from '@wallet/crypto';
 import { GLOBAL_SCOPE, NotFoundError, VersionConflictError, type ServiceKey } from '@wallet/domain';
 import { Collections, type Repository, type Stored } from '@wallet/persistence';
 import type { WalletConfig } from '@wallet/config';
@@ -71,10 +71,16 @@ export function keyEncryptionKey(config: WalletConfig): Uint8Array | null {
 }
 
 /** A loaded key ring for one purpose (`auth-access-token`, `verifier-id-token`, ...). */
-export async function openServiceKeyRing(store: Store, config: WalletConfig, purpose: string, now?: () => Date): Promise<KeyRing> {
+export async function openServiceKeyRing(
+  store: Store,
+  config: WalletConfig,
+  purpose: string,
+  now?: () => Date,
+  alg: SigningAlg = config.crypto.signingAlg,
+): Promise<KeyRing> {
   const ring = new KeyRing(new StoredKeyRecords(store), {
     purpose,
-    alg: config.crypto.signingAlg,
+    alg,
     rotationIntervalMs: config.crypto.keyRotationIntervalMs,
     maxTokenLifetimeMs: config.crypto.maxTokenLifetimeMs,
     keyEncryptionKey: keyEncryptionKey(config),

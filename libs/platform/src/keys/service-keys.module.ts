@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { WalletConfig } from '@wallet/config';
-import type { KeyRing } from '@wallet/crypto';
+import type { KeyRing, SigningAlg } from '@wallet/crypto';
 import type { Store } from '@wallet/persistence';
 import { Logger } from '@nestjs/common';
 import { WALLET_CONFIG, WALLET_STORE } from '../tokens';
@@ -36,7 +36,8 @@ class KeyRingRefresher implements OnModuleInit, OnModuleDestroy {
  */
 @Module({})
 export class ServiceKeysModule {
-  static forPurpose(token: symbol, purpose: string, refreshMs?: number): DynamicModule {
+  /** `alg`: the algorithm of keys this ring creates (default `crypto.signingAlg`). */
+  static forPurpose(token: symbol, purpose: string, refreshMs?: number, alg?: (config: WalletConfig) => SigningAlg): DynamicModule {
     const refresher = Symbol(`${purpose}-refresher`);
     return {
       module: ServiceKeysModule,
@@ -44,7 +45,7 @@ export class ServiceKeysModule {
         {
           provide: token,
           inject: [WALLET_STORE, WALLET_CONFIG],
-          useFactory: (store: Store, config: WalletConfig) => openServiceKeyRing(store, config, purpose),
+          useFactory: (store: Store, config: WalletConfig) => openServiceKeyRing(store, config, purpose, undefined, alg?.(config)),
         },
         {
           provide: refresher,

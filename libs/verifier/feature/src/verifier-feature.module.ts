@@ -39,7 +39,7 @@ class PdpClientCloser implements OnModuleDestroy {
 @Module({
   imports: [
     OutboundModule,
-    ServiceKeysModule.forPurpose(VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE),
+    ServiceKeysModule.forPurpose(VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE, undefined, (config) => config.verifier.tokenAlg),
     ServiceKeysModule.forPurpose(VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE),
   ],
   controllers: [VerifierJwksController, VerifierFrontendController, VerifierTokenController],

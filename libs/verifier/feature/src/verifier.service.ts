@@ -183,7 +183,7 @@ export class VerifierCore {
     // Presentation Exchange exists only in the OpenID4VP drafts, which name this `vp_formats`.
     const metadata: Record<string, unknown> = session.presentationDefinition
       ? { vp_formats: { 'vc+sd-jwt': algs, 'dc+sd-jwt': algs } }
-      : { vp_formats_supported: { 'dc+sd-jwt': algs } };
+      : { vp_formats_supported: { 'dc+sd-jwt': algs, jwt_vc_json: { alg_values: SUPPORTED_ALGS } } };
     if (session.responseDecryptionJwk) {
       const { d: _d, ...publicJwk } = session.responseDecryptionJwk;
       metadata['jwks'] = { keys: [publicJwk] };
@@ -452,7 +452,7 @@ export class VerifierCore {
       response_modes_supported: ['query'],
       grant_types_supported: ['authorization_code', GRANT_REFRESH_TOKEN, GRANT_VP_TOKEN, GRANT_TOKEN_EXCHANGE],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: [this.config.crypto.signingAlg],
+      id_token_signing_alg_values_supported: [this.config.verifier.tokenAlg],
       token_endpoint_auth_methods_supported: [service.tokenEndpointAuthMethod],
       ...(service.tokenEndpointAuthMethod === 'private_key_jwt' ? { token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS } : {}),
       nonce_endpoint: `${base}/services/${service.id}/nonce`,

@@ -1,5 +1,6 @@
 import type { Cache } from '@wallet/cache';
 import {
+  checkBitstringStatus,
   checkTokenStatus,
   evaluateDcqlQuery,
   evaluatePresentationExchange,
@@ -7,7 +8,9 @@ import {
   PresentationError,
   selectClaim,
   selectSubmitted,
+  verifyJwtVp,
   verifySdJwtVc,
+  type VerifiedJwtVp,
   type IssuerKeyResolver,
   type PresentedCredential,
   type VerifiedSdJwtVc,
@@ -22,6 +25,7 @@ import type { CredentialTrust, VerifierScope } from './verifier-services';
 import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
 
 const SD_JWT_FORMATS = new Set(['dc+sd-jwt', 'vc+sd-jwt']);
+const JWT_VC_FORMAT = 'jwt_vc_json';
 /** Claims every SD-JWT VC carries that are not attested facts about the holder. */
 const STRUCTURAL_CLAIMS = new Set(['iss', 'vct', 'vct#integrity', 'cnf', 'iat', 'exp', 'nbf', 'status', 'sub', 'jti']);
 const MAX_PRESENTATIONS = 16;
@@ -75,12 +79,15 @@ function claimPaths(value: unknown, prefix = ''): string[] {
   });
 }
 
-function attestedClaims(credential: VerifiedSdJwtVc): string[] {
+/** What a trust rule looks at: the SD-JWT VC itself, or one W3C credential of a JWT VP (its most specific type as `vct`). */
+type TrustSubject = Pick<VerifiedSdJwtVc, 'issuer' | 'vct' | 'claims' | 'header' | 'issuerKey'>;
+
+function attestedClaims(credential: TrustSubject): string[] {
   return Object.keys(credential.claims).filter((k) => !STRUCTURAL_CLAIMS.has(k));
 }
 
 /** Refuses a claim (or a nested claim) outside `allowed` (top-level names or dotted paths). */
-function checkAllowedClaims(credential: VerifiedSdJwtVc, allowed: readonly string[]): void {
+function checkAllowedClaims(credential: TrustSubject, allowed: readonly string[]): void {
   for (const name of attestedClaims(credential)) {
     const paths = claimPaths(credential.claims[name], name);
     const ok = paths.every((p) => allowed.some((a) => p === a || p.startsWith(`${a}.`) || a.startsWith(`${p}.`)));
@@ -100,7 +107,7 @@ const zTirIssuer = z.object({ attributes: z.array(z.object({ body: z.string() })
  * `TRUST_CACHE_MS`): the issuer must have an attribute for the credential type,
  * and when that attribute lists claims, only those (with their allowed values).
  */
-async function checkRegistry(url: string, credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+async function checkRegistry(url: string, credential: TrustSubject, deps: ResponseVerifierDeps): Promise<void> {
   const entryUrl = `${url}/${encodeURIComponent(credential.issuer)}`;
   const key = `verifier:tir:${createHash('sha256').update(entryUrl).digest('base64url')}`;
   let text = await deps.cache.get(key);
@@ -139,7 +146,7 @@ async function checkRegistry(url: string, credential: VerifiedSdJwtVc, deps: Res
   }
 }
 
-async function checkAuthzen(credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+async function checkAuthzen(credential: TrustSubject, deps: ResponseVerifierDeps): Promise<void> {
   if (!deps.trust) throw new PresentationError('untrusted_issuer', 'no AuthZEN trust evaluator is configured');
   const x5c = credential.header.x5c;
   const key =
@@ -157,7 +164,7 @@ async function checkAuthzen(credential: VerifiedSdJwtVc, deps: ResponseVerifierD
 }
 
 /** Refuses an untrusted issuer, or one that attested a claim it may not, by the rule for the credential type. */
-export async function checkIssuerTrust(trust: readonly CredentialTrust[], credential: VerifiedSdJwtVc, deps: ResponseVerifierDeps): Promise<void> {
+export async function checkIssuerTrust(trust: readonly CredentialTrust[], credential: TrustSubject, deps: ResponseVerifierDeps): Promise<void> {
   const rule = trust.find((r) => r.type === credential.vct) ?? trust.find((r) => r.type === '*');
   if (!rule) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
   if (rule.registry) return checkRegistry(rule.registry.url, credential, deps);
@@ -179,7 +186,13 @@ async function verifyOne(presentation: string, session: VerifierSession, scope: 
     ...(deps.now ? { now: deps.now } : {}),
   });
   await checkIssuerTrust(scope.trust, verified, deps);
-  await checkTokenStatus(verified.status, {
+  await checkTokenStatus(verified.status, statusOptions(deps));
+  return verified;
+}
+
+/** Status lists are fetched through the guarded client and cached in the shared cache. */
+function statusOptions(deps: ResponseVerifierDeps) {
+  return {
     resolveKey: deps.resolveIssuerKey,
     clockSkewSeconds: deps.clockSkewSeconds,
     ...(deps.now ? { now: deps.now } : {}),
@@ -191,7 +204,23 @@ async function verifyOne(presentation: string, session: VerifierSession, scope: 
       await deps.cache.set(key, body, { ttlMs: deps.statusListTtlMs });
       return body;
     },
+  };
+}
+
+/** Verifies a W3C VP JWT for a session: holder signature, nonce, audience, each credential, its trust and status. */
+async function verifyJwtPresentation(presentation: string, session: VerifierSession, scope: VerifierScope, deps: ResponseVerifierDeps) {
+  const verified = await verifyJwtVp(presentation, {
+    resolveIssuerKey: deps.resolveIssuerKey,
+    nonce: session.nonce,
+    audience: session.clientId,
+    clockSkewSeconds: deps.clockSkewSeconds,
+    ...(deps.now ? { now: deps.now } : {}),
   });
+  for (const credential of verified.credentials) {
+    const vct = credential.types.filter((t) => t !== 'VerifiableCredential').at(-1) ?? 'VerifiableCredential';
+    await checkIssuerTrust(scope.trust, { issuer: credential.issuer, vct, claims: credential.claims, header: credential.header, issuerKey: credential.issuerKey }, deps);
+    await checkBitstringStatus(credential.status, statusOptions(deps));
+  }
   return verified;
 }
 
@@ -207,6 +236,14 @@ class Results {
       typeof verified.claims['sub'] === 'string'
         ? verified.claims['sub']
         : `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${await calculateJwkThumbprint(verified.holderJwk, 'sha256')}`;
+  }
+
+  addJwtVp(id: string, verified: VerifiedJwtVp): void {
+    for (const credential of verified.credentials) {
+      const type = credential.types.filter((t) => t !== 'VerifiableCredential').at(-1) ?? 'VerifiableCredential';
+      (this.credentials[id] ??= []).push({ issuer: credential.issuer, type, claims: credential.claims });
+    }
+    this.holder ??= verified.holder;
   }
 }
 
@@ -265,6 +302,16 @@ export async function verifyVpToken(
   for (const [id, presentations] of entries) {
     const query = queries.get(id);
     if (!query) throw new PresentationError('query_not_satisfied', `the response answers a credential query "${id.slice(0, 64)}" that was not asked`);
+    if (query.format === JWT_VC_FORMAT) {
+      for (const presentation of presentations) {
+        const verified = await verifyJwtPresentation(presentation, session, scope, deps);
+        const list = presented.get(id) ?? [];
+        for (const credential of verified.credentials) list.push({ format: JWT_VC_FORMAT, types: credential.types, claims: credential.claims, holderBound: true });
+        presented.set(id, list);
+        results.addJwtVp(id, verified);
+      }
+      continue;
+    }
     if (!SD_JWT_FORMATS.has(query.format)) {
       throw new PresentationError('query_not_satisfied', `credential format ${query.format} is not supported by this verifier`);
     }
