@@ -1,5 +1,6 @@
 import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
+import { generateSigningKey } from '@wallet/crypto';
 import { createStore } from '@wallet/persistence';
 import { randomUUID } from 'node:crypto';
 import { openServiceKeyRing } from '../keys/service-key-ring';
@@ -102,7 +103,6 @@ describe('AccessTokenVerifier checks', () => {
 
 describe('CachedJwks reload budget', () => {
   it('reloads at once for a kid it has not seen, once per kid and at most the burst per window', async () => {
-    const { generateSigningKey } = await import('@wallet/crypto');
     const a = await generateSigningKey('ES256');
     const b = await generateSigningKey('ES256');
     let published = [a.publicJwk];
