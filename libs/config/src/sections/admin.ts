@@ -33,8 +33,8 @@ export const zAdminSection = z
           HOUR_MS,
           'How often expired refresh tokens are deleted (rotated ones stay until they expire, for reuse detection).',
         ),
-        vaultTombstonesIntervalMs: zInterval(6 * HOUR_MS, 'How often the vault tombstone sweep runs (its handler is registered by the storage service code).'),
-        trustRefreshIntervalMs: zInterval(15 * MINUTE_MS, 'How often the trust refresh job runs (its handler is registered by the registry code).'),
+        vaultTombstonesIntervalMs: zInterval(6 * HOUR_MS, 'How often the vault tombstone sweep runs.'),
+        trustRefreshIntervalMs: zInterval(15 * MINUTE_MS, 'How often the trust refresh job runs (re-asks the PDP for cached decisions about to expire).'),
       })
       .prefault({})
       .meta({ description: 'Background jobs run by the admin service.' }),
