@@ -4,3 +4,4 @@ export * from './key-ring';
 export * from './did';
 export * from './x5c';
 export * from './vault';
+export * from './jws-verify';

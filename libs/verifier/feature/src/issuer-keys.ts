@@ -1,5 +1,6 @@
 import {
   certificateNamesIssuer,
+  toPublicKeyObject,
   didWebDocumentUrl,
   jwkFromDidDocument,
   resolveSelfDescribingDid,
@@ -8,6 +9,7 @@ import {
 import { PresentationError, type IssuerKeyResolver, type UnverifiedIssuerJwt } from '@wallet/protocol';
 import type { OutboundClient } from '@wallet/platform';
 import { importJWK, type JWK, type KeyLike } from 'jose';
+import { createHash, type KeyObject } from 'node:crypto';
 
 /**
  * Fetches a document the verifier did not configure (issuer metadata, DID
@@ -65,6 +67,27 @@ function pickKey(keys: unknown, kid: string | undefined): JWK {
  *   whose `issuer` must equal `iss`, key chosen by `kid`.
  */
 export function createIssuerKeyResolver(options: { trustedRoots: readonly string[]; fetch: VerifierFetch; now?: () => Date }): IssuerKeyResolver {
+  const resolve = resolveIssuerKeyUncached(options);
+  // Resolved keys are remembered for a minute per issuer, kid and chain: a verifier sees the same
+  // issuers over and over, and an x5c chain costs two more signature checks to validate.
+  const memo = new Map<string, { key: KeyObject; until: number }>();
+  return async (jwt) => {
+    const now = options.now?.().getTime() ?? Date.now();
+    const chain = Array.isArray(jwt.header.x5c) ? createHash('sha256').update(jwt.header.x5c.join('.')).digest('base64url') : '';
+    const memoKey = `${String(jwt.payload.iss)}|${String(jwt.header.alg)}|${String(jwt.header.kid)}|${chain}`;
+    const known = memo.get(memoKey);
+    if (known && known.until > now) return known.key;
+    const key = toPublicKeyObject(await resolve(jwt));
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(memoKey, { key, until: now + MEMO_MS });
+    return key;
+  };
+}
+
+const MEMO_MS = 60_000;
+const MEMO_MAX = 10_000;
+
+function resolveIssuerKeyUncached(options: { trustedRoots: readonly string[]; fetch: VerifierFetch; now?: () => Date }): IssuerKeyResolver {
   return async ({ header, payload }: UnverifiedIssuerJwt): Promise<KeyLike | Uint8Array> => {
     const iss = typeof payload.iss === 'string' ? payload.iss : '';
     const alg = header.alg ?? 'ES256';
