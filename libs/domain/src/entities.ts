@@ -165,3 +165,14 @@ export const zTypeMetadataRecord = z.object({
   sourceUrl: z.string().max(2048).nullable(),
 });
 export type TypeMetadataRecord = z.infer<typeof zTypeMetadataRecord>;
+
+/**
+ * A relying-party service of the verifier, managed through the admin API. The
+ * definition is validated by the verifier's schema (`zVerifierServiceDefinition`
+ * in `@wallet/protocol`) when it is written and again when it is read.
+ */
+export const zVerifierServiceRecord = z.object({
+  id: zRecordId,
+  definition: z.record(z.string(), z.unknown()),
+});
+export type VerifierServiceRecord = z.infer<typeof zVerifierServiceRecord>;

@@ -1,5 +1,6 @@
 import {
   zAuditEvent,
+  zVerifierServiceRecord,
   zInvite,
   zIssuer,
   zMembership,
@@ -13,6 +14,7 @@ import {
   zUser,
   zVerifier,
   type AuditEvent,
+  type VerifierServiceRecord,
   type Invite,
   type Issuer,
   type Membership,
@@ -108,6 +110,14 @@ const typeMetadata: CollectionSpec<TypeMetadataRecord> = {
   global: true,
 };
 
+/** Verifier relying-party services managed through the admin API (no tenant: the verifier serves all). */
+const verifierServices: CollectionSpec<VerifierServiceRecord> = {
+  name: 'verifier_services',
+  schema: zVerifierServiceRecord,
+  indexes: [],
+  global: true,
+};
+
 export const Collections = {
   tenants,
   users,
@@ -122,6 +132,7 @@ export const Collections = {
   refreshTokens,
   auditEvents,
   typeMetadata,
+  verifierServices,
 } as const;
 
 export type CollectionName = keyof typeof Collections;

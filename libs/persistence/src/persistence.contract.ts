@@ -799,6 +799,7 @@ export function runPersistenceContract(
             'users',
             'verifiers',
             'typeMetadata',
+            'verifierServices',
           ].sort(),
         );
         expect(Collections.tenants.global).toBe(true);

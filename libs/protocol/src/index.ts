@@ -6,3 +6,4 @@ export * from './dcql/evaluate-dcql-query';
 export * from './status/check-status';
 export * from './pe/presentation-exchange';
 export * from './jwt-vc/verify-jwt-vp';
+export * from './verifier-service-definition';

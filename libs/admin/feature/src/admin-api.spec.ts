@@ -285,5 +285,41 @@ for (const driver of drivers) {
       expect((await call('GET', '/admin/audit?bogus=1')).status).toBe(400);
       expect((await call('POST', '/admin/tenants', { id: 'actor-t', display_name: 'A' }, { 'x-admin-actor': 'bad actor!' })).status).toBe(400);
     });
+
+    it('creates, replaces, lists and deletes verifier services, validated with the verifier’s schema and audited', async () => {
+      const service = {
+        id: 'shop',
+        defaultScope: 'login',
+        scopes: {
+          login: {
+            dcql: { credentials: [{ id: 'pid', format: 'dc+sd-jwt', meta: { vct_values: ['urn:eudi:pid:1'] } }] },
+            trust: [{ type: 'urn:eudi:pid:1', issuers: [{ id: 'https://pid.example' }] }],
+          },
+        },
+      };
+      const created = await call('PUT', '/admin/verifier-services/shop', service);
+      expect(created.status).toBe(200);
+      expect(created.body).toMatchObject({ id: 'shop', defaultScope: 'login', redirectUris: [], tokenEndpointAuthMethod: 'none' });
+      const replaced = await call('PUT', '/admin/verifier-services/shop', { ...service, redirectUris: ['https://shop.example/cb'] });
+      expect(replaced.body['redirectUris']).toEqual(['https://shop.example/cb']);
+      expect((await call('GET', '/admin/verifier-services/shop')).body['redirectUris']).toEqual(['https://shop.example/cb']);
+      expect((await call('GET', '/admin/verifier-services')).body['items'].map((s: { id: string }) => s.id)).toEqual(['shop']);
+      // The schema's errors name the path; a body for another id, an unknown field and a bad query are refused.
+      const noScope = await call('PUT', '/admin/verifier-services/shop', { ...service, defaultScope: 'nope' });
+      expect(noScope.status).toBe(400);
+      expect(noScope.body['detail']).toMatch(/defaultScope/);
+      expect((await call('PUT', '/admin/verifier-services/other', service)).status).toBe(400);
+      expect((await call('PUT', '/admin/verifier-services/shop', { ...service, bogus: 1 })).status).toBe(400);
+      const badDcql = await call('PUT', '/admin/verifier-services/shop', { ...service, scopes: { login: { ...service.scopes.login, dcql: { credentials: [] } } } });
+      expect(badDcql.status).toBe(400);
+      expect((await call('DELETE', '/admin/verifier-services/shop')).status).toBe(204);
+      expect((await call('GET', '/admin/verifier-services/shop')).status).toBe(404);
+      const audit = await call('GET', '/admin/audit?resource=verifier_service');
+      expect(audit.body['items'].map((e: { action: string }) => e.action)).toEqual([
+        'verifier_service.create',
+        'verifier_service.update',
+        'verifier_service.delete',
+      ]);
+    });
   });
 }

@@ -8,6 +8,7 @@ import { AuditController } from './audit.controller';
 import { OpenApiController } from './openapi.controller';
 import { InvitesController, IssuersController, UsersController, VerifiersController } from './tenant-resources.controller';
 import { TenantsController } from './tenants.controller';
+import { VerifierServicesController } from './verifier-services.controller';
 
 /** The admin API. It is only ever served on the admin port. */
 @Module({
@@ -20,6 +21,7 @@ import { TenantsController } from './tenants.controller';
     InvitesController,
     AuditController,
     OpenApiController,
+    VerifierServicesController,
   ],
   providers: [AdminTokenGuard, AdminService, AdminJobsService, { provide: ADMIN_CLOCK, useValue: () => new Date() }],
 })

@@ -1,4 +1,5 @@
 import { zRecordId, zTenantId } from '@wallet/domain';
+import { zVerifierServiceDefinition } from '@wallet/protocol';
 import { z } from 'zod';
 import {
   zAuditQuery,
@@ -122,6 +123,11 @@ const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     request_id: nullable(str()),
   }),
   AuditList: listing('AuditEvent'),
+  VerifierService: {
+    ...jsonSchema(zVerifierServiceDefinition),
+    description: 'A relying-party service of the verifier, in the shape of the verifier services file (docs/verifier.md)',
+  },
+  VerifierServiceList: listing('VerifierService'),
   Problem: {
     type: 'object',
     description: 'RFC 9457 problem details',
@@ -180,6 +186,10 @@ export const ADMIN_OPERATIONS: readonly OperationSpec[] = [
   { method: 'post', path: `${T}/invites`, id: 'createInvites', summary: 'Create invite codes (returned once; only their SHA-256 is stored)', tag: 'invites', body: zInviteCreate, bodyOptional: true, status: 201, response: 'InvitesCreated' },
   { method: 'post', path: `${T}/invites/{id}/revoke`, id: 'revokeInvite', summary: 'Revoke an invite', tag: 'invites', status: 200, response: 'Invite' },
   { method: 'post', path: `${T}/invites/{id}/renew`, id: 'renewInvite', summary: 'Renew an invite (new expiry, optional new use limit; un-revokes)', tag: 'invites', body: zInviteRenew, bodyOptional: true, status: 200, response: 'Invite' },
+  { method: 'get', path: '/admin/verifier-services', id: 'listVerifierServices', summary: 'List the verifier’s relying-party services', tag: 'verifier-services', query: zListQuery, status: 200, response: 'VerifierServiceList' },
+  { method: 'get', path: '/admin/verifier-services/{id}', id: 'getVerifierService', summary: 'Get a verifier service', tag: 'verifier-services', status: 200, response: 'VerifierService' },
+  { method: 'put', path: '/admin/verifier-services/{id}', id: 'putVerifierService', summary: 'Create or replace a verifier service (the verifier picks it up within seconds)', tag: 'verifier-services', body: zVerifierServiceDefinition, status: 200, response: 'VerifierService' },
+  { method: 'delete', path: '/admin/verifier-services/{id}', id: 'deleteVerifierService', summary: 'Delete a verifier service', tag: 'verifier-services', status: 204, response: null },
   { method: 'get', path: '/admin/audit', id: 'listAudit', summary: 'Audit log of admin changes, oldest first', tag: 'audit', query: zAuditQuery, status: 200, response: 'AuditList' },
 ];
 

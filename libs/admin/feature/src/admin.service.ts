@@ -17,6 +17,7 @@ import { Collections, type CollectionSpec, type Page, type Store, type Stored } 
 import type { WalletConfig } from '@wallet/config';
 import { AuditLog, keyEncryptionKey, publishTenantChanged, sealSecret, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import { createHash, randomBytes } from 'node:crypto';
+import type { VerifierService } from '@wallet/protocol';
 import type { z } from 'zod';
 import {
   auditView,
@@ -338,6 +339,33 @@ export class AdminService {
     const current = await this.requireRecord(Collections.verifiers, tenant, id, 'verifier');
     await this.store.repository(Collections.verifiers).delete(tenant, id, current.version);
     await this.record(tenant, who, 'verifier.delete', 'verifier', id, verifierView(current), null);
+  }
+
+  // --- verifier services (the verifier's relying parties) --------------------
+
+  async listVerifierServices(query: ListQuery) {
+    return listing(await this.store.repository(Collections.verifierServices).list(GLOBAL_SCOPE, query), (r) => r.definition);
+  }
+
+  async getVerifierService(id: string) {
+    return (await this.requireRecord(Collections.verifierServices, GLOBAL_SCOPE, id, 'verifier service')).definition;
+  }
+
+  /** Creates or replaces a service definition (already validated with the verifier's schema). The verifier picks it up within seconds. */
+  async putVerifierService(id: string, definition: VerifierService, who: AdminActor) {
+    if (definition.id !== id) throw new ValidationError('the id in the path and in the body differ', [{ path: '/body/id', message: 'must equal the path id' }]);
+    const repository = this.store.repository(Collections.verifierServices);
+    const current = await repository.get(GLOBAL_SCOPE, id);
+    const value = { id, definition: definition as unknown as Record<string, unknown> };
+    const saved = current ? await repository.update(GLOBAL_SCOPE, id, value, current.version) : await repository.create(GLOBAL_SCOPE, value);
+    await this.record(GLOBAL_SCOPE, who, current ? 'verifier_service.update' : 'verifier_service.create', 'verifier_service', id, current?.definition ?? null, saved.definition);
+    return saved.definition;
+  }
+
+  async deleteVerifierService(id: string, who: AdminActor): Promise<void> {
+    const current = await this.requireRecord(Collections.verifierServices, GLOBAL_SCOPE, id, 'verifier service');
+    await this.store.repository(Collections.verifierServices).delete(GLOBAL_SCOPE, id, current.version);
+    await this.record(GLOBAL_SCOPE, who, 'verifier_service.delete', 'verifier_service', id, current.definition, null);
   }
 
   // --- invites ---------------------------------------------------------------

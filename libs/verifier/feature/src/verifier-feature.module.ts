@@ -1,4 +1,4 @@
-import { Inject, Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { KeyRing } from '@wallet/crypto';
@@ -24,6 +24,40 @@ import { VerifierServices } from './verifier-services';
 import { VerifierSessions } from './verifier-sessions';
 
 const VERIFIER_PDP_CLIENT = Symbol('VERIFIER_PDP_CLIENT');
+
+/** How often a replica re-reads the admin-managed services from the store. */
+const SERVICES_RELOAD_MS = 2_000;
+
+/** Loads the admin-managed services at start and re-reads them every few seconds. */
+@Injectable()
+class VerifierServicesReloader implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('verifier');
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(VerifierServices) private readonly services: VerifierServices,
+    @Inject(WALLET_STORE) private readonly store: Store,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.reload();
+    this.timer = setInterval(() => void this.reload(), SERVICES_RELOAD_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async reload(): Promise<void> {
+    try {
+      await this.services.reloadStored(this.store, (id, message) => this.logger.warn({ msg: 'stored verifier service skipped', service: id, reason: message }));
+    } catch (error) {
+      // The store is unreachable: keep serving the services we have.
+      this.logger.warn({ msg: 'verifier services reload failed', error: error instanceof Error ? error.message : 'unknown' });
+    }
+  }
+}
 
 /** Closes the PDP client's pooled connections on shutdown. */
 @Injectable()
@@ -68,6 +102,7 @@ class PdpClientCloser implements OnModuleDestroy {
       inject: [WALLET_CONFIG],
       useFactory: (config: WalletConfig) => VerifierServices.fromFile(config.verifier.servicesFile),
     },
+    VerifierServicesReloader,
     {
       provide: VerifierSessions,
       inject: [WALLET_CACHE, WALLET_CONFIG],

@@ -1,113 +1,22 @@
-import { zDcqlQuery, zPresentationDefinition } from '@wallet/protocol';
+import { zVerifierServiceDefinition, type VerifierService } from '@wallet/protocol';
+import { GLOBAL_SCOPE } from '@wallet/domain';
+import { Collections, type Store } from '@wallet/persistence';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-/**
- * Relying-party services: each application that sends users to the verifier
- * is a service with scopes; a scope says what to ask for (a DCQL query), whom
- * to trust for it, and how the resulting JWT looks. Loaded once at start from
- * `verifier.servicesFile`; the built-in `default` service is always there.
- */
+export {
+  zVerifierServiceDefinition,
+  type CredentialTrust,
+  type TokenShape,
+  type VerifierScope,
+  type VerifierService,
+} from '@wallet/protocol';
 
-const zId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ or -');
-
-/** One issuer trusted for a credential type, optionally only for some claims (top-level names or dotted paths). */
-const zTrustedIssuer = z.strictObject({
-  /** The credential's `iss` (an https URL or a DID). */
-  id: z.string().min(1).max(2048),
-  claims: z.array(z.string().min(1).max(256)).min(1).max(256).optional(),
-});
-
-/**
- * Who may issue one credential type. Exactly one source: a static list (`issuers`), an
- * EBSI-style trusted issuers registry (`registry`), or the AuthZEN PDP (`authzen: true`, the
- * `trust.pdpUrl` of the `default` tenant).
- */
-const zCredentialTrust = z
-  .strictObject({
-    /** The SD-JWT VC `vct` (or W3C type) this rule covers; `*` covers every type. */
-    type: z.string().min(1).max(2048),
-    /** `any`: any issuer whose key can be resolved and verified (development only). */
-    issuers: z.union([z.literal('any'), z.array(zTrustedIssuer).min(1).max(256)]).optional(),
-    /** `GET <url>/<issuer>` answers the issuer's entry (FIWARE/EBSI trusted issuers list format); 404: not trusted. */
-    registry: z.strictObject({ url: z.url({ protocol: /^https?$/ }).overwrite((u) => u.replace(/\/+$/, '')) }).optional(),
-    authzen: z.literal(true).optional(),
-  })
-  .superRefine((rule, ctx) => {
-    const sources = [rule.issuers, rule.registry, rule.authzen].filter((s) => s !== undefined).length;
-    if (sources !== 1) ctx.addIssue({ code: 'custom', path: ['issuers'], message: 'give exactly one of issuers, registry and authzen' });
-  });
-export type CredentialTrust = z.infer<typeof zCredentialTrust>;
-
-const zTokenShape = z.union([
-  z.strictObject({ type: z.literal('flat') }),
-  z.strictObject({ type: z.literal('credential') }),
-  z.strictObject({
-    type: z.literal('mapping'),
-    /** New claim name -> `<credential query id>.<path.to.claim>`. */
-    claims: z.record(z.string().min(1).max(128), z.string().min(3).max(512)),
-  }),
-]);
-export type TokenShape = z.infer<typeof zTokenShape>;
-
-const zScope = z
-  .strictObject({
-    /** What to ask for: a DCQL query (OpenID4VP 1.0) or a Presentation Exchange definition, one of them. */
-    dcql: zDcqlQuery.optional(),
-    presentationDefinition: zPresentationDefinition.optional(),
-    trust: z.array(zCredentialTrust).min(1).max(64),
-    token: zTokenShape.default({ type: 'flat' }),
-  })
-  .superRefine((scope, ctx) => {
-    if ((scope.dcql === undefined) === (scope.presentationDefinition === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['dcql'], message: 'give exactly one of dcql and presentationDefinition' });
-    }
-  });
-export type VerifierScope = z.infer<typeof zScope>;
-
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
-const zClientJwks = z.strictObject({
-  keys: z
-    .array(
-      z.looseObject({ kty: z.enum(['EC', 'RSA', 'OKP']), kid: z.string().max(256).optional() }).refine((jwk) => PRIVATE_JWK_MEMBERS.every((m) => !(m in jwk)), {
-        message: 'must be a public key (no private or symmetric members)',
-      }),
-    )
-    .min(1)
-    .max(16),
-});
-
-const zService = z
-  .strictObject({
-    id: zId,
-    defaultScope: zId,
-    scopes: z.record(zId, zScope),
-    /** Overrides `verifier.clientIdPrefix` for this service's requests. */
-    clientIdPrefix: z.enum(['decentralized_identifier', 'x509_san_dns', 'x509_hash', 'redirect_uri']).optional(),
-    /** Where the verifier may send the browser (and the code) back: exact URLs. Empty: any http(s) URL (development). */
-    redirectUris: z.array(z.url()).max(64).default([]),
-    /** Client authentication at the token endpoint: `none` (public client, PKCE) or `private_key_jwt` (RFC 7523, keys in `clientJwks`). */
-    tokenEndpointAuthMethod: z.enum(['none', 'private_key_jwt']).default('none'),
-    /** The client's public keys for `private_key_jwt` (an inline JWKS; private members are refused). */
-    clientJwks: zClientJwks.optional(),
-    /** How long a login can be kept alive with refresh tokens (absolute: rotation does not extend it). */
-    refreshTokenTtlSeconds: z.int().min(60).max(30 * 24 * 3600).default(8 * 3600),
-  })
-  .superRefine((service, ctx) => {
-    if (!service.scopes[service.defaultScope]) {
-      ctx.addIssue({ code: 'custom', path: ['defaultScope'], message: `no scope named "${service.defaultScope}"` });
-    }
-    if (service.tokenEndpointAuthMethod === 'private_key_jwt' && !service.clientJwks) {
-      ctx.addIssue({ code: 'custom', path: ['clientJwks'], message: 'private_key_jwt needs clientJwks' });
-    }
-  });
-export type VerifierService = z.infer<typeof zService>;
-
-const zServicesFile = z.strictObject({ services: z.array(zService).max(256) });
+const zServicesFile = z.strictObject({ services: z.array(zVerifierServiceDefinition).max(256) });
 
 /** The demo scope: any SD-JWT VC PID-like credential with a name, from any verifiable issuer. */
-export const DEFAULT_SERVICE: VerifierService = zService.parse({
+export const DEFAULT_SERVICE: VerifierService = zVerifierServiceDefinition.parse({
   id: 'default',
   defaultScope: 'demo',
   scopes: {
@@ -131,6 +40,8 @@ export const DEFAULT_SERVICE: VerifierService = zService.parse({
 
 export class VerifierServices {
   private readonly byId: ReadonlyMap<string, VerifierService>;
+  /** Services managed through the admin API; they win over the file's. Replaced by {@link setStored}. */
+  private stored: ReadonlyMap<string, VerifierService> = new Map();
 
   constructor(services: readonly VerifierService[]) {
     const map = new Map<string, VerifierService>([[DEFAULT_SERVICE.id, DEFAULT_SERVICE]]);
@@ -156,10 +67,35 @@ export class VerifierServices {
   }
 
   get(id: string): VerifierService | undefined {
-    return this.byId.get(id);
+    return this.stored.get(id) ?? this.byId.get(id);
   }
 
   list(): VerifierService[] {
-    return [...this.byId.values()];
+    return [...new Map([...this.byId, ...this.stored]).values()];
+  }
+
+  setStored(services: readonly VerifierService[]): void {
+    this.stored = new Map(services.map((service) => [service.id, service]));
+  }
+
+  /**
+   * Reloads the admin-managed services from the store. A stored definition that
+   * no longer passes the schema (written by an older version, say) is skipped
+   * and reported through `onInvalid`, never served.
+   */
+  async reloadStored(store: Store, onInvalid: (id: string, message: string) => void = () => undefined): Promise<void> {
+    const repository = store.repository(Collections.verifierServices);
+    const services: VerifierService[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await repository.list(GLOBAL_SCOPE, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      for (const record of page.items) {
+        const parsed = zVerifierServiceDefinition.safeParse(record.definition);
+        if (parsed.success && parsed.data.id === record.id) services.push(parsed.data);
+        else onInvalid(record.id, parsed.success ? 'the id differs from the record id' : (parsed.error.issues[0]?.message ?? 'invalid'));
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    this.setStored(services);
   }
 }
