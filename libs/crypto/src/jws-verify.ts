@@ -93,16 +93,21 @@ export function verifyCompactJws(
   if (!/^[A-Za-z0-9_-]+$/.test(signaturePart)) throw new JwsError('malformed', 'the JWS signature is not base64url');
   const data = Buffer.from(`${headerPart}.${payloadPart}`, 'ascii');
   const signature = Buffer.from(signaturePart, 'base64url');
-  const ok = verify(
-    spec.hash,
-    data,
-    spec.ecdsa
-      ? { key, dsaEncoding: 'ieee-p1363' }
-      : spec.pss
-        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
-        : key,
-    signature,
-  );
+  let ok: boolean;
+  try {
+    ok = verify(
+      spec.hash,
+      data,
+      spec.ecdsa
+        ? { key, dsaEncoding: 'ieee-p1363' }
+        : spec.pss
+          ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+          : key,
+      signature,
+    );
+  } catch {
+    ok = false; // OpenSSL throws on some malformed signatures
+  }
   if (!ok) throw new JwsError('invalid_signature', 'the JWS signature does not verify');
   return { header, payload: decodeJson(payloadPart, 'JWS payload') };
 }

@@ -1,5 +1,5 @@
 import { RefusalError } from '@wallet/domain';
-import { verify as verifySignature } from 'node:crypto';
+import { JwsError, verifyCompactJws } from '@wallet/crypto';
 import { ACCESS_TOKEN_ALGS, type AccessTokenKeys, type VerificationKey } from './access-token-keys';
 import type { Principal } from './request-context';
 import type { AccessTokenRevocations } from './token-revocations';
@@ -57,8 +57,7 @@ export class AccessTokenVerifier {
     if (token.length > (this.options.maxTokenLength ?? 4096) || !TOKEN_SHAPE.test(token)) {
       throw refused('invalid_token', 'the access token is not a compact JWS');
     }
-    const [encodedHeader, encodedPayload, encodedSignature] = token.split('.') as [string, string, string];
-    const header = decodeJson(encodedHeader);
+    const header = decodeJson(token.slice(0, token.indexOf('.')));
     const alg = header['alg'];
     if (typeof alg !== 'string' || !(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg)) {
       throw refused('invalid_token', 'the access token algorithm is not accepted');
@@ -66,11 +65,13 @@ export class AccessTokenVerifier {
     if (header['crit'] !== undefined) throw refused('invalid_token', 'the access token has critical header parameters');
     if (normalizeTyp(header['typ']) !== ACCESS_TOKEN_TYPE) throw refused('invalid_token', 'the access token type is not accepted');
     const key = await this.keyFor(header['kid'], alg);
-    const signature = Buffer.from(encodedSignature, 'base64url');
-    if (!signatureValid(key, Buffer.from(`${encodedHeader}.${encodedPayload}`), signature)) {
-      throw refused('invalid_token', 'the access token signature is invalid');
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = verifyCompactJws(token, key.key, [alg]));
+    } catch (error) {
+      if (error instanceof JwsError && error.code === 'invalid_signature') throw refused('invalid_token', 'the access token signature is invalid');
+      throw refused('invalid_token', 'the access token is malformed', error);
     }
-    const payload = decodeJson(encodedPayload);
     const nowSec = this.now() / 1000;
     const tolerance = this.options.clockToleranceSec ?? 5;
     const { exp, iat, nbf, aud } = payload;
@@ -143,29 +144,6 @@ function normalizeTyp(typ: unknown): string | null {
   if (typeof typ !== 'string') return null;
   const lower = typ.toLowerCase();
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
-}
-
-function signatureValid(key: VerificationKey, data: Buffer, signature: Buffer): boolean {
-  try {
-    return checkSignature(key, data, signature);
-  } catch {
-    return false; // OpenSSL refuses malformed signatures by throwing
-  }
-}
-
-function checkSignature(key: VerificationKey, data: Buffer, signature: Buffer): boolean {
-  switch (key.alg) {
-    case 'ES256':
-      return signature.length === 64 && verifySignature('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' }, signature);
-    case 'EdDSA':
-      return signature.length === 64 && verifySignature(null, data, key.key, signature);
-    case 'RS256':
-      return verifySignature('sha256', data, key.key, signature);
-    default: {
-      const unhandled: never = key.alg;
-      throw new Error(`no verifier for ${String(unhandled)}`);
-    }
-  }
 }
 
 function refused(reason: string, message: string, cause?: unknown): RefusalError {
