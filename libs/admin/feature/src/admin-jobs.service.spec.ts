@@ -1,6 +1,6 @@
 import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
-import { JOB_SLOTS } from '@wallet/platform';
+import { JOB_SLOTS, TenantDirectory } from '@wallet/platform';
 import { createStore } from '@wallet/persistence';
 import { AdminJobsService } from './admin-jobs.service';
 
@@ -9,7 +9,7 @@ describe('AdminJobsService', () => {
     const { config } = loadConfig({ argv: [], env: { WALLET_STORAGE_TYPE: 'memory', WALLET_LOGGING_LEVEL: 'silent' } });
     const store = await createStore({ type: 'memory' });
     const cache = await createCache({ type: 'memory' });
-    const service = new AdminJobsService(config, store, cache);
+    const service = new AdminJobsService(config, store, cache, new TenantDirectory(store, cache, { ttlMs: 1000 }));
     try {
       expect(service.runner.names()).toEqual(expect.arrayContaining([JOB_SLOTS.vaultTombstones, JOB_SLOTS.trustRefresh]));
       expect(await service.runner.runIfDue(JOB_SLOTS.vaultTombstones)).toBe('ran');

@@ -8,11 +8,12 @@ import {
   JobRunner,
   OutboundClient,
   pdpOutboundOptions,
+  TenantDirectory,
   WALLET_CACHE,
   WALLET_CONFIG,
   WALLET_STORE,
 } from '@wallet/platform';
-import { tenantPdpLookup, TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
+import { TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
 
 /**
  * Runs the admin background jobs (see `adminJobs`) in this process while it
@@ -28,6 +29,7 @@ export class AdminJobsService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
     @Inject(WALLET_STORE) store: Store,
     @Inject(WALLET_CACHE) cache: Cache,
+    @Inject(TenantDirectory) tenants: Pick<TenantDirectory, 'find'>,
   ) {
     this.runner = new JobRunner({
       cache,
@@ -42,7 +44,11 @@ export class AdminJobsService implements OnApplicationBootstrap, BeforeApplicati
     // Trust decisions live in the shared cache; refreshing them here serves every replica of
     // the registry and the verifier that share it.
     this.pdpClient = new OutboundClient(pdpOutboundOptions(config));
-    const evaluator = new TrustEvaluator(trustOptionsFromConfig(config), { cache, http: this.pdpClient, tenantPdpUrl: tenantPdpLookup(store) });
+    const evaluator = new TrustEvaluator(trustOptionsFromConfig(config), {
+      cache,
+      http: this.pdpClient,
+      tenantPdpUrl: async (tenantId) => (await tenants.find(tenantId))?.trustConfig.pdpUrl,
+    });
     const refresh = new TrustRefreshJob(evaluator);
     this.runner.setHandler(JOB_SLOTS.trustRefresh, async () => refresh.run());
   }

@@ -9,11 +9,12 @@ import {
   OutboundModule,
   pdpOutboundOptions,
   ServiceKeysModule,
+  TenantDirectory,
   WALLET_CACHE,
   WALLET_CONFIG,
   WALLET_STORE,
 } from '@wallet/platform';
-import { tenantPdpLookup, TrustEvaluator, trustOptionsFromConfig } from '@wallet/trust';
+import { TrustEvaluator, trustOptionsFromConfig } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
 import { createIssuerKeyResolver, outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
 import { VerifierFrontendController, VerifierTokenController } from './verifier.controllers';
@@ -88,12 +89,12 @@ class PdpClientCloser implements OnModuleDestroy {
     {
       // AuthZEN decisions for trust rules with `authzen: true`; PDP calls get the trust section's allowances.
       provide: TrustEvaluator,
-      inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, HttpMetrics, VERIFIER_PDP_CLIENT],
-      useFactory: (config: WalletConfig, cache: Cache, store: Store, metrics: HttpMetrics, http: OutboundClient) =>
+      inject: [WALLET_CONFIG, WALLET_CACHE, TenantDirectory, HttpMetrics, VERIFIER_PDP_CLIENT],
+      useFactory: (config: WalletConfig, cache: Cache, tenants: TenantDirectory, metrics: HttpMetrics, http: OutboundClient) =>
         new TrustEvaluator(trustOptionsFromConfig(config), {
           cache,
           http,
-          tenantPdpUrl: tenantPdpLookup(store),
+          tenantPdpUrl: async (tenantId) => (await tenants.find(tenantId))?.trustConfig.pdpUrl,
           metrics: metrics.registry,
         }),
     },
