@@ -9,12 +9,15 @@
  * Run: node tools/scripts/run-ts.mjs bench/verifier.bench.ts [--n 2000]
  * Build first (`node tools/build/bundle.mjs verifier`).
  */
-import { createTestSdJwtHolder, createTestSdJwtIssuer, startBuiltApp } from '@wallet/testing';
+import {
+  createTestSdJwtHolder,
+  startBuiltApp,
+  createDidJwkSdJwtIssuer,
+} from '@wallet/testing';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JWK } from 'jose';
 import { Pool } from 'undici';
 
 const N = Number(process.argv[process.argv.indexOf('--n') + 1]) || 2_000;
@@ -43,11 +46,8 @@ async function main() {
   console.log(`  raw ES256 verifications (node:crypto, one core): ${Math.round(raw).toLocaleString('en')}/s`);
 
   // A did:jwk issuer: its key resolves offline, so each response costs exactly two signature checks.
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
-  const { d: _d, ...publicJwk } = privateJwk;
-  const did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
-  const issuer = await createTestSdJwtIssuer(did, { privateJwk, kid: `${did}#0` });
+  const issuer = await createDidJwkSdJwtIssuer();
+  const did = issuer.did;
   const holder = await createTestSdJwtHolder();
   const claims = { given_name: 'Erika', family_name: 'Mustermann', birthdate: '1963-08-12', nationality: 'DE', email: 'erika@example.com' };
   const credential = await issuer.issue(claims, { _sd: Object.keys(claims) }, { vct: VCT, holderJwk: holder.publicJwk });

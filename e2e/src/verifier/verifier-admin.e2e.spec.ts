@@ -1,6 +1,10 @@
-import { createTestSdJwtHolder, createTestSdJwtIssuer, startBuiltApp, type ServiceProcess } from '@wallet/testing';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWK } from 'jose';
-import { generateKeyPairSync } from 'node:crypto';
+import {
+  createTestSdJwtHolder,
+  startBuiltApp,
+  type ServiceProcess,
+  createDidJwkSdJwtIssuer,
+} from '@wallet/testing';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { APP_CALLBACK, runWallet } from './verifier-fixtures';
 
 const TOKEN = 'e2e-admin-token-'.padEnd(40, 'v');
@@ -40,11 +44,8 @@ describe('verifier services managed through the admin API (all-in-one bundle)', 
   }
 
   it('runs a flow for a service created through the admin API, and stops when it is deleted', async () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
-    const { d: _d, ...publicJwk } = privateJwk;
-    const did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
-    const issuer = await createTestSdJwtIssuer(did, { privateJwk, kid: `${did}#0` });
+    const issuer = await createDidJwkSdJwtIssuer();
+    const did = issuer.did;
     const holder = await createTestSdJwtHolder();
     const credential = await issuer.issue({ member_id: 'M-42', level: 'gold' }, { _sd: ['member_id', 'level'] }, { vct: VCT, holderJwk: holder.publicJwk });
 

@@ -7,8 +7,10 @@ import {
   type TestPki,
   type TestSdJwtHolder,
   type TestSdJwtIssuer,
+  createDidJwkSdJwtIssuer,
+  createDidJwkKey,
 } from '@wallet/testing';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,12 +86,7 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
       trust: [{ type: PID, ...trust }],
     });
     // A W3C JWT VC issuer and holder, both did:jwk.
-    for (const party of [jwtIssuer, jwtHolder]) {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      party.privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
-      const { d: _d, ...publicJwk } = party.privateJwk;
-      party.did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
-    }
+    for (const party of [jwtIssuer, jwtHolder]) Object.assign(party, createDidJwkKey());
     const extraScopes = {
       employee: {
         dcql: { credentials: [{ id: 'employee', format: 'jwt_vc_json', meta: { type_values: [['VerifiableCredential', 'EmployeeCredential']] }, claims: [{ path: ['role'], values: ['admin', 'operator'] }] }] },
@@ -342,11 +339,7 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     expect(await run('pdp')).toMatchObject({ status: 200 });
     expect(pdpQueries.at(-1)).toMatchObject({ subject: { id: ISSUER }, resource: { type: 'x5c' } });
     // A did:jwk issuer: its key resolves offline, but neither the registry nor the PDP knows it.
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
-    const { d: _d, ...publicJwk } = privateJwk;
-    const did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
-    const stranger = await createTestSdJwtIssuer(did, { privateJwk, kid: `${did}#0` });
+    const stranger = await createDidJwkSdJwtIssuer();
     const foreign = await stranger.issue({ given_name: 'Eve' }, { _sd: ['given_name'] }, { vct: PID, holderJwk: holder.publicJwk });
     for (const scope of ['tir', 'pdp']) {
       expect(await run(scope, { credential: foreign, disclose: { given_name: true } })).toMatchObject({ status: 400, body: { reason: 'untrusted_issuer' } });

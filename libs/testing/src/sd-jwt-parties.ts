@@ -1,6 +1,7 @@
 import { digest, ES256, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import type { JWK } from 'jose';
+import { generateKeyPairSync } from 'node:crypto';
 
 /**
  * An SD-JWT VC issuer and holder built from the third-party `@sd-jwt/*`
@@ -90,4 +91,19 @@ export async function createTestSdJwtHolder(): Promise<TestSdJwtHolder> {
     present: (credential, frame, kb) =>
       sdjwt.present(credential, frame as never, { kb: { payload: { iat: kb.iat ?? nowSeconds(), aud: kb.aud, nonce: kb.nonce } } }),
   };
+}
+
+/** A P-256 key named by a did:jwk: an issuer or holder whose key resolves offline. `kid` is `<did>#0`. */
+export function createDidJwkKey(): { did: string; kid: string; privateJwk: JWK; publicJwk: JWK } {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const privateJwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const { d: _d, ...publicJwk } = privateJwk;
+  const did = `did:jwk:${Buffer.from(JSON.stringify(publicJwk)).toString('base64url')}`;
+  return { did, kid: `${did}#0`, privateJwk, publicJwk };
+}
+
+/** An SD-JWT VC issuer whose `iss` is a did:jwk. */
+export async function createDidJwkSdJwtIssuer(): Promise<TestSdJwtIssuer & { did: string }> {
+  const key = createDidJwkKey();
+  return { ...(await createTestSdJwtIssuer(key.did, { privateJwk: key.privateJwk, kid: key.kid })), did: key.did };
 }

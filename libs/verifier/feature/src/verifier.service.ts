@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { OAuthError } from './oauth-error';
 import { createRequestSigner, type ClientIdPrefix, type RequestSigner } from './request-signer';
 import type { VerifierFetch } from './issuer-keys';
-import { verifyVpToken } from './verify-response';
+import { verifyVpToken, type ResponseVerifierDeps } from './verify-response';
 import type { VerifierService as ServiceDefinition, VerifierServices } from './verifier-services';
 import {
   assertionIssuer,
@@ -71,13 +71,24 @@ export class VerifierCore {
     private readonly sessions: VerifierSessions,
     private readonly requestKeys: KeyRing,
     private readonly tokenKeys: KeyRing,
-    private readonly resolveIssuerKey: IssuerKeyResolver,
-    private readonly fetch: VerifierFetch,
-    private readonly cache: Cache,
-    private readonly trust?: Pick<TrustEvaluator, 'evaluate'>,
+    resolveIssuerKey: IssuerKeyResolver,
+    fetch: VerifierFetch,
+    cache: Cache,
+    trust?: Pick<TrustEvaluator, 'evaluate'>,
   ) {
     this.grants = new VerifierGrants(cache, config.verifier.sessionTtlMs);
+    this.verifyDeps = {
+      resolveIssuerKey,
+      fetch,
+      cache,
+      ...(trust ? { trust } : {}),
+      statusListTtlMs: config.verifier.statusListCacheTtlMs,
+      clockSkewSeconds: config.verifier.clockSkewSeconds,
+    };
   }
+
+  /** What every presentation check needs; the same for every request. */
+  private readonly verifyDeps: ResponseVerifierDeps;
 
   baseUrl(requestBase: string): string {
     return this.config.verifier.publicUrl ?? this.config.server.publicUrl ?? requestBase;
@@ -289,14 +300,7 @@ export class VerifierCore {
     if (!scope) throw new OAuthError(400, 'invalid_request', 'the session scope no longer exists');
     let verified;
     try {
-      verified = await verifyVpToken(fields, session, scope, {
-        resolveIssuerKey: this.resolveIssuerKey,
-        fetch: this.fetch,
-        cache: this.cache,
-        ...(this.trust ? { trust: this.trust } : {}),
-        statusListTtlMs: this.config.verifier.statusListCacheTtlMs,
-        clockSkewSeconds: this.config.verifier.clockSkewSeconds,
-      });
+      verified = await verifyVpToken(fields, session, scope, this.verifyDeps);
     } catch (error) {
       if (error instanceof PresentationError) {
         await this.sessions.finish(session.id, { status: 'failed', error: 'invalid_presentation', errorDescription: error.message });
@@ -390,14 +394,7 @@ export class VerifierCore {
     const scope = service.scopes[scopeName];
     if (!scope) throw new OAuthError(400, 'invalid_scope', 'unknown scope for this client');
     const session = pseudoSession(service, scopeName, nonce, this.config.verifier.sessionTtlMs);
-    const verified = await verifyVpToken({ vp_token: vpToken, presentation_submission: params['presentation_submission'] }, session, scope, {
-      resolveIssuerKey: this.resolveIssuerKey,
-      fetch: this.fetch,
-      cache: this.cache,
-      ...(this.trust ? { trust: this.trust } : {}),
-      statusListTtlMs: this.config.verifier.statusListCacheTtlMs,
-      clockSkewSeconds: this.config.verifier.clockSkewSeconds,
-    });
+    const verified = await verifyVpToken({ vp_token: vpToken, presentation_submission: params['presentation_submission'] }, session, scope, this.verifyDeps);
     if (!exchange) return this.mint(service, scopeName, verified, base, { refresh: true });
     const { id_token: _id, ...answer } = await this.mint(service, scopeName, verified, base, { refresh: false });
     return { ...answer, issued_token_type: requestedType(params['requested_token_type']) };
