@@ -5,6 +5,7 @@ import type { CollectionPlan, NormalizedFilter, PageRequest, PreparedValue } fro
 import type { CollectionBackend, RawRecord } from '../generic-repository';
 import type { StoreDeps } from '../ports';
 import { MongoVaultBackend } from '../vault/mongodb-vault';
+import { createIndexesOneByOne } from './mongodb-indexes';
 import type { VaultBackend } from '../vault/vault-service';
 
 export interface MongoStoreOptions {
@@ -341,18 +342,7 @@ class MongoCollection implements CollectionBackend {
     }));
     // One index per command: FerretDB v1 drops the connection when a single
     // createIndexes re-declares two or more existing indexes.
-    for (const spec of specs) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.call(() => this.records.createIndexes([spec]));
-          break;
-        } catch (error) {
-          // A concurrent creator may win the race to create the collection.
-          if (attempt >= 3 || error instanceof UnavailableError) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-        }
-      }
-    }
+    await createIndexesOneByOne(specs, (spec) => this.call(() => this.records.createIndexes([spec])));
   }
 
   private async call<R>(operation: () => Promise<R>): Promise<R> {
@@ -395,3 +385,4 @@ const CONNECTION_ERRORS = new Set([
 function isConnectionError(error: unknown): boolean {
   return error instanceof Error && CONNECTION_ERRORS.has(error.name);
 }
+

@@ -3,6 +3,7 @@ import { UnavailableError, VersionConflictError } from '@wallet/domain';
 import { isPlaintextTag, likeToRegExp, type WqlNode } from '@wallet/wql';
 import { randomUUID } from 'node:crypto';
 import type { PageRequest } from '../collection-plan';
+import { createIndexesOneByOne } from '../drivers/mongodb-indexes';
 import type { VaultBackend, VaultDecision, VaultRow, VaultRowDraft } from './vault-service';
 import type { VaultOwner, VaultUsage } from './vault-ports';
 
@@ -369,17 +370,7 @@ export class MongoVaultBackend implements VaultBackend {
       { key: { scope: 1, user: 1, tagNames: 1 }, name: 'vault_tag_names' },
       { key: { deleted: 1, updatedAt: 1 }, name: 'vault_tombstones' },
     ];
-    for (const spec of specs) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.call(() => this.records.createIndexes([spec]));
-          break;
-        } catch (error) {
-          if (attempt >= 3 || error instanceof UnavailableError) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-        }
-      }
-    }
+    await createIndexesOneByOne(specs, (spec) => this.call(() => this.records.createIndexes([spec])));
   }
 }
 
