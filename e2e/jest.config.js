@@ -3,5 +3,6 @@ module.exports = {
   displayName: 'e2e',
   preset: '../jest.preset.js',
   rootDir: __dirname,
+  testEnvironment: '<rootDir>/jest.environment.js',
   setupFilesAfterEnv: ['<rootDir>/jest.setup.js'],
 };

@@ -15,10 +15,16 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const jestArgs = process.argv.slice(2);
 const focused = jestArgs.length > 0;
 
+// No stage may hang the run: CI has a hard limit, and a stage that never ends
+// would cost every result. A stage past its limit is killed and fails.
+const STAGE_LIMIT_MS = { jest: 45 * 60_000, default: 10 * 60_000 };
+
 function run(title, command, args) {
   process.stdout.write(`\n=== ${title}\n`);
   const started = Date.now();
-  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, env });
+  const timeout = STAGE_LIMIT_MS[title] ?? STAGE_LIMIT_MS.default;
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, env, timeout, killSignal: 'SIGKILL' });
+  if (result.error?.code === 'ETIMEDOUT') process.stdout.write(`=== ${title}: killed after ${timeout / 60_000} min\n`);
   const ok = result.status === 0;
   process.stdout.write(`=== ${title}: ${ok ? 'ok' : 'FAILED'} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   return ok;
@@ -38,7 +44,9 @@ const resultsFile = join(root, 'tmp', 'jest-results.json');
 const skipLog = join(root, 'tmp', 'test-skips.log');
 rmSync(resultsFile, { force: true });
 rmSync(skipLog, { force: true });
-run('jest', bin('jest'), ['--json', `--outputFile=${resultsFile}`, ...jestArgs]);
+// --forceExit: a handle a test leaked (a socket, a timer) must not keep the run
+// from ending once every result is in; the e2e environment kills leftover processes.
+run('jest', bin('jest'), ['--json', `--outputFile=${resultsFile}`, '--forceExit', ...jestArgs]);
 
 let passed = 0;
 let failed = stageFailures.length;

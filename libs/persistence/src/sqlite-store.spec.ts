@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { Collections } from './collections';
 import { createStore } from './create-store';
@@ -91,6 +92,42 @@ describe('sqlite driver', () => {
       code: 'unavailable',
       name: 'UnavailableError',
     });
+  });
+
+  it('opens a new file while another connection holds its first write lock, instead of failing at once', async () => {
+    // Two processes starting on one new file: while one holds a write
+    // lock in rollback mode, SQLite answers the second's switch to WAL with
+    // SQLITE_BUSY at once, bypassing busy_timeout. The store retries within it.
+    const path = join(dir, 'contended-open.db');
+    const holder = new Worker(
+      `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+       const { parentPort } = require('node:worker_threads');
+       const db = new Database(${JSON.stringify(path)});
+       db.exec('BEGIN IMMEDIATE; CREATE TABLE first_writer (a)');
+       parentPort.postMessage('locked');
+       setTimeout(() => { db.exec('COMMIT'); db.close(); parentPort.postMessage('released'); }, 300);`,
+      { eval: true },
+    );
+    const messages: string[] = [];
+    const released = new Promise<void>((res) =>
+      holder.on('message', (message: string) => {
+        messages.push(message);
+        if (message === 'released') res();
+      }),
+    );
+    await new Promise<void>((res) => holder.once('message', () => res()));
+    const store = await createStore({ type: 'sqlite', path, busyTimeoutMs: 5_000 });
+    await released;
+    await holder.terminate();
+    // The open waited for the holder (it could not finish while the lock was held).
+    expect(messages).toEqual(['locked', 'released']);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      db.close();
+    }
   });
 
   it('does not leave a record half-written by a failed unique update', async () => {

@@ -5,22 +5,15 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../../..');
 
-export interface ServerAddress {
-  name: string;
-  url: string;
-}
-
-export interface ServiceProcess {
-  /** Milliseconds from spawn to the `ready` log line. */
-  readyMs: number;
-  child: ChildProcess;
-  servers: Map<string, string>;
-  /** Every stdout/stderr line so far. */
-  output: string[];
-  dataDir: string;
-  /** Sends a signal and resolves with the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+/**
+ * Every process `startBuiltApp` spawned that has not exited yet. It hangs on
+ * the test file's global so the e2e test environment (e2e/jest.environment.js)
+ * can kill what a failed test left running once the file is done; otherwise
+ * the live child keeps the Jest worker, and so the whole run, from exiting.
+ */
+const LIVE_KEY = '__walletBuiltAppChildren';
+const globals = globalThis as { [LIVE_KEY]?: Set<ChildProcess> };
+const live = (globals[LIVE_KEY] ??= new Set<ChildProcess>());
 
 /**
  * Starts a built bundle (`dist/apps/<app>/main.js`) with ephemeral ports and a
@@ -49,10 +42,19 @@ export async function startBuiltApp(app: string, env: Record<string, string> = {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   const output: string[] = [];
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const exited = new Promise<number | null>((res) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      res(code);
+    }),
+  );
   const servers = await new Promise<Map<string, string>>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${app} did not become ready:\n${output.join('\n')}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`${app} did not become ready:\n${output.join('\n')}`));
+    }, 20_000);
     const onLine = (line: string) => {
       output.push(line);
       try {

@@ -47,11 +47,15 @@ export class SqliteStore extends BaseStore {
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new Error('busyTimeoutMs must be a non-negative integer');
     let db: Database.Database | undefined;
     try {
-      db = new Database(options.path);
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      return new SqliteStore(db, deps);
+      const opened = new Database(options.path);
+      db = opened;
+      opened.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      // Switching a new file to WAL needs an exclusive lock, and SQLite answers
+      // SQLITE_BUSY at once, without its busy handler, when another process is
+      // opening the same file at that moment: retry within the busy timeout.
+      retryWhileBusy(() => opened.pragma('journal_mode = WAL'), busyTimeoutMs);
+      opened.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      return new SqliteStore(opened, deps);
     } catch (error) {
       db?.close();
       throw mapSqliteError(error, 'the sqlite database');
@@ -285,6 +289,21 @@ const UNAVAILABLE = new Set([
 ]);
 
 /** Lock timeouts, full disks and I/O errors become `UnavailableError`; the rest is a bug and stays as it is. */
+/** Runs `step` again while it fails with SQLITE_BUSY, for up to `budgetMs` (blocking: only for opening). */
+function retryWhileBusy<T>(step: () => T, budgetMs: number): T {
+  const deadline = Date.now() + budgetMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return step();
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, Math.min(5 * attempt, 50));
+    }
+  }
+}
+
 function mapSqliteError(error: unknown, what: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   const options: WalletErrorOptions = { cause: error };
