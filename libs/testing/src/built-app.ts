@@ -15,6 +15,23 @@ const LIVE_KEY = '__walletBuiltAppChildren';
 const globals = globalThis as { [LIVE_KEY]?: Set<ChildProcess> };
 const live = (globals[LIVE_KEY] ??= new Set<ChildProcess>());
 
+export interface ServerAddress {
+  name: string;
+  url: string;
+}
+
+export interface ServiceProcess {
+  /** Milliseconds from spawn to the `ready` log line. */
+  readyMs: number;
+  child: ChildProcess;
+  servers: Map<string, string>;
+  /** Every stdout/stderr line so far. */
+  output: string[];
+  dataDir: string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
 /**
  * Starts a built bundle (`dist/apps/<app>/main.js`) with ephemeral ports and a
  * fresh data directory, and waits for its `ready` log line, which lists the URL
