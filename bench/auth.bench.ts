@@ -30,8 +30,7 @@ import {
   storedJwksLoader,
 } from '@wallet/platform';
 import { createStore } from '@wallet/persistence';
-import { PasskeyTestClient, redisAvailable, startBuiltApp, startRedis, uniquePrefix } from '@wallet/testing';
-import { readFileSync } from 'node:fs';
+import { PasskeyTestClient, processCpuSeconds, redisAvailable, startBuiltApp, startRedis, uniquePrefix } from '@wallet/testing';
 import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 5;
@@ -89,12 +88,6 @@ class BenchAuthenticator {
       clientExtensionResults: {},
     };
   }
-}
-
-/** utime + stime of a process, in seconds (Linux /proc; clock ticks of 1/100 s). */
-function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function calibrate(): number {

@@ -9,11 +9,7 @@
  * Run: node tools/scripts/run-ts.mjs bench/verifier.bench.ts [--n 2000]
  * Build first (`node tools/build/bundle.mjs verifier`).
  */
-import {
-  createTestSdJwtHolder,
-  startBuiltApp,
-  createDidJwkSdJwtIssuer,
-} from '@wallet/testing';
+import { createDidJwkSdJwtIssuer, createTestSdJwtHolder, processCpuSeconds, startBuiltApp } from '@wallet/testing';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,6 +90,7 @@ async function main() {
     const latencies: number[] = [];
     let ok = 0;
     let next = 0;
+    const serverCpu0 = processCpuSeconds(proc.child.pid!);
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -113,10 +110,12 @@ async function main() {
       }),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const serverCpu = processCpuSeconds(proc.child.pid!) - serverCpu0;
     const rate = ok / seconds;
     latencies.sort((a, b) => a - b);
     const target = 0.35 * (raw / 2);
     console.log(`  verified direct_post responses: ${Math.round(rate).toLocaleString('en')}/s (${ok}/${N} accepted in ${seconds.toFixed(1)} s)`);
+    console.log(`  verifier CPU ${((serverCpu * 1e6) / N).toFixed(0)} µs per response = ${Math.round(N / serverCpu).toLocaleString('en')} responses per CPU-second`);
     console.log(`  latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
     console.log(`  ratio to raw ES256/2: ${((rate / (raw / 2)) * 100).toFixed(1)}% (target >= 35%, i.e. >= ${Math.round(target).toLocaleString('en')}/s)`);
     if (ok !== N) process.exitCode = 1;

@@ -5,3 +5,4 @@ export * from './did';
 export * from './x5c';
 export * from './vault';
 export * from './jws-verify';
+export * from './random-token';

@@ -49,10 +49,38 @@ export function toPublicKeyObject(key: unknown): KeyObject {
   else if (key && typeof key === 'object' && typeof (key as JsonWebKey).kty === 'string') {
     const jwk = key as JsonWebKey;
     if (jwk.d !== undefined || jwk.k !== undefined) throw new JwsError('unsupported_algorithm', 'only public keys verify signatures');
-    object = createPublicKey({ key: jwk, format: 'jwk' });
+    object = publicKeyFromJwk(jwk);
   } else throw new JwsError('unsupported_algorithm', 'the key is not an asymmetric public key');
   if (object.type === 'secret') throw new JwsError('unsupported_algorithm', 'symmetric keys are not accepted');
   return object.type === 'private' ? createPublicKey(object) : object;
+}
+
+/** Public keys made from JWKs, by their key material: holders present again and again with the same key. */
+const jwkKeys = new Map<string, KeyObject>();
+const JWK_KEY_CACHE_SIZE = 1000;
+
+/**
+ * A public KeyObject for a JWK. Importing costs about as much as a signature
+ * check, so keys are remembered by their public material (members other
+ * than the key material, such as `kid` or `use`, do not change the key).
+ */
+function publicKeyFromJwk(jwk: JsonWebKey): KeyObject {
+  const material = [jwk.kty, jwk.crv, jwk.x, jwk.y, jwk.n, jwk.e];
+  if (!material.every((part) => part === undefined || typeof part === 'string')) {
+    throw new JwsError('unsupported_algorithm', 'the JWK is malformed');
+  }
+  const id = material.map((part) => part ?? '').join('.');
+  const known = jwkKeys.get(id);
+  if (known) {
+    // Most recently used last: the oldest entry is the first to go.
+    jwkKeys.delete(id);
+    jwkKeys.set(id, known);
+    return known;
+  }
+  const created = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, n: jwk.n, e: jwk.e } as JsonWebKey, format: 'jwk' });
+  if (jwkKeys.size >= JWK_KEY_CACHE_SIZE) jwkKeys.delete(jwkKeys.keys().next().value as string);
+  jwkKeys.set(id, created);
+  return created;
 }
 
 function decodeJson(part: string, what: string): Record<string, unknown> {
@@ -66,16 +94,17 @@ function decodeJson(part: string, what: string): Record<string, unknown> {
   }
 }
 
-/**
- * Verifies a compact JWS (a JWT) with `key`: the header's `alg` must be in
- * `algorithms` and match the key's type and curve. Returns the decoded header
- * and payload; throws `JwsError` otherwise.
- */
-export function verifyCompactJws(
-  compact: string,
-  key: KeyObject,
-  algorithms: readonly string[],
-): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+interface PreparedCheck {
+  header: Record<string, unknown>;
+  payloadPart: string;
+  hash: string | null;
+  data: Buffer;
+  signature: Buffer;
+  keyInput: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' } | { key: KeyObject; padding: number; saltLength: number };
+}
+
+/** Everything before the signature check: shape, `alg` allowed and fitting the key. */
+function prepare(compact: string, key: KeyObject, algorithms: readonly string[]): PreparedCheck {
   const parts = compact.split('.');
   if (parts.length !== 3) throw new JwsError('malformed', 'not a compact JWS');
   const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
@@ -91,23 +120,62 @@ export function verifyCompactJws(
       : keyType === spec.keyType && (!spec.curve || key.asymmetricKeyDetails?.namedCurve === spec.curve);
   if (!keyOk) throw new JwsError('unsupported_algorithm', 'the JWS algorithm does not fit the key');
   if (!/^[A-Za-z0-9_-]+$/.test(signaturePart)) throw new JwsError('malformed', 'the JWS signature is not base64url');
-  const data = Buffer.from(`${headerPart}.${payloadPart}`, 'ascii');
-  const signature = Buffer.from(signaturePart, 'base64url');
+  return {
+    header,
+    payloadPart,
+    hash: spec.hash,
+    data: Buffer.from(`${headerPart}.${payloadPart}`, 'ascii'),
+    signature: Buffer.from(signaturePart, 'base64url'),
+    keyInput: spec.ecdsa
+      ? { key, dsaEncoding: 'ieee-p1363' }
+      : spec.pss
+        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+        : key,
+  };
+}
+
+function finish(check: PreparedCheck, ok: boolean): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  if (!ok) throw new JwsError('invalid_signature', 'the JWS signature does not verify');
+  return { header: check.header, payload: decodeJson(check.payloadPart, 'JWS payload') };
+}
+
+/**
+ * Verifies a compact JWS (a JWT) with `key`: the header's `alg` must be in
+ * `algorithms` and match the key's type and curve. Returns the decoded header
+ * and payload; throws `JwsError` otherwise.
+ */
+export function verifyCompactJws(
+  compact: string,
+  key: KeyObject,
+  algorithms: readonly string[],
+): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const check = prepare(compact, key, algorithms);
   let ok: boolean;
   try {
-    ok = verify(
-      spec.hash,
-      data,
-      spec.ecdsa
-        ? { key, dsaEncoding: 'ieee-p1363' }
-        : spec.pss
-          ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
-          : key,
-      signature,
-    );
+    ok = verify(check.hash, check.data, check.keyInput, check.signature);
   } catch {
     ok = false; // OpenSSL throws on some malformed signatures
   }
-  if (!ok) throw new JwsError('invalid_signature', 'the JWS signature does not verify');
-  return { header, payload: decodeJson(payloadPart, 'JWS payload') };
+  return finish(check, ok);
+}
+
+/**
+ * `verifyCompactJws` with the signature check on libuv's thread pool: a
+ * server that checks several signatures per request keeps its event loop for
+ * the requests and uses the other cores for the arithmetic.
+ */
+export async function verifyCompactJwsAsync(
+  compact: string,
+  key: KeyObject,
+  algorithms: readonly string[],
+): Promise<{ header: Record<string, unknown>; payload: Record<string, unknown> }> {
+  const check = prepare(compact, key, algorithms);
+  const ok = await new Promise<boolean>((resolve) => {
+    try {
+      verify(check.hash, check.data, check.keyInput, check.signature, (error, valid) => resolve(!error && valid));
+    } catch {
+      resolve(false); // OpenSSL throws on some malformed signatures
+    }
+  });
+  return finish(check, ok);
 }

@@ -1,6 +1,6 @@
 import type { Cache } from '@wallet/cache';
 import { RefusalError } from '@wallet/domain';
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '@wallet/crypto';
 import { z } from 'zod';
 
 const zChallenge = z.object({
@@ -26,8 +26,8 @@ export class ChallengeStore {
   ) {}
 
   async create(tenantId: string, record: Omit<ChallengeRecord, 'challenge'>): Promise<{ challengeId: string; challenge: string }> {
-    const challengeId = randomBytes(18).toString('base64url');
-    const challenge = randomBytes(32).toString('base64url');
+    const challengeId = randomToken(18);
+    const challenge = randomToken(32);
     await this.cache.set(this.key(tenantId, challengeId), JSON.stringify({ ...record, challenge }), { ttlMs: this.ttlMs });
     return { challengeId, challenge };
   }

@@ -1,9 +1,9 @@
 import type { WalletConfig } from '@wallet/config';
-import type { KeyRing } from '@wallet/crypto';
+import { randomToken, type KeyRing } from '@wallet/crypto';
 import { RefusalError, VersionConflictError, type RefreshToken } from '@wallet/domain';
 import { Collections, type Repository, type Store } from '@wallet/persistence';
 import { ACCESS_TOKEN_TYPE, AuditLog, type AccessTokenRevocations } from '@wallet/platform';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 export interface IssuedTokens {
   appToken: string;
@@ -120,7 +120,7 @@ export class TokenService {
       { iss: auth.issuer, aud: auth.audience, sub: userId, tenant: tenantId, jti: randomUUID(), sid: familyId },
       { typ: ACCESS_TOKEN_TYPE, expiresInSeconds: expiresIn },
     );
-    const refreshToken = `rt1.${tenantId}.${randomBytes(32).toString('base64url')}`;
+    const refreshToken = `rt1.${tenantId}.${randomToken(32)}`;
     await this.refresh.create(tenantId, {
       id: hashToken(refreshToken),
       userId,

@@ -53,8 +53,21 @@ export class AccessTokenGuard implements CanActivate {
     @Inject(AccessTokenVerifier) private readonly verifier: AccessTokenVerifier,
   ) {}
 
+  /** Route metadata does not change after start: read it once per handler and controller. */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  private readonly protections = new WeakMap<Function, WeakMap<Function, RouteProtection>>();
+
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  private protectionOf(handler: Function, controller: Function): RouteProtection {
+    let byController = this.protections.get(handler);
+    if (!byController) this.protections.set(handler, (byController = new WeakMap()));
+    let protection = byController.get(controller);
+    if (!protection) byController.set(controller, (protection = routeProtection(this.reflector, handler, controller)));
+    return protection;
+  }
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const protection = routeProtection(this.reflector, context.getHandler(), context.getClass());
+    const protection = this.protectionOf(context.getHandler(), context.getClass());
     // Gateways authenticate their connections themselves; their handlers are open only when public.
     if (context.getType() !== 'http') return protection.kind === 'public';
     const request = context.switchToHttp().getRequest<FastifyRequest>();

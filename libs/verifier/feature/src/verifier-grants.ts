@@ -1,6 +1,7 @@
 import type { Cache } from '@wallet/cache';
+import { randomToken } from '@wallet/crypto';
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { OAuthError } from './oauth-error';
 import type { VerifierService } from './verifier-services';
 import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
@@ -94,7 +95,7 @@ export function pseudoSession(service: VerifierService, scopeName: string, nonce
   const scope = service.scopes[scopeName];
   const now = Date.now();
   return {
-    id: randomBytes(24).toString('base64url'),
+    id: randomToken(24),
     serviceId: service.id,
     scope: scopeName,
     flow: 'cross_device',
@@ -124,7 +125,7 @@ export class VerifierGrants {
 
   /** A fresh single-use nonce for one `vp_token` grant or token exchange of this service. */
   async issueNonce(serviceId: string): Promise<{ c_nonce: string; expires_in: number }> {
-    const nonce = randomBytes(32).toString('base64url');
+    const nonce = randomToken(32);
     await this.cache.set(`verifier:grant-nonce:${nonce}`, serviceId, { ttlMs: this.nonceTtlMs });
     return { c_nonce: nonce, expires_in: Math.floor(this.nonceTtlMs / 1000) };
   }
@@ -146,7 +147,7 @@ export class VerifierGrants {
     };
     const left = full.familyExpiresAt - Date.now();
     if (left <= 0) throw new OAuthError(400, 'invalid_grant', 'the refresh token has expired');
-    const token = randomBytes(32).toString('base64url');
+    const token = randomToken(32);
     await this.cache.set(`verifier:refresh:${sha256(token)}`, JSON.stringify(full), { ttlMs: left });
     return token;
   }

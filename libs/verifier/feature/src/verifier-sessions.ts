@@ -1,7 +1,7 @@
 import type { Cache } from '@wallet/cache';
 import type { DcqlQuery, PresentationDefinition } from '@wallet/protocol';
 import type { JWK } from 'jose';
-import { randomBytes } from 'node:crypto';
+import { randomToken } from '@wallet/crypto';
 
 /**
  * Login sessions, authorization codes and their events live in the shared
@@ -57,7 +57,7 @@ export interface AuthorizationCode {
   holder: string | null;
 }
 
-const randomId = (bytes = 24) => randomBytes(bytes).toString('base64url');
+const randomId = (bytes = 24) => randomToken(bytes);
 
 export class VerifierSessions {
   constructor(
