@@ -1,9 +1,7 @@
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
-  verifyAuthenticationResponse,
   verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
@@ -17,6 +15,7 @@ import { z } from 'zod';
 import type { AccountService, PrivateDataWrite } from './account.service';
 import type { ChallengeStore } from './challenge-store';
 import type { InviteService } from './invite.service';
+import { verifyPasskeyAssertion } from './passkey-assertion';
 import { privateDataEtag } from './private-data';
 import { untagBinary } from './tagged-binary';
 import type { IssuedTokens, TokenService } from './token.service';
@@ -89,7 +88,8 @@ function ceremonyFailed(error: unknown): RefusalError {
 }
 
 /**
- * WebAuthn ceremonies with @simplewebauthn/server: discoverable credentials,
+ * WebAuthn ceremonies with @simplewebauthn/server (options and registration;
+ * logins are checked by `verifyPasskeyAssertion`): discoverable credentials,
  * user verification required, ES256/EdDSA/RS256, `credProps` and `prf`
  * passed through, and single-use challenges from the shared cache.
  */
@@ -201,21 +201,13 @@ export class PasskeyCeremonyService {
     if (user.status !== 'active') throw new RefusalError('forbidden', 'account_suspended', 'this account is suspended');
     let newCounter: number;
     try {
-      const verification = await verifyAuthenticationResponse({
-        response: credential as unknown as AuthenticationResponseJSON,
-        expectedChallenge: challenge.challenge,
-        expectedOrigin: [...this.auth.origins],
-        expectedRPID: this.auth.rpId,
-        requireUserVerification: true,
-        credential: {
-          id: passkey.id,
-          publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')),
-          counter: passkey.counter,
-          transports: passkey.transports as never,
-        },
+      const verification = await verifyPasskeyAssertion(credential, {
+        challenge: challenge.challenge,
+        origins: this.auth.origins,
+        rpId: this.auth.rpId,
+        credential: { publicKey: passkey.publicKey, counter: passkey.counter },
       });
-      if (!verification.verified) throw new Error('the assertion did not verify');
-      newCounter = verification.authenticationInfo.newCounter;
+      newCounter = verification.newCounter;
     } catch (error) {
       throw ceremonyFailed(error);
     }
