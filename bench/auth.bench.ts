@@ -8,7 +8,7 @@
  *    remembers verified tokens; expiry and revocation are still checked);
  *  - login: full passkey logins per second (begin + finish over HTTP, each
  *    with a fresh ES256 assertion) against one built auth process (SQLite,
- *    in-memory cache), 8 clients in flight. The clients use a minimal
+ *    in-memory cache), 16 clients in flight. The clients use a minimal
  *    software authenticator below (real P-256 keys and signatures, `none`
  *    attestation), because nid-webauthn-emulator signs at ~200/s and would
  *    measure itself; the e2e tests use the emulator.
@@ -158,7 +158,7 @@ async function benchLogin() {
   try {
     const baseUrl = proc.servers.get('auth')!;
     const http = new PasskeyTestClient({ baseUrl });
-    const users = Array.from({ length: 8 }, () => new BenchAuthenticator(origin));
+    const users = Array.from({ length: 16 }, () => new BenchAuthenticator(origin));
     for (const authenticator of users) {
       const begin = await http.call<{ challengeId: string; createOptions: { publicKey: never } }>('POST', '/user/register-webauthn-begin', { body: {} });
       const done = await http.call('POST', '/user/register-webauthn-finish', {
@@ -205,7 +205,7 @@ async function benchLogin() {
     latencies.sort((a, b) => a - b);
     const p = (q: number) => latencies[Math.floor(latencies.length * q)]!.toFixed(1);
     console.log(
-      `  full logins (begin + finish, SQLite, 8 in flight): ${Math.round(n / elapsed).toLocaleString('en')}/s ` +
+      `  full logins (begin + finish, SQLite, 16 in flight): ${Math.round(n / elapsed).toLocaleString('en')}/s ` +
         `(${n} in ${elapsed.toFixed(2)} s; p50 ${p(0.5)} ms, p99 ${p(0.99)} ms); ` +
         `server CPU ${((serverCpu * 1000) / n).toFixed(2)} ms per login = ${Math.round(n / serverCpu).toLocaleString('en')} logins per server CPU-second`,
     );

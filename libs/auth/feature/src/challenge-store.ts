@@ -34,12 +34,12 @@ export class ChallengeStore {
 
   /** Takes the challenge; refuses (400 `challenge_invalid`) when it is unknown, expired, used, of another kind or tenant. */
   async take(tenantId: string, challengeId: unknown, kind: ChallengeRecord['kind']): Promise<ChallengeRecord> {
-    const invalid = new RefusalError('validation_failed', 'challenge_invalid', 'the challenge is unknown, expired or already used');
-    if (typeof challengeId !== 'string' || !CHALLENGE_ID.test(challengeId)) throw invalid;
+    const invalid = () => new RefusalError('validation_failed', 'challenge_invalid', 'the challenge is unknown, expired or already used');
+    if (typeof challengeId !== 'string' || !CHALLENGE_ID.test(challengeId)) throw invalid();
     const raw = await this.cache.take(this.key(tenantId, challengeId));
-    if (raw === null) throw invalid;
+    if (raw === null) throw invalid();
     const record = zChallenge.parse(JSON.parse(raw));
-    if (record.kind !== kind) throw invalid;
+    if (record.kind !== kind) throw invalid();
     return record;
   }
 

@@ -192,12 +192,13 @@ export class PasskeyCeremonyService {
   async login(tenantId: string, input: { challengeId: unknown; credential: unknown }): Promise<SessionResult> {
     const challenge = await this.deps.challenges.take(tenantId, input.challengeId, 'login');
     const credential = parseCredential(zAuthenticationResponse, input.credential);
-    const unknown = new RefusalError('unauthorized', 'passkey_unknown', 'this passkey is not registered with this tenant');
+    // Made only when refusing: an Error records a stack trace, which costs on every login.
+    const unknown = () => new RefusalError('unauthorized', 'passkey_unknown', 'this passkey is not registered with this tenant');
     const passkey = await this.deps.accounts.passkeys.get(tenantId, credential.id);
-    if (!passkey) throw unknown;
+    if (!passkey) throw unknown();
     const user = await this.deps.accounts.users.get(tenantId, passkey.userId);
-    if (!user) throw unknown;
-    if (credential.response.userHandle && credential.response.userHandle !== user.handle) throw unknown;
+    if (!user) throw unknown();
+    if (credential.response.userHandle && credential.response.userHandle !== user.handle) throw unknown();
     if (user.status !== 'active') throw new RefusalError('forbidden', 'account_suspended', 'this account is suspended');
     let newCounter: number;
     try {

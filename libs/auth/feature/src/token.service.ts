@@ -48,19 +48,19 @@ export class TokenService {
 
   /** Rotates a refresh token. Refuses (401) unknown, expired and reused ones; reuse revokes the family. */
   async rotate(token: string, requestTenant: string | null): Promise<IssuedTokens> {
-    const invalid = new RefusalError('unauthorized', 'invalid_grant', 'the refresh token is invalid, expired or revoked');
+    const invalid = () => new RefusalError('unauthorized', 'invalid_grant', 'the refresh token is invalid, expired or revoked');
     const tenantId = REFRESH_TOKEN.exec(token)?.[1];
-    if (!tenantId) throw invalid;
+    if (!tenantId) throw invalid();
     if (requestTenant !== null && requestTenant !== tenantId) {
       throw new RefusalError('forbidden', 'tenant_mismatch', 'the refresh token belongs to another tenant than the request names');
     }
     const record = await this.refresh.get(tenantId, hashToken(token));
-    if (!record) throw invalid;
+    if (!record) throw invalid();
     if (record.status !== 'active') {
       await this.revokeFamily(tenantId, record.userId, record.familyId, 'refresh-token.reuse');
-      throw invalid;
+      throw invalid();
     }
-    if (Date.parse(record.expiresAt) <= this.now().getTime()) throw invalid;
+    if (Date.parse(record.expiresAt) <= this.now().getTime()) throw invalid();
     try {
       const { tenantId: _t, version, createdAt: _c, updatedAt: _u, ...value } = record;
       await this.refresh.update(tenantId, record.id, { ...value, status: 'rotated' }, version);
@@ -68,7 +68,7 @@ export class TokenService {
       // Two presentations of the same token at once: the second is a reuse.
       if (error instanceof VersionConflictError) {
         await this.revokeFamily(tenantId, record.userId, record.familyId, 'refresh-token.reuse');
-        throw invalid;
+        throw invalid();
       }
       throw error;
     }
