@@ -106,7 +106,7 @@ export interface Store {
 
 export type StoreOptions =
   | { type: 'memory' }
-  | { type: 'sqlite'; path: string; busyTimeoutMs?: number; synchronous?: 'full' | 'normal' }
+  | { type: 'sqlite'; path: string; busyTimeoutMs?: number; synchronous?: 'full' | 'normal'; checkpoint?: 'background' | 'inline'; checkpointIntervalMs?: number }
   | {
       type: 'mongodb';
       uri: string;

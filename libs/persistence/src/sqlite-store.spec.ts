@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { buildSync } from 'esbuild';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -128,6 +128,27 @@ describe('sqlite driver', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('copies the WAL into the database file on a worker thread, not in the writes', async () => {
+    const fill = async (checkpoint: 'background' | 'inline') => {
+      const path = join(dir, `checkpoint-${checkpoint}.db`);
+      const store = await createStore({ type: 'sqlite', path, checkpoint, checkpointIntervalMs: 20 });
+      const widgets = store.repository(Widgets);
+      const before = statSync(path).size;
+      for (let i = 0; i < 100; i++) {
+        await widgets.create('t', { id: `w${i}`, sku: `sku-${i}`, color: 'red', size: i, active: true, note: 'x'.repeat(200), tags: [], attrs: {} });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const after = statSync(path).size;
+      await store.close();
+      return { before, after };
+    };
+    // 100 commits stay below SQLite's own threshold (1000 WAL pages): only the worker copies them over.
+    const background = await fill('background');
+    expect(background.after).toBeGreaterThan(background.before + 20_000);
+    const inline = await fill('inline');
+    expect(inline.after).toBe(inline.before);
   });
 
   it('does not leave a record half-written by a failed unique update', async () => {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import {
   NotFoundError,
   UnavailableError,
@@ -18,7 +19,33 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** `normal` (default): durable across process crashes and kill -9. `full`: also across power loss (fsync per commit). */
   synchronous?: 'full' | 'normal';
+  /**
+   * Who copies the WAL into the database file: `background` (default), a
+   * worker thread with its own connection, every `checkpointIntervalMs`; or
+   * `inline`, SQLite's own automatic checkpoint inside the write that crosses
+   * 1000 pages, which stalls the event loop for the copy and its fsyncs.
+   */
+  checkpoint?: 'background' | 'inline';
+  checkpointIntervalMs?: number;
 }
+
+/** With background checkpoints the writing connection still checkpoints itself past this many WAL pages (80 MB), should the worker fall behind. */
+const BACKSTOP_CHECKPOINT_PAGES = 20_000;
+
+/**
+ * The checkpoint worker: its own connection to the file, a PASSIVE checkpoint
+ * (never waits for, nor blocks, readers and writers) every interval. The
+ * next write after a complete checkpoint starts the WAL over, so it stays small.
+ */
+const CHECKPOINT_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 0');
+const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next round */ } };
+const timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); parentPort.close(); });
+`;
 
 /**
  * Embedded store on one SQLite file (better-sqlite3). One table per
@@ -26,7 +53,9 @@ export interface SqliteStoreOptions {
  * secondary indexes as expression indexes on `json_extract(data, '$.field')`
  * behind the scope. WAL with `synchronous=NORMAL` by default: a write is in the
  * WAL file when its promise resolves, so it survives a crash or kill -9 of the
- * process; `full` also fsyncs every commit to survive power loss. Several stores (processes) may open the same file;
+ * process; `full` also fsyncs every commit to survive power loss. Checkpoints
+ * (copying the WAL into the file, with its fsyncs) run on a worker thread, off
+ * the event loop. Several stores (processes) may open the same file;
  * SQLite's locking serialises their writes and compare-and-set is a single
  * `UPDATE ... WHERE version = ?`.
  */
@@ -37,6 +66,7 @@ export class SqliteStore extends BaseStore {
   private constructor(
     private readonly db: Database.Database,
     deps: StoreDeps,
+    private readonly checkpointer: Worker | null,
   ) {
     super(deps);
     this.ping$ = db.prepare('SELECT 1');
@@ -55,7 +85,18 @@ export class SqliteStore extends BaseStore {
       // opening the same file at that moment: retry within the busy timeout.
       retryWhileBusy(() => opened.pragma('journal_mode = WAL'), busyTimeoutMs);
       opened.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      return new SqliteStore(opened, deps);
+      let checkpointer: Worker | null = null;
+      if ((options.checkpoint ?? 'background') === 'background' && opened.pragma('journal_mode', { simple: true }) === 'wal') {
+        opened.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+        checkpointer = new Worker(CHECKPOINT_WORKER, {
+          eval: true,
+          workerData: { module: require.resolve('better-sqlite3'), path: options.path, intervalMs: options.checkpointIntervalMs ?? 250 },
+        });
+        // A worker that cannot run leaves SQLite's own (backstop) checkpoints; it never holds the process open.
+        checkpointer.on('error', () => undefined);
+        checkpointer.unref();
+      }
+      return new SqliteStore(opened, deps, checkpointer);
     } catch (error) {
       db?.close();
       throw mapSqliteError(error, 'the sqlite database');
@@ -87,6 +128,15 @@ export class SqliteStore extends BaseStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.checkpointer) {
+      const worker = this.checkpointer;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('close');
+      // A last checkpoint, then the worker ends; it is stopped if it takes longer than a second.
+      const timer = setTimeout(() => void worker.terminate(), 1000);
+      await exited;
+      clearTimeout(timer);
+    }
     this.db.close();
   }
 }
