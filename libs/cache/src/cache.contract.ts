@@ -36,6 +36,15 @@ export function runCacheContract(name: string, makeCache: (deps?: CacheDeps) => 
         expect(await cache.get('unicode')).toBe('grüße ✓ 🗝');
       });
 
+      it('getMany answers several keys at once, in order, null for missing and expired ones', async () => {
+        expect(await cache.getMany([])).toEqual([]);
+        await cache.set('a', '1');
+        await cache.set('c', '');
+        await cache.set('gone', 'x', { ttlMs: 30 });
+        await new Promise((r) => setTimeout(r, 80));
+        expect(await cache.getMany(['a', 'b', 'c', 'gone', 'a'])).toEqual(['1', null, '', null, '1']);
+      });
+
       it('delete reports whether a key was removed', async () => {
         await cache.set('k', 'v');
         expect(await cache.delete('k')).toBe(true);

@@ -29,6 +29,8 @@ export type Unsubscribe = () => Promise<void>;
 export interface Cache {
   readonly driver: 'memory' | 'redis';
   get(key: string): Promise<string | null>;
+  /** Several keys in one round trip (Redis MGET); each value or null, in the order asked. */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
   set(key: string, value: string, options?: SetOptions): Promise<void>;
   /** Sets only when the key does not exist; true when it was set. */
   setIfAbsent(key: string, value: string, options?: SetOptions): Promise<boolean>;

@@ -80,6 +80,11 @@ export class MemoryCache implements Cache {
     return this.live(key)?.value ?? null;
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    this.assertOpen();
+    return keys.map((key) => this.live(key)?.value ?? null);
+  }
+
   async set(key: string, value: string, options: SetOptions = {}): Promise<void> {
     this.assertOpen();
     this.write(key, value, checkTtl(options.ttlMs));

@@ -261,6 +261,11 @@ export class RedisCache implements Cache {
     return this.run((redis) => redis.get(this.key(key)));
   }
 
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.run((redis) => redis.mget(keys.map((key) => this.key(key))));
+  }
+
   async set(key: string, value: string, options: SetOptions = {}): Promise<void> {
     const ttlMs = checkTtl(options.ttlMs);
     await this.run((redis) =>

@@ -50,11 +50,10 @@ export class AccessTokenRevocations {
   }
 
   async isRevoked(token: { jti: string; tenantId: string; userId: string; iat: number; sid?: string }): Promise<boolean> {
-    const [byJti, userCutoff, bySession] = await Promise.all([
-      this.cache.get(`${JTI_PREFIX}${token.jti}`),
-      this.cache.get(`${USER_PREFIX}${token.tenantId}:${token.userId}`),
-      token.sid ? this.cache.get(`${SESSION_PREFIX}${token.tenantId}:${token.sid}`) : null,
-    ]);
+    // One round trip for the three lists.
+    const keys = [`${JTI_PREFIX}${token.jti}`, `${USER_PREFIX}${token.tenantId}:${token.userId}`];
+    if (token.sid) keys.push(`${SESSION_PREFIX}${token.tenantId}:${token.sid}`);
+    const [byJti = null, userCutoff = null, bySession = null] = await this.cache.getMany(keys);
     if (byJti !== null || bySession !== null) return true;
     return userCutoff !== null && token.iat < Number(userCutoff);
   }
