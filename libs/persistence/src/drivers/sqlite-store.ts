@@ -90,7 +90,7 @@ export class SqliteStore extends BaseStore {
         opened.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
         checkpointer = new Worker(CHECKPOINT_WORKER, {
           eval: true,
-          workerData: { module: require.resolve('better-sqlite3'), path: options.path, intervalMs: options.checkpointIntervalMs ?? 250 },
+          workerData: { module: require.resolve('better-sqlite3'), path: options.path, intervalMs: options.checkpointIntervalMs ?? 50 },
         });
         // A worker that cannot run leaves SQLite's own (backstop) checkpoints; it never holds the process open.
         checkpointer.on('error', () => undefined);
