@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Module, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Module, Param, Post } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { createCache } from '@wallet/cache';
 import { loadConfig, type WalletConfig } from '@wallet/config';
@@ -210,6 +210,31 @@ describe('platform HTTP conventions', () => {
     expect(metrics).toMatch(/route="\/items\/missing\/:id",status_code="404"/);
     expect(metrics).not.toContain('/items/by-id/1');
     expect(metrics).toContain('process_cpu_user_seconds_total');
+  });
+});
+
+describe('framework logs in a process with several servers', () => {
+  it('are not labelled with whichever server started last', async () => {
+    const { server: first, runtime, capture } = await startTestServer();
+    const second = await createServiceApp({ info: { name: 'second', services: [] }, imports: [ItemsModule], runtime, port: 0 });
+    try {
+      // Services log through Nest's static Logger (jobs, error filters): that is process-wide.
+      new Logger('jobs').log({ msg: 'job run', job: 'cleanup' });
+      const line = capture.lines.find((l) => l['msg'] === 'job run');
+      expect(line).toMatchObject({ context: 'jobs', job: 'cleanup' });
+      expect(line).not.toHaveProperty('server');
+      // Access logs still name their server.
+      await fetch(`${first.url}/health/live`);
+      await fetch(`${second.url}/health/live`);
+      await new Promise((r) => setTimeout(r, 20));
+      const servers = capture.lines.filter((l) => l['msg'] === 'request completed').map((l) => l['server']);
+      expect(servers).toEqual(expect.arrayContaining(['test', 'second']));
+    } finally {
+      await second.close();
+      await first.close();
+      await runtime.store.close();
+      await runtime.cache.close();
+    }
   });
 });
 

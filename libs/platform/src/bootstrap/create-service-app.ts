@@ -67,7 +67,9 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     rewriteUrl: rewriteTenantUrl,
   });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
-    logger: new NestPinoLogger(logger),
+    // Nest installs this as its process-wide static logger (services' `new Logger(context)`),
+    // so it must not carry this server's name: the last server started would label every line.
+    logger: new NestPinoLogger(runtime.logger),
     abortOnError: false,
   });
   app.useGlobalFilters(new ProblemDetailsFilter());
