@@ -152,9 +152,7 @@ async function benchGuard(label: string, cache: Cache, cacheSize: number) {
 
 async function benchLogin() {
   const origin = 'http://localhost:8080';
-  // BENCH_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server.
-  const nodeOptions = process.env['BENCH_NODE_OPTIONS'];
-  const proc = await startBuiltApp('auth', { WALLET_AUTH_RATE_LIMITS_CEREMONY_LIMIT: '100000000', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) });
+  const proc = await startBuiltApp('auth', { WALLET_AUTH_RATE_LIMITS_CEREMONY_LIMIT: '100000000' });
   try {
     const baseUrl = proc.servers.get('auth')!;
     const http = new PasskeyTestClient({ baseUrl });

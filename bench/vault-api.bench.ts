@@ -79,8 +79,6 @@ async function benchApi(name: string, storeOptions: StoreOptions, env: Record<st
     WALLET_VAULT_MAX_RECORDS_PER_USER: String(records + 10),
     WALLET_AUTH_ISSUER: 'urn:bench:auth',
     WALLET_AUTH_AUDIENCE: 'urn:bench:api',
-    // BENCH_NODE_OPTIONS (e.g. `--require ./profile.cjs`) instruments the service.
-    ...(process.env['BENCH_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_NODE_OPTIONS'] } : {}),
     ...env,
   });
   const url = app.servers.get('storage') ?? [...app.servers.values()][0]!;

@@ -66,13 +66,7 @@ async function main() {
       ],
     }),
   );
-  // BENCH_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server.
-  const nodeOptions = process.env['BENCH_NODE_OPTIONS'];
-  const proc = await startBuiltApp('verifier', {
-    WALLET_VERIFIER_SERVICES_FILE: join(dir, 'services.yaml'),
-    WALLET_LOGGING_LOG_BODIES: 'false',
-    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
-  });
+  const proc = await startBuiltApp('verifier', { WALLET_VERIFIER_SERVICES_FILE: join(dir, 'services.yaml'), WALLET_LOGGING_LOG_BODIES: 'false' });
   const base = proc.servers.get('verifier')!;
   const pool = new Pool(base, { connections: CONCURRENCY });
   try {

@@ -55,6 +55,8 @@ export async function startBuiltApp(app: string, env: Record<string, string> = {
       WALLET_ALL_IN_ONE_WALLET_PORT: '0',
       WALLET_ALL_IN_ONE_ADMIN_PORT: '0',
       WALLET_ALL_IN_ONE_VERIFIER_PORT: '0',
+      // BENCH_NODE_OPTIONS (e.g. `--require ./profile.cjs`) instruments the child, for profiling a bench.
+      ...(process.env['BENCH_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_NODE_OPTIONS'] } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,10 +125,15 @@ export function logEntries(output: string[]): Array<Record<string, unknown>> {
   });
 }
 
-/** CPU seconds (user + system) a process has used so far, from Linux's /proc (clock ticks of 1/100 s). */
-export function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** utime + stime from a /proc stat file, in seconds (clock ticks of 1/100 s). */
+function statCpuSeconds(statPath: string): number {
+  const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds (user + system) a process has used so far, from Linux's /proc. */
+export function processCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
 }
 
 /** CPU seconds per thread of a process (Linux /proc), keyed by thread id; the main thread's id is the pid. */
@@ -134,8 +141,7 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+      out.set(Number(tid), statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended between listing and reading
     }

@@ -385,4 +385,3 @@ const CONNECTION_ERRORS = new Set([
 function isConnectionError(error: unknown): boolean {
   return error instanceof Error && CONNECTION_ERRORS.has(error.name);
 }
-

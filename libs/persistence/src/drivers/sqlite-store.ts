@@ -338,7 +338,6 @@ const UNAVAILABLE = new Set([
   'SQLITE_PROTOCOL',
 ]);
 
-/** Lock timeouts, full disks and I/O errors become `UnavailableError`; the rest is a bug and stays as it is. */
 /** Runs `step` again while it fails with SQLITE_BUSY, for up to `budgetMs` (blocking: only for opening). */
 function retryWhileBusy<T>(step: () => T, budgetMs: number): T {
   const deadline = Date.now() + budgetMs;
@@ -354,6 +353,7 @@ function retryWhileBusy<T>(step: () => T, budgetMs: number): T {
   }
 }
 
+/** Lock timeouts, full disks and I/O errors become `UnavailableError`; the rest is a bug and stays as it is. */
 function mapSqliteError(error: unknown, what: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   const options: WalletErrorOptions = { cause: error };

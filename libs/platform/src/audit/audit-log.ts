@@ -1,3 +1,4 @@
+import { REDACTED } from '@wallet/config';
 import { randomBytes } from 'node:crypto';
 import type { AuditEvent } from '@wallet/domain';
 import { Collections, type Store, type Stored } from '@wallet/persistence';
@@ -13,7 +14,7 @@ export function redactForAudit(value: unknown, depth = 0): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = SECRET_FIELDS.test(key) ? (inner == null ? inner : '[redacted]') : redactForAudit(inner, depth + 1);
+      out[key] = SECRET_FIELDS.test(key) ? (inner == null ? inner : REDACTED) : redactForAudit(inner, depth + 1);
     }
     return out;
   }

@@ -1,4 +1,5 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
+import { REDACTED } from '@wallet/config';
 import pino, { type Logger as Pino } from 'pino';
 
 export type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -58,7 +59,7 @@ export function createLogger(options: LoggerOptions): Pino {
       level: options.level,
       base: { pid: process.pid, ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACTED_PATHS, censor: REDACTED },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,

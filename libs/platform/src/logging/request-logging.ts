@@ -1,3 +1,4 @@
+import { REDACTED } from '@wallet/config';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger as Pino } from 'pino';
@@ -32,7 +33,7 @@ const BODY_LOG_LIMIT = 2048;
 export function installRequestLogging(fastify: FastifyInstance, logger: Pino, options: RequestLoggingOptions): void {
   // The access line is built here with the credentials already replaced, so it
   // skips the root logger's path redaction (which costs more than the line itself).
-  const access = logger.child({}, { redact: { paths: [], censor: '[redacted]' } });
+  const access = logger.child({}, { redact: { paths: [], censor: REDACTED } });
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -45,7 +46,7 @@ export function installRequestLogging(fastify: FastifyInstance, logger: Pino, op
         route: request.routeOptions.url ?? null,
         headers: {
           'user-agent': request.headers['user-agent'],
-          authorization: request.headers.authorization === undefined ? undefined : '[redacted]',
+          authorization: request.headers.authorization === undefined ? undefined : REDACTED,
         },
       },
       res: { statusCode: reply.statusCode },
@@ -59,7 +60,7 @@ export function installRequestLogging(fastify: FastifyInstance, logger: Pino, op
 
 function bodyForLog(request: FastifyRequest): unknown {
   const config = request.routeOptions.config as WalletRouteConfig | undefined;
-  if (config?.sensitive) return '[redacted]';
+  if (config?.sensitive) return REDACTED;
   const text = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
   return text.length > BODY_LOG_LIMIT ? `${text.slice(0, BODY_LOG_LIMIT)}…` : text;
 }

@@ -57,8 +57,6 @@ export interface AuthorizationCode {
   holder: string | null;
 }
 
-const randomId = (bytes = 24) => randomToken(bytes);
-
 export class VerifierSessions {
   constructor(
     private readonly cache: Cache,
@@ -66,7 +64,7 @@ export class VerifierSessions {
   ) {}
 
   newId(): string {
-    return randomId();
+    return randomToken(24);
   }
 
   async create(session: VerifierSession): Promise<void> {
@@ -110,7 +108,7 @@ export class VerifierSessions {
   }
 
   async issueCode(code: AuthorizationCode): Promise<string> {
-    const value = randomId(32);
+    const value = randomToken(32);
     await this.cache.set(`verifier:code:${value}`, JSON.stringify(code), { ttlMs: this.ttl.codeMs });
     return value;
   }

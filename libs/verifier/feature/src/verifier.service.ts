@@ -1,10 +1,10 @@
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
-import type { KeyRing } from '@wallet/crypto';
+import { randomToken, type KeyRing } from '@wallet/crypto';
 import type { TrustEvaluator } from '@wallet/trust';
 import { PresentationError, type IssuerKeyResolver } from '@wallet/protocol';
 import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { OAuthError } from './oauth-error';
 import { createRequestSigner, type ClientIdPrefix, type RequestSigner } from './request-signer';
 import type { VerifierFetch } from './issuer-keys';
@@ -173,7 +173,7 @@ export class VerifierCore {
           ? signer.clientId(responseUri).slice('decentralized_identifier:'.length)
           : signer.clientId(responseUri),
       responseUri,
-      nonce: randomBytes(24).toString('base64url'),
+      nonce: randomToken(24),
       dcql: scope.dcql ?? null,
       presentationDefinition: scope.presentationDefinition ?? null,
       appState: input.appState ?? null,
