@@ -13,6 +13,11 @@ import { zPresentationDefinition } from './pe/presentation-exchange';
 
 const zId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, . _ or -');
 
+/** Most scopes per service, and most claims a token mapping may name. */
+export const MAX_SERVICE_SCOPES = 64;
+export const MAX_MAPPED_CLAIMS = 256;
+
+
 /** One issuer trusted for a credential type, optionally only for some claims (top-level names or dotted paths). */
 const zTrustedIssuer = z.strictObject({
   /** The credential's `iss` (an https URL or a DID). */
@@ -47,7 +52,9 @@ const zTokenShape = z.union([
   z.strictObject({
     type: z.literal('mapping'),
     /** New claim name -> `<credential query id>.<path.to.claim>`. */
-    claims: z.record(z.string().min(1).max(128), z.string().min(3).max(512)),
+    claims: z
+      .record(z.string().min(1).max(128), z.string().min(3).max(512))
+      .refine((claims) => Object.keys(claims).length <= MAX_MAPPED_CLAIMS, `at most ${MAX_MAPPED_CLAIMS} claims`),
   }),
 ]);
 export type TokenShape = z.infer<typeof zTokenShape>;
@@ -83,7 +90,7 @@ export const zVerifierServiceDefinition = z
   .strictObject({
     id: zId,
     defaultScope: zId,
-    scopes: z.record(zId, zScope),
+    scopes: z.record(zId, zScope).refine((scopes) => Object.keys(scopes).length <= MAX_SERVICE_SCOPES, `at most ${MAX_SERVICE_SCOPES} scopes`),
     /** Overrides `verifier.clientIdPrefix` for this service's requests. */
     clientIdPrefix: z.enum(['decentralized_identifier', 'x509_san_dns', 'x509_hash', 'redirect_uri']).optional(),
     /** Where the verifier may send the browser (and the code) back: exact URLs. Empty: any http(s) URL (development). */
