@@ -33,7 +33,7 @@ describe('verifier services managed through the admin API (all-in-one bundle)', 
       body: JSON.stringify(body),
     });
 
-  /** Polls until the verifier answers `status` for the service (it re-reads the store every 2 s). */
+  /** Polls until the verifier answers `status` for the service (admin announces the change; the verifier reloads). */
   async function startWhen(serviceId: string, status: number): Promise<Response> {
     const deadline = Date.now() + 10_000;
     for (;;) {

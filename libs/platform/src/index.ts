@@ -13,6 +13,7 @@ export * from './keys/service-key-ring';
 export * from './bootstrap/run-service';
 export * from './keys/service-keys.module';
 export * from './admin/admin-token';
+export * from './admin/change-announcements';
 export * from './audit/audit-log';
 export * from './tenancy/tenant-path';
 export * from './tenancy/tenant-directory';

@@ -2,7 +2,15 @@ import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
 import { Collections, createStore, type Store } from '@wallet/persistence';
 import { describeIfAvailable, mongoAvailable, startMongo, type MongoHandle } from '@wallet/testing';
-import { createServiceApp, ensureDefaultTenant, openSealedSecret, TENANT_CHANGED_CHANNEL, type RunningService, type Runtime } from '@wallet/platform';
+import {
+  createServiceApp,
+  ensureDefaultTenant,
+  openSealedSecret,
+  TENANT_CHANGED_CHANNEL,
+  VERIFIER_SERVICES_CHANGED_CHANNEL,
+  type RunningService,
+  type Runtime,
+} from '@wallet/platform';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -297,6 +305,8 @@ for (const driver of drivers) {
           },
         },
       };
+      const announced: string[] = [];
+      const unsubscribe = await runtime.cache.subscribe(VERIFIER_SERVICES_CHANGED_CHANNEL, (message) => announced.push(message));
       const created = await call('PUT', '/admin/verifier-services/shop', service);
       expect(created.status).toBe(200);
       expect(created.body).toMatchObject({ id: 'shop', defaultScope: 'login', redirectUris: [], tokenEndpointAuthMethod: 'none' });
@@ -320,6 +330,9 @@ for (const driver of drivers) {
         'verifier_service.update',
         'verifier_service.delete',
       ]);
+      // Every stored change is announced to the verifier replicas; refused writes are not.
+      await unsubscribe();
+      expect(announced).toEqual(['shop', 'shop', 'shop']);
     });
   });
 }

@@ -15,7 +15,16 @@ import {
 } from '@wallet/domain';
 import { Collections, type CollectionSpec, type Page, type Store, type Stored } from '@wallet/persistence';
 import type { WalletConfig } from '@wallet/config';
-import { AuditLog, keyEncryptionKey, publishTenantChanged, sealSecret, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
+import {
+  AuditLog,
+  keyEncryptionKey,
+  publishTenantChanged,
+  publishVerifierServicesChanged,
+  sealSecret,
+  WALLET_CACHE,
+  WALLET_CONFIG,
+  WALLET_STORE,
+} from '@wallet/platform';
 import { createHash, randomBytes } from 'node:crypto';
 import type { VerifierService } from '@wallet/protocol';
 import type { z } from 'zod';
@@ -110,7 +119,7 @@ export class AdminService {
     const view = tenantView(created);
     await this.record(GLOBAL_SCOPE, who, 'tenant.create', 'tenant', created.id, null, view);
     // Replicas may hold a cached "no such tenant" answer.
-    await this.announce(created.id);
+    await this.announce('tenant', created.id);
     return view;
   }
 
@@ -131,7 +140,7 @@ export class AdminService {
     const updated = await this.tenants.update(GLOBAL_SCOPE, id, next, current.version);
     const view = tenantView(updated);
     await this.record(GLOBAL_SCOPE, who, 'tenant.update', 'tenant', id, tenantView(current), view);
-    await this.announce(id);
+    await this.announce('tenant', id);
     return view;
   }
 
@@ -163,7 +172,7 @@ export class AdminService {
     }
     await this.tenants.delete(GLOBAL_SCOPE, id, disabled.version);
     await this.record(GLOBAL_SCOPE, who, 'tenant.delete', 'tenant', id, tenantView(current), { deleted });
-    await this.announce(id);
+    await this.announce('tenant', id);
     return { deleted };
   }
 
@@ -359,6 +368,7 @@ export class AdminService {
     const value = { id, definition: definition as unknown as Record<string, unknown> };
     const saved = current ? await repository.update(GLOBAL_SCOPE, id, value, current.version) : await repository.create(GLOBAL_SCOPE, value);
     await this.record(GLOBAL_SCOPE, who, current ? 'verifier_service.update' : 'verifier_service.create', 'verifier_service', id, current?.definition ?? null, saved.definition);
+    await this.announce('verifier service', id, () => publishVerifierServicesChanged(this.cache, id));
     return saved.definition;
   }
 
@@ -366,6 +376,7 @@ export class AdminService {
     const current = await this.requireRecord(Collections.verifierServices, GLOBAL_SCOPE, id, 'verifier service');
     await this.store.repository(Collections.verifierServices).delete(GLOBAL_SCOPE, id, current.version);
     await this.record(GLOBAL_SCOPE, who, 'verifier_service.delete', 'verifier_service', id, current.definition, null);
+    await this.announce('verifier service', id, () => publishVerifierServicesChanged(this.cache, id));
   }
 
   // --- invites ---------------------------------------------------------------
@@ -512,15 +523,16 @@ export class AdminService {
   }
 
   /**
-   * Tells every replica's tenant directory to drop its cached copy. Best
-   * effort: a cache outage must not fail a change that is already stored, and
-   * those caches expire anyway.
+   * Tells every replica about a stored change (a tenant's directory entry to
+   * drop, the verifier services to reload). Best effort: a cache outage must
+   * not fail a change that is already stored, and replicas catch up anyway
+   * (tenant entries expire, verifier services are re-read periodically).
    */
-  private async announce(tenant: string): Promise<void> {
+  private async announce(what: string, id: string, publish: () => Promise<void> = () => publishTenantChanged(this.cache, id)): Promise<void> {
     try {
-      await publishTenantChanged(this.cache, tenant);
+      await publish();
     } catch (error) {
-      this.logger.warn({ msg: 'could not announce a tenant change', tenant, error: error instanceof Error ? error.message : 'unknown' });
+      this.logger.warn({ msg: `could not announce a ${what} change`, id, error: error instanceof Error ? error.message : 'unknown' });
     }
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Cache } from '@wallet/cache';
+import type { Cache, Unsubscribe } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { KeyRing } from '@wallet/crypto';
 import type { Store } from '@wallet/persistence';
@@ -10,6 +10,7 @@ import {
   pdpOutboundOptions,
   ServiceKeysModule,
   TenantDirectory,
+  VERIFIER_SERVICES_CHANGED_CHANNEL,
   WALLET_CACHE,
   WALLET_CONFIG,
   WALLET_STORE,
@@ -26,37 +27,60 @@ import { VerifierSessions } from './verifier-sessions';
 
 const VERIFIER_PDP_CLIENT = Symbol('VERIFIER_PDP_CLIENT');
 
-/** How often a replica re-reads the admin-managed services from the store. */
-const SERVICES_RELOAD_MS = 2_000;
+/**
+ * How often a replica re-reads the admin-managed services anyway: admin
+ * announces every change on the cache (applied at once), and this catches a
+ * missed announcement (a cache outage, a replica that was reconnecting).
+ */
+const SERVICES_RELOAD_MS = 30_000;
 
-/** Loads the admin-managed services at start and re-reads them every few seconds. */
+/** Loads the admin-managed services at start, again on every change admin announces, and every 30 s. */
 @Injectable()
 class VerifierServicesReloader implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('verifier');
   private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: Unsubscribe | null = null;
+  /** One reload at a time; a change announced during a reload triggers one more. */
+  private running: Promise<void> | null = null;
+  private again = false;
 
   constructor(
     @Inject(VerifierServices) private readonly services: VerifierServices,
     @Inject(WALLET_STORE) private readonly store: Store,
+    @Inject(WALLET_CACHE) private readonly cache: Cache,
   ) {}
 
   async onModuleInit(): Promise<void> {
+    this.unsubscribe = await this.cache.subscribe(VERIFIER_SERVICES_CHANGED_CHANNEL, () => void this.reload());
     await this.reload();
     this.timer = setInterval(() => void this.reload(), SERVICES_RELOAD_MS);
     this.timer.unref();
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.unsubscribe?.();
+    await this.running;
   }
 
-  private async reload(): Promise<void> {
-    try {
-      await this.services.reloadStored(this.store, (id, message) => this.logger.warn({ msg: 'stored verifier service skipped', service: id, reason: message }));
-    } catch (error) {
-      // The store is unreachable: keep serving the services we have.
-      this.logger.warn({ msg: 'verifier services reload failed', error: error instanceof Error ? error.message : 'unknown' });
+  private reload(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
     }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.services.reloadStored(this.store, (id, message) => this.logger.warn({ msg: 'stored verifier service skipped', service: id, reason: message }));
+        } catch (error) {
+          // The store is unreachable: keep serving the services we have.
+          this.logger.warn({ msg: 'verifier services reload failed', error: error instanceof Error ? error.message : 'unknown' });
+        }
+      } while (this.again);
+      this.running = null;
+    })();
+    return this.running;
   }
 }
 
