@@ -51,35 +51,17 @@ export interface VerifiedSdJwtVc {
 const DEFAULT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
 const MAX_LENGTH = 256 * 1024;
 
-/**
- * A signature check with node:crypto on the thread pool (two per
- * presentation: the hot path of a verifier). Never rejects: the outcome is
- * read with `outcome`, so a check started early cannot go unhandled.
- */
-function verifyJws(
-  jwt: string,
-  key: KeyLike | Uint8Array | KeyObject,
-  algorithms: readonly string[],
-  what: string,
-): Promise<{ payload: Record<string, unknown> } | { error: PresentationError }> {
-  const failed = (error: unknown) => {
+/** A signature check with node:crypto on the thread pool (two per presentation: the hot path of a verifier). */
+async function verifyJws(jwt: string, key: KeyLike | Uint8Array | KeyObject, algorithms: readonly string[], what: string): Promise<Record<string, unknown>> {
+  try {
+    return (await verifyCompactJwsAsync(jwt, toPublicKeyObject(key), algorithms)).payload;
+  } catch (error) {
     if (error instanceof JwsError) {
       const code = error.code === 'invalid_signature' ? 'invalid_signature' : error.code === 'malformed' ? 'malformed' : 'unsupported_algorithm';
-      return { error: new PresentationError(code, code === 'invalid_signature' ? `${what} signature does not verify` : `${what}: ${error.message}`, { cause: error }) };
+      throw new PresentationError(code, code === 'invalid_signature' ? `${what} signature does not verify` : `${what}: ${error.message}`, { cause: error });
     }
-    return { error: new PresentationError('malformed', `${what} could not be verified`, { cause: error }) };
-  };
-  try {
-    return verifyCompactJwsAsync(jwt, toPublicKeyObject(key), algorithms).then(({ payload }) => ({ payload }), failed);
-  } catch (error) {
-    return Promise.resolve(failed(error));
+    throw new PresentationError('malformed', `${what} could not be verified`, { cause: error });
   }
-}
-
-async function outcome(check: ReturnType<typeof verifyJws>): Promise<Record<string, unknown>> {
-  const result = await check;
-  if ('error' in result) throw result.error;
-  return result.payload;
 }
 
 /** `exp` (strictly in the future), `nbf` and `iat` (not in the future), each within the skew. */
@@ -90,20 +72,6 @@ function checkDates(payload: JWTPayload, nowSeconds: number, skew: number, what:
   if (typeof payload.exp === 'number' && payload.exp <= nowSeconds - skew) throw new PresentationError('expired', `${what} has expired`);
   if (typeof payload.nbf === 'number' && payload.nbf > nowSeconds + skew) throw new PresentationError('not_yet_valid', `${what} is not yet valid`);
   if (typeof payload.iat === 'number' && payload.iat > nowSeconds + skew) throw new PresentationError('not_yet_valid', `${what} was issued in the future`);
-}
-
-/** Starts the key-binding signature check from the not yet verified credential, when its cnf key and the KB-JWT look usable. */
-function startKeyBindingCheck(payload: JWTPayload, kbJwt: string): { key: KeyObject; alg: string; check: ReturnType<typeof verifyJws> } | null {
-  try {
-    const jwk = (payload['cnf'] as { jwk?: JWK } | undefined)?.jwk;
-    if (!jwk || typeof jwk !== 'object' || typeof jwk.kty !== 'string' || 'd' in jwk || kbJwt.length === 0) return null;
-    const alg = decodeProtectedHeader(kbJwt).alg;
-    if (!alg || !ACCEPTED_JWS_ALGS.includes(alg)) return null;
-    const key = toPublicKeyObject(jwk);
-    return { key, alg, check: verifyJws(kbJwt, key, [alg], 'the key-binding JWT') };
-  } catch {
-    return null; // the checks below report what is wrong, in their order
-  }
 }
 
 function decode(jwt: string, what: string): UnverifiedIssuerJwt {
@@ -152,11 +120,7 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
     if (cause instanceof PresentationError) throw cause;
     throw new PresentationError('issuer_key_unresolved', 'no trusted key of the issuer was found', { cause });
   }
-  // Both signature checks start now and run side by side on the thread pool; their
-  // results are read in the order below, so a bad credential is reported before its key binding.
-  const issuerCheck = verifyJws(issuerJwt, issuerKey, ACCEPTED_JWS_ALGS, 'the credential');
-  const early = startKeyBindingCheck(unverified.payload, kbJwt);
-  const payload = (await outcome(issuerCheck)) as JWTPayload;
+  const payload = (await verifyJws(issuerJwt, issuerKey, ACCEPTED_JWS_ALGS, 'the credential')) as JWTPayload;
   checkDates(payload, nowSeconds, skew, 'the credential');
   if (typeof payload.iss !== 'string' || payload.iss.length === 0) {
     throw new PresentationError('malformed', 'the credential has no iss');
@@ -189,9 +153,7 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
   }
   let kbPayload: JWTPayload;
   try {
-    // The early check used the same cnf key (the issuer JWT verified, so its payload is as decoded).
-    const check = early && early.key === holderKey && early.alg === kb.header.alg ? early.check : verifyJws(kbJwt, holderKey, [kb.header.alg], 'the key-binding JWT');
-    kbPayload = (await outcome(check)) as JWTPayload;
+    kbPayload = (await verifyJws(kbJwt, holderKey, [kb.header.alg], 'the key-binding JWT')) as JWTPayload;
   } catch (error) {
     if (error instanceof PresentationError && error.code === 'invalid_signature') {
       throw new PresentationError('key_binding_invalid', 'the key-binding JWT is not signed by the holder key', { cause: error });
