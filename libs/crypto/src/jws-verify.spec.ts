@@ -1,5 +1,5 @@
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { JwsError, toPublicKeyObject, verifyCompactJws, verifyCompactJwsAsync } from './jws-verify';
+import { decodeCompactJws, JwsError, toPublicKeyObject, verifyCompactJws, verifyCompactJwsAsync, verifyDecodedJws, verifyDecodedJwsAsync } from './jws-verify';
 import { randomToken } from './random-token';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -15,6 +15,34 @@ function compact(alg: string, privateKey: KeyObject, payload: Record<string, unk
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed = generateKeyPairSync('ed25519');
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+describe.each([
+  ['sync', async (...args: Parameters<typeof verifyDecodedJws>) => verifyDecodedJws(...args)],
+  ['async (thread pool)', verifyDecodedJwsAsync],
+])('decodeCompactJws, then verifyDecodedJws %s', (_name, check) => {
+  it.each([
+    ['ES256', ec],
+    ['EdDSA', ed],
+    ['RS256', rsa],
+    ['PS256', rsa],
+  ] as const)('decodes before the check and accepts a valid %s signature', async (alg, pair) => {
+    const decoded = decodeCompactJws(compact(alg, pair.privateKey, { iss: 'x', n: 1 }));
+    expect(decoded.header).toEqual({ alg, typ: 'JWT' });
+    expect(decoded.payload).toEqual({ iss: 'x', n: 1 });
+    await expect(check(decoded, pair.publicKey, [alg])).resolves.toBeUndefined();
+  });
+
+  it('refuses a changed payload, an unlisted or unfitting algorithm, and a payload that is not JSON', async () => {
+    const jws = compact('ES256', ec.privateKey);
+    const [h, , s] = jws.split('.');
+    await expect(check(decodeCompactJws(`${h}.${b64({ sub: 'b' })}.${s}`), ec.publicKey, ['ES256'])).rejects.toMatchObject({ code: 'invalid_signature' });
+    await expect(check(decodeCompactJws(jws), ec.publicKey, ['EdDSA'])).rejects.toMatchObject({ code: 'unsupported_algorithm' });
+    await expect(check(decodeCompactJws(jws), ed.publicKey, ['ES256'])).rejects.toMatchObject({ code: 'unsupported_algorithm' });
+    expect(() => decodeCompactJws(`${h}.%%%.${s}`)).toThrow(expect.objectContaining({ code: 'malformed' }));
+    expect(() => decodeCompactJws(`${h}.${b64([1])}.${s}`)).toThrow(expect.objectContaining({ code: 'malformed' }));
+    expect(() => decodeCompactJws('a.b')).toThrow(expect.objectContaining({ code: 'malformed' }));
+  });
+});
 
 describe.each([
   ['sync', async (jws: string, key: KeyObject, algs: string[]) => verifyCompactJws(jws, key, algs)],

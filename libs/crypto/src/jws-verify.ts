@@ -94,38 +94,60 @@ function decodeJson(part: string, what: string): Record<string, unknown> {
   }
 }
 
-interface PreparedCheck {
+/** A compact JWS split and its header and payload decoded, before any signature check. */
+export interface DecodedJws {
   header: Record<string, unknown>;
-  payloadPart: string;
+  payload: Record<string, unknown>;
+  /** `<header>.<payload>` as sent: what the signature covers. */
+  signingInput: string;
+  signaturePart: string;
+}
+
+/**
+ * Splits a compact JWS and decodes its header and payload (both must be
+ * base64url JSON objects), without checking anything else: for callers that
+ * need the claims to find the key (an issuer's `iss`, a header's `kid`), then
+ * verify the same decoded value with `verifyDecodedJws*`, decoding it once.
+ */
+export function decodeCompactJws(compact: string): DecodedJws {
+  const split = splitJws(compact);
+  return { ...split, payload: decodeJson(split.payloadPart, 'JWS payload') };
+}
+
+type SplitJws = Omit<DecodedJws, 'payload'> & { payloadPart: string };
+
+/** The header decoded, the payload still encoded: a signature is checked before its payload is read. */
+function splitJws(compact: string): SplitJws {
+  const parts = compact.split('.');
+  if (parts.length !== 3) throw new JwsError('malformed', 'not a compact JWS');
+  const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
+  return { header: decodeJson(headerPart, 'JWS header'), payloadPart, signingInput: `${headerPart}.${payloadPart}`, signaturePart };
+}
+
+interface PreparedCheck {
   hash: string | null;
   data: Buffer;
   signature: Buffer;
   keyInput: KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' } | { key: KeyObject; padding: number; saltLength: number };
 }
 
-/** Everything before the signature check: shape, `alg` allowed and fitting the key. */
-function prepare(compact: string, key: KeyObject, algorithms: readonly string[]): PreparedCheck {
-  const parts = compact.split('.');
-  if (parts.length !== 3) throw new JwsError('malformed', 'not a compact JWS');
-  const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
-  const header = decodeJson(headerPart, 'JWS header');
-  const alg = header['alg'];
+/** Everything before the signature check: `alg` allowed and fitting the key, no `crit`, a base64url signature. */
+function prepare(jws: Omit<DecodedJws, 'payload'>, key: KeyObject, algorithms: readonly string[]): PreparedCheck {
+  const alg = jws.header['alg'];
   const spec = typeof alg === 'string' && algorithms.includes(alg) ? ALGS[alg] : undefined;
   if (!spec) throw new JwsError('unsupported_algorithm', 'the JWS algorithm is not accepted');
-  if (Array.isArray(header['crit'])) throw new JwsError('unsupported_algorithm', 'critical header parameters are not supported');
+  if (Array.isArray(jws.header['crit'])) throw new JwsError('unsupported_algorithm', 'critical header parameters are not supported');
   const keyType = key.asymmetricKeyType;
   const keyOk =
     spec.keyType === 'rsa'
       ? keyType === 'rsa' || (spec.pss === true && keyType === 'rsa-pss')
       : keyType === spec.keyType && (!spec.curve || key.asymmetricKeyDetails?.namedCurve === spec.curve);
   if (!keyOk) throw new JwsError('unsupported_algorithm', 'the JWS algorithm does not fit the key');
-  if (!/^[A-Za-z0-9_-]+$/.test(signaturePart)) throw new JwsError('malformed', 'the JWS signature is not base64url');
+  if (!/^[A-Za-z0-9_-]+$/.test(jws.signaturePart)) throw new JwsError('malformed', 'the JWS signature is not base64url');
   return {
-    header,
-    payloadPart,
     hash: spec.hash,
-    data: Buffer.from(`${headerPart}.${payloadPart}`, 'ascii'),
-    signature: Buffer.from(signaturePart, 'base64url'),
+    data: Buffer.from(jws.signingInput, 'latin1'),
+    signature: Buffer.from(jws.signaturePart, 'base64url'),
     keyInput: spec.ecdsa
       ? { key, dsaEncoding: 'ieee-p1363' }
       : spec.pss
@@ -134,9 +156,34 @@ function prepare(compact: string, key: KeyObject, algorithms: readonly string[])
   };
 }
 
-function finish(check: PreparedCheck, ok: boolean): { header: Record<string, unknown>; payload: Record<string, unknown> } {
-  if (!ok) throw new JwsError('invalid_signature', 'the JWS signature does not verify');
-  return { header: check.header, payload: decodeJson(check.payloadPart, 'JWS payload') };
+function checkSync(check: PreparedCheck): boolean {
+  try {
+    return verify(check.hash, check.data, check.keyInput, check.signature);
+  } catch {
+    return false; // OpenSSL throws on some malformed signatures
+  }
+}
+
+function checkOnThreadPool(check: PreparedCheck): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    try {
+      verify(check.hash, check.data, check.keyInput, check.signature, (error, valid) => resolve(!error && valid));
+    } catch {
+      resolve(false); // OpenSSL throws on some malformed signatures
+    }
+  });
+}
+
+const INVALID = () => new JwsError('invalid_signature', 'the JWS signature does not verify');
+
+/** Checks the signature of a decoded JWS (see `decodeCompactJws`) with `key`; throws `JwsError` when it does not verify. */
+export function verifyDecodedJws(jws: DecodedJws, key: KeyObject, algorithms: readonly string[]): void {
+  if (!checkSync(prepare(jws, key, algorithms))) throw INVALID();
+}
+
+/** `verifyDecodedJws` with the signature check on libuv's thread pool. */
+export async function verifyDecodedJwsAsync(jws: DecodedJws, key: KeyObject, algorithms: readonly string[]): Promise<void> {
+  if (!(await checkOnThreadPool(prepare(jws, key, algorithms)))) throw INVALID();
 }
 
 /**
@@ -149,14 +196,9 @@ export function verifyCompactJws(
   key: KeyObject,
   algorithms: readonly string[],
 ): { header: Record<string, unknown>; payload: Record<string, unknown> } {
-  const check = prepare(compact, key, algorithms);
-  let ok: boolean;
-  try {
-    ok = verify(check.hash, check.data, check.keyInput, check.signature);
-  } catch {
-    ok = false; // OpenSSL throws on some malformed signatures
-  }
-  return finish(check, ok);
+  const jws = splitJws(compact);
+  if (!checkSync(prepare(jws, key, algorithms))) throw INVALID();
+  return { header: jws.header, payload: decodeJson(jws.payloadPart, 'JWS payload') };
 }
 
 /**
@@ -169,13 +211,7 @@ export async function verifyCompactJwsAsync(
   key: KeyObject,
   algorithms: readonly string[],
 ): Promise<{ header: Record<string, unknown>; payload: Record<string, unknown> }> {
-  const check = prepare(compact, key, algorithms);
-  const ok = await new Promise<boolean>((resolve) => {
-    try {
-      verify(check.hash, check.data, check.keyInput, check.signature, (error, valid) => resolve(!error && valid));
-    } catch {
-      resolve(false); // OpenSSL throws on some malformed signatures
-    }
-  });
-  return finish(check, ok);
+  const jws = splitJws(compact);
+  if (!(await checkOnThreadPool(prepare(jws, key, algorithms)))) throw INVALID();
+  return { header: jws.header, payload: decodeJson(jws.payloadPart, 'JWS payload') };
 }

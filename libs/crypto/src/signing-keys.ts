@@ -1,5 +1,5 @@
+import { jwkThumbprint } from './jwk-thumbprint';
 import {
-  calculateJwkThumbprint,
   compactDecrypt,
   CompactEncrypt,
   exportJWK,
@@ -28,7 +28,7 @@ export async function generateSigningKey(alg: SigningAlg): Promise<SigningKeyMat
   });
   const publicJwk = await exportJWK(publicKey);
   const privateJwk = await exportJWK(privateKey);
-  const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+  const kid = jwkThumbprint(publicJwk);
   return {
     kid,
     alg,

@@ -1,5 +1,5 @@
 import { ValidationError } from '@wallet/domain';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { jwkThumbprint } from '@wallet/crypto';
 import { createHash, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 
@@ -90,7 +90,7 @@ export async function keyThumbprint(key: TrustKey | undefined): Promise<string> 
   if (key === undefined) return 'nokey';
   if (key.type === 'jwk') {
     try {
-      return await calculateJwkThumbprint(key.jwk as unknown as JWK, 'sha256');
+      return jwkThumbprint(key.jwk);
     } catch (error) {
       throw new ValidationError('invalid trust query', [{ path: '/key/jwk', message: 'not a valid public JWK' }], {
         cause: error,

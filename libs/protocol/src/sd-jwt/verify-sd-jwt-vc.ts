@@ -1,5 +1,5 @@
-import { ACCEPTED_JWS_ALGS, JwsError, toPublicKeyObject, verifyCompactJwsAsync } from '@wallet/crypto';
-import { decodeJwt, decodeProtectedHeader, type JWK, type JWTPayload, type KeyLike, type ProtectedHeaderParameters } from 'jose';
+import { ACCEPTED_JWS_ALGS, decodeCompactJws, JwsError, toPublicKeyObject, verifyDecodedJwsAsync, type DecodedJws } from '@wallet/crypto';
+import type { JWK, JWTPayload, KeyLike, ProtectedHeaderParameters } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { PresentationError } from '../protocol-error';
 import { discloseClaims, isSupportedSdAlg, sdHash } from './disclose-claims';
@@ -52,9 +52,9 @@ const DEFAULT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
 const MAX_LENGTH = 256 * 1024;
 
 /** A signature check with node:crypto on the thread pool (two per presentation: the hot path of a verifier). */
-async function verifyJws(jwt: string, key: KeyLike | Uint8Array | KeyObject, algorithms: readonly string[], what: string): Promise<Record<string, unknown>> {
+async function verifyJws(jws: DecodedJws, key: KeyLike | Uint8Array | KeyObject, algorithms: readonly string[], what: string): Promise<void> {
   try {
-    return (await verifyCompactJwsAsync(jwt, toPublicKeyObject(key), algorithms)).payload;
+    await verifyDecodedJwsAsync(jws, toPublicKeyObject(key), algorithms);
   } catch (error) {
     if (error instanceof JwsError) {
       const code = error.code === 'invalid_signature' ? 'invalid_signature' : error.code === 'malformed' ? 'malformed' : 'unsupported_algorithm';
@@ -74,9 +74,10 @@ function checkDates(payload: JWTPayload, nowSeconds: number, skew: number, what:
   if (typeof payload.iat === 'number' && payload.iat > nowSeconds + skew) throw new PresentationError('not_yet_valid', `${what} was issued in the future`);
 }
 
-function decode(jwt: string, what: string): UnverifiedIssuerJwt {
+/** Decoded once: the header and claims pick the key, then the same value is verified. */
+function decode(jwt: string, what: string): DecodedJws & UnverifiedIssuerJwt {
   try {
-    return { header: decodeProtectedHeader(jwt), payload: decodeJwt(jwt) };
+    return decodeCompactJws(jwt) as DecodedJws & UnverifiedIssuerJwt;
   } catch (cause) {
     throw new PresentationError('malformed', `${what} is not a JWT`, { cause });
   }
@@ -120,7 +121,8 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
     if (cause instanceof PresentationError) throw cause;
     throw new PresentationError('issuer_key_unresolved', 'no trusted key of the issuer was found', { cause });
   }
-  const payload = (await verifyJws(issuerJwt, issuerKey, ACCEPTED_JWS_ALGS, 'the credential')) as JWTPayload;
+  await verifyJws(unverified, issuerKey, ACCEPTED_JWS_ALGS, 'the credential');
+  const payload = unverified.payload;
   checkDates(payload, nowSeconds, skew, 'the credential');
   if (typeof payload.iss !== 'string' || payload.iss.length === 0) {
     throw new PresentationError('malformed', 'the credential has no iss');
@@ -153,7 +155,8 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
   }
   let kbPayload: JWTPayload;
   try {
-    kbPayload = (await verifyJws(kbJwt, holderKey, [kb.header.alg], 'the key-binding JWT')) as JWTPayload;
+    await verifyJws(kb, holderKey, [kb.header.alg], 'the key-binding JWT');
+    kbPayload = kb.payload;
   } catch (error) {
     if (error instanceof PresentationError && error.code === 'invalid_signature') {
       throw new PresentationError('key_binding_invalid', 'the key-binding JWT is not signed by the holder key', { cause: error });

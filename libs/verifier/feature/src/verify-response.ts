@@ -17,7 +17,8 @@ import {
 } from '@wallet/protocol';
 import { DEFAULT_TENANT_ID } from '@wallet/domain';
 import type { TrustEvaluator } from '@wallet/trust';
-import { calculateJwkThumbprint, exportJWK } from 'jose';
+import { exportJWK } from 'jose';
+import { jwkThumbprint } from '@wallet/crypto';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import type { VerifierFetch } from './issuer-keys';
@@ -235,7 +236,7 @@ class Results {
     this.holder ??=
       typeof verified.claims['sub'] === 'string'
         ? verified.claims['sub']
-        : `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${await calculateJwkThumbprint(verified.holderJwk, 'sha256')}`;
+        : `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${jwkThumbprint(verified.holderJwk)}`;
   }
 
   addJwtVp(id: string, verified: VerifiedJwtVp): void {
