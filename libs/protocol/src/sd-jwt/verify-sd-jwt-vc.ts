@@ -1,4 +1,4 @@
-import { ACCEPTED_JWS_ALGS, decodeCompactJws, JwsError, toPublicKeyObject, verifyDecodedJwsAsync, type DecodedJws } from '@wallet/crypto';
+import { ACCEPTED_JWS_ALGS, decodeCompactJws, JwsError, toPublicKeyObject, verifyDecodedJws, verifyDecodedJwsAsync, type DecodedJws } from '@wallet/crypto';
 import type { JWK, JWTPayload, KeyLike, ProtectedHeaderParameters } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { PresentationError } from '../protocol-error';
@@ -31,6 +31,12 @@ export interface VerifySdJwtVcOptions {
   keyBindingMaxAgeSeconds?: number;
   /** Accepted issuer JWT `typ` values (default `dc+sd-jwt` and the older `vc+sd-jwt`). */
   types?: readonly string[];
+  /**
+   * Where the two signature checks run: on libuv's thread pool (default, for
+   * an event loop that serves requests meanwhile) or inline (on a worker
+   * thread that does nothing else, where a hop to the pool only costs).
+   */
+  signatureChecks?: 'thread-pool' | 'inline';
 }
 
 export interface VerifiedSdJwtVc {
@@ -51,10 +57,17 @@ export interface VerifiedSdJwtVc {
 const DEFAULT_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
 const MAX_LENGTH = 256 * 1024;
 
-/** A signature check with node:crypto on the thread pool (two per presentation: the hot path of a verifier). */
-async function verifyJws(jws: DecodedJws, key: KeyLike | Uint8Array | KeyObject, algorithms: readonly string[], what: string): Promise<void> {
+/** A signature check with node:crypto (two per presentation: the hot path of a verifier). */
+async function verifyJws(
+  jws: DecodedJws,
+  key: KeyLike | Uint8Array | KeyObject,
+  algorithms: readonly string[],
+  what: string,
+  where: VerifySdJwtVcOptions['signatureChecks'],
+): Promise<void> {
   try {
-    await verifyDecodedJwsAsync(jws, toPublicKeyObject(key), algorithms);
+    if (where === 'inline') verifyDecodedJws(jws, toPublicKeyObject(key), algorithms);
+    else await verifyDecodedJwsAsync(jws, toPublicKeyObject(key), algorithms);
   } catch (error) {
     if (error instanceof JwsError) {
       const code = error.code === 'invalid_signature' ? 'invalid_signature' : error.code === 'malformed' ? 'malformed' : 'unsupported_algorithm';
@@ -83,15 +96,20 @@ function decode(jwt: string, what: string): DecodedJws & UnverifiedIssuerJwt {
   }
 }
 
+/** A presentation split into its parts, its issuer JWT decoded and its `typ` and `alg` checked; nothing verified yet. */
+export interface SdJwtVcParts {
+  issuer: DecodedJws & UnverifiedIssuerJwt;
+  disclosures: string[];
+  kbJwt: string;
+  /** Everything before the KB-JWT, with its trailing `~`: what `sd_hash` covers. */
+  presented: string;
+}
+
 /**
- * Verifies an SD-JWT VC presentation (`<issuer-jwt>~<disclosure>~...~<kb-jwt>`)
- * as a verifier must: issuer signature and dates, every disclosure bound to a
- * digest, and a key-binding JWT signed by the `cnf` key over this exact
- * presentation, for this nonce and audience, issued just now. The key-binding
- * JWT is always required: a verifier that cannot tell who presents a credential
- * cannot stop replay.
+ * The first stage of `verifySdJwtVc`: shape checks and the issuer JWT decoded,
+ * which is what the issuer key is resolved from. Throws `PresentationError`.
  */
-export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVcOptions): Promise<VerifiedSdJwtVc> {
+export function readSdJwtVc(presentation: string, types: readonly string[] = DEFAULT_TYPES): SdJwtVcParts {
   if (typeof presentation !== 'string' || presentation.length === 0 || presentation.length > MAX_LENGTH) {
     throw new PresentationError('malformed', 'the presentation must be a non-empty SD-JWT string');
   }
@@ -102,26 +120,54 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
   const disclosures = rest;
   if (disclosures.some((d) => d.length === 0)) throw new PresentationError('malformed', 'the presentation has an empty disclosure');
 
-  const now = options.now?.() ?? new Date();
-  const skew = options.clockSkewSeconds ?? 60;
-  const nowSeconds = Math.floor(now.getTime() / 1000);
-  const types = options.types ?? DEFAULT_TYPES;
-
-  const unverified = decode(issuerJwt, 'the issuer JWT');
-  if (typeof unverified.header.typ !== 'string' || !types.includes(unverified.header.typ)) {
+  const issuer = decode(issuerJwt, 'the issuer JWT');
+  if (typeof issuer.header.typ !== 'string' || !types.includes(issuer.header.typ)) {
     throw new PresentationError('invalid_type', `the issuer JWT typ must be one of ${types.join(', ')}`);
   }
-  if (!unverified.header.alg || !ACCEPTED_JWS_ALGS.includes(unverified.header.alg)) {
+  if (!issuer.header.alg || !ACCEPTED_JWS_ALGS.includes(issuer.header.alg)) {
     throw new PresentationError('unsupported_algorithm', 'the issuer JWT uses an algorithm we do not accept');
   }
-  let issuerKey: KeyLike | Uint8Array;
+  return { issuer, disclosures, kbJwt, presented: presentation.slice(0, presentation.length - kbJwt.length) };
+}
+
+/** The second stage: the issuer key from the resolver, with its failures reported as `issuer_key_unresolved`. */
+export async function resolveSdJwtVcIssuerKey(parts: SdJwtVcParts, resolveIssuerKey: IssuerKeyResolver): Promise<KeyLike | Uint8Array> {
   try {
-    issuerKey = await options.resolveIssuerKey(unverified);
+    return await resolveIssuerKey(parts.issuer);
   } catch (cause) {
     if (cause instanceof PresentationError) throw cause;
     throw new PresentationError('issuer_key_unresolved', 'no trusted key of the issuer was found', { cause });
   }
-  await verifyJws(unverified, issuerKey, ACCEPTED_JWS_ALGS, 'the credential');
+}
+
+/**
+ * Verifies an SD-JWT VC presentation (`<issuer-jwt>~<disclosure>~...~<kb-jwt>`)
+ * as a verifier must: issuer signature and dates, every disclosure bound to a
+ * digest, and a key-binding JWT signed by the `cnf` key over this exact
+ * presentation, for this nonce and audience, issued just now. The key-binding
+ * JWT is always required: a verifier that cannot tell who presents a credential
+ * cannot stop replay.
+ */
+export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVcOptions): Promise<VerifiedSdJwtVc> {
+  const parts = readSdJwtVc(presentation, options.types);
+  return verifySdJwtVcWithKey(parts, await resolveSdJwtVcIssuerKey(parts, options.resolveIssuerKey), options);
+}
+
+/**
+ * The last stage of `verifySdJwtVc`, with the issuer key already resolved
+ * (`readSdJwtVc`, then `resolveSdJwtVcIssuerKey`): for a verifier that
+ * resolves keys where its caches and network are, and verifies elsewhere.
+ */
+export async function verifySdJwtVcWithKey(
+  parts: SdJwtVcParts,
+  issuerKey: KeyLike | Uint8Array,
+  options: Omit<VerifySdJwtVcOptions, 'resolveIssuerKey' | 'types'>,
+): Promise<VerifiedSdJwtVc> {
+  const { issuer: unverified, disclosures, kbJwt } = parts;
+  const now = options.now?.() ?? new Date();
+  const skew = options.clockSkewSeconds ?? 60;
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  await verifyJws(unverified, issuerKey, ACCEPTED_JWS_ALGS, 'the credential', options.signatureChecks);
   const payload = unverified.payload;
   checkDates(payload, nowSeconds, skew, 'the credential');
   if (typeof payload.iss !== 'string' || payload.iss.length === 0) {
@@ -155,7 +201,7 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
   }
   let kbPayload: JWTPayload;
   try {
-    await verifyJws(kb, holderKey, [kb.header.alg], 'the key-binding JWT');
+    await verifyJws(kb, holderKey, [kb.header.alg], 'the key-binding JWT', options.signatureChecks);
     kbPayload = kb.payload;
   } catch (error) {
     if (error instanceof PresentationError && error.code === 'invalid_signature') {
@@ -168,7 +214,7 @@ export async function verifySdJwtVc(presentation: string, options: VerifySdJwtVc
   if (kbPayload.aud !== options.audience) {
     throw new PresentationError('audience_mismatch', 'the key-binding JWT audience is not this verifier');
   }
-  const expectedSdHash = sdHash(sdAlg, `${parts.slice(0, -1).join('~')}~`);
+  const expectedSdHash = sdHash(sdAlg, parts.presented);
   if (kbPayload['sd_hash'] !== expectedSdHash) {
     throw new PresentationError('sd_hash_mismatch', 'the key-binding JWT sd_hash does not cover this presentation');
   }
