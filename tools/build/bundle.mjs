@@ -30,13 +30,19 @@ const swcPlugin = {
   },
 };
 
+/**
+ * Worker thread entries, bundled next to main.js of every app (a library
+ * starts them from its own directory: `join(__dirname, '<name>.js')`).
+ */
+const WORKERS = { 'presentation-worker': 'libs/verifier/feature/src/presentation-worker.ts' };
+
 async function bundle(app) {
   const entry = join(root, 'apps', app, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`no such app: ${app} (${entry} is missing)`);
   const started = Date.now();
   await build({
-    entryPoints: [entry],
-    outfile: join(root, 'dist', 'apps', app, 'main.js'),
+    entryPoints: { main: entry, ...Object.fromEntries(Object.entries(WORKERS).map(([name, path]) => [name, join(root, path)])) },
+    outdir: join(root, 'dist', 'apps', app),
     bundle: true,
     platform: 'node',
     target: 'node20',

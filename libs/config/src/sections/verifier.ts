@@ -66,6 +66,17 @@ export const zVerifierSection = z
       .default(60)
       .meta(describe('Tolerated clock difference for credential and key-binding dates, in seconds.')),
     statusListCacheTtlMs: duration(300_000, 'How long a fetched status list is reused.'),
+    verificationWorkers: z
+      .number()
+      .int()
+      .min(0)
+      .max(32)
+      .optional()
+      .meta(
+        describe(
+          'Worker threads that verify SD-JWT VC presentations (disclosures, both signatures, key binding) off the event loop. `0`: on the event loop, with the signatures on libuv\'s thread pool. Unset: one per CPU core but one, at least 1, at most 4.',
+        ),
+      ),
   })
   .prefault({})
   .meta(describe('The OpenID4VP verifier (relying party) service.'));

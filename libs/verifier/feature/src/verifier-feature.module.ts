@@ -20,12 +20,15 @@ import { readFileSync } from 'node:fs';
 import { createIssuerKeyResolver, outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
 import { VerifierFrontendController, VerifierTokenController } from './verifier.controllers';
 import { VerifierCore } from './verifier.service';
+import { autoWorkerCount, PresentationWorkers } from './presentation-workers';
 import { VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE, VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE } from './verifier-keys';
 import { VerifierJwksController } from './verifier-jwks.controller';
 import { VerifierServices } from './verifier-services';
 import { VerifierSessions } from './verifier-sessions';
 
 const VERIFIER_PDP_CLIENT = Symbol('VERIFIER_PDP_CLIENT');
+/** The presentation verification threads, or null with `verifier.verificationWorkers: 0`. */
+const PRESENTATION_WORKERS = Symbol('PRESENTATION_WORKERS');
 
 /**
  * How often a replica re-reads the admin-managed services anyway: admin
@@ -94,6 +97,16 @@ class PdpClientCloser implements OnModuleDestroy {
   }
 }
 
+/** Stops the presentation verification threads on shutdown. */
+@Injectable()
+class PresentationWorkersCloser implements OnModuleDestroy {
+  constructor(@Inject(PRESENTATION_WORKERS) private readonly workers: PresentationWorkers | null) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.workers?.close();
+  }
+}
+
 /** The OpenID4VP relying party. Its routes are at the root of its own host. */
 @Module({
   imports: [
@@ -129,6 +142,15 @@ class PdpClientCloser implements OnModuleDestroy {
     },
     VerifierServicesReloader,
     {
+      provide: PRESENTATION_WORKERS,
+      inject: [WALLET_CONFIG],
+      useFactory: (config: WalletConfig) => {
+        const size = config.verifier.verificationWorkers ?? autoWorkerCount();
+        return size > 0 ? new PresentationWorkers(size) : null;
+      },
+    },
+    PresentationWorkersCloser,
+    {
       provide: VerifierSessions,
       inject: [WALLET_CACHE, WALLET_CONFIG],
       useFactory: (cache: Cache, config: WalletConfig) =>
@@ -136,7 +158,7 @@ class PdpClientCloser implements OnModuleDestroy {
     },
     {
       provide: VerifierCore,
-      inject: [WALLET_CONFIG, VerifierServices, VerifierSessions, VERIFIER_REQUEST_KEYS, VERIFIER_TOKEN_KEYS, VERIFIER_FETCH, WALLET_CACHE, TrustEvaluator],
+      inject: [WALLET_CONFIG, VerifierServices, VerifierSessions, VERIFIER_REQUEST_KEYS, VERIFIER_TOKEN_KEYS, VERIFIER_FETCH, WALLET_CACHE, TrustEvaluator, PRESENTATION_WORKERS],
       useFactory: (
         config: WalletConfig,
         services: VerifierServices,
@@ -146,10 +168,11 @@ class PdpClientCloser implements OnModuleDestroy {
         fetch: VerifierFetch,
         cache: Cache,
         trust: TrustEvaluator,
+        workers: PresentationWorkers | null,
       ) => {
         const trustedRoots = config.verifier.trustedRootsFile ? [readFileSync(config.verifier.trustedRootsFile, 'utf8')] : [];
         const resolveIssuerKey = createIssuerKeyResolver({ trustedRoots, fetch });
-        return new VerifierCore(config, services, sessions, requestKeys, tokenKeys, resolveIssuerKey, fetch, cache, trust);
+        return new VerifierCore(config, services, sessions, requestKeys, tokenKeys, resolveIssuerKey, fetch, cache, trust, workers ?? undefined);
       },
     },
   ],

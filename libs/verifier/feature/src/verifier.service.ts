@@ -10,6 +10,7 @@ import { createRequestSigner, type ClientIdPrefix, type RequestSigner } from './
 import type { VerifierFetch } from './issuer-keys';
 import { verifyVpToken, type ResponseVerifierDeps } from './verify-response';
 import type { VerifierService as ServiceDefinition, VerifierServices } from './verifier-services';
+import type { PresentationWorkers } from './presentation-workers';
 import {
   assertionIssuer,
   CLIENT_ASSERTION_ALGS,
@@ -75,10 +76,12 @@ export class VerifierCore {
     fetch: VerifierFetch,
     cache: Cache,
     trust?: Pick<TrustEvaluator, 'evaluate'>,
+    presentationWorkers?: PresentationWorkers,
   ) {
     this.grants = new VerifierGrants(cache, config.verifier.sessionTtlMs);
     this.verifyDeps = {
       resolveIssuerKey,
+      ...(presentationWorkers ? { presentationWorkers } : {}),
       fetch,
       cache,
       ...(trust ? { trust } : {}),

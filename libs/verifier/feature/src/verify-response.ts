@@ -22,6 +22,7 @@ import { jwkThumbprint } from '@wallet/crypto';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import type { VerifierFetch } from './issuer-keys';
+import type { PresentationWorkers } from './presentation-workers';
 import type { CredentialTrust, VerifierScope } from './verifier-services';
 import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
 
@@ -38,6 +39,8 @@ export interface ResponseVerifierDeps {
   /** The AuthZEN evaluator, for rules with `authzen: true`. */
   trust?: Pick<TrustEvaluator, 'evaluate'>;
   resolveIssuerKey: IssuerKeyResolver;
+  /** Worker threads for SD-JWT VC verification; without them it runs on the event loop. */
+  presentationWorkers?: Pick<PresentationWorkers, 'verifySdJwtVc'>;
   fetch: VerifierFetch;
   cache: Cache;
   statusListTtlMs: number;
@@ -179,13 +182,14 @@ export async function checkIssuerTrust(trust: readonly CredentialTrust[], creden
 
 /** Verifies one SD-JWT VC presentation for a session: signature, disclosures, key binding, trust, status. */
 async function verifyOne(presentation: string, session: VerifierSession, scope: VerifierScope, deps: ResponseVerifierDeps): Promise<VerifiedSdJwtVc> {
-  const verified = await verifySdJwtVc(presentation, {
+  const options = {
     resolveIssuerKey: deps.resolveIssuerKey,
     nonce: session.nonce,
     audience: session.clientId,
     clockSkewSeconds: deps.clockSkewSeconds,
     ...(deps.now ? { now: deps.now } : {}),
-  });
+  };
+  const verified = await (deps.presentationWorkers ? deps.presentationWorkers.verifySdJwtVc(presentation, options) : verifySdJwtVc(presentation, options));
   await checkIssuerTrust(scope.trust, verified, deps);
   await checkTokenStatus(verified.status, statusOptions(deps));
   return verified;
