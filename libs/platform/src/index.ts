@@ -34,3 +34,4 @@ export * from './jobs/job-runner';
 export * from './jobs/cleanup-jobs';
 export * from './admin/sealed-secret';
 export * from './jobs/vault-tombstones.job';
+export * from './lean-routes/lean-routes';

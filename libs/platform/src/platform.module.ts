@@ -11,6 +11,7 @@ import { AccessTokenRevocations } from './auth/token-revocations';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { HttpMetrics } from './metrics/metrics';
+import { LeanRoutes } from './lean-routes/lean-routes';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimiter } from './rate-limit/rate-limiter';
 import { TenantDirectory } from './tenancy/tenant-directory';
@@ -22,6 +23,8 @@ export interface PlatformModuleOptions {
   cache: Cache;
   metrics: HttpMetrics;
   info: ServiceInfo;
+  /** The server's lean routes (see `installLeanRoutes`); a fresh registry when not given. */
+  leanRoutes?: LeanRoutes;
 }
 
 /** Stops the tenant directory's pub/sub subscription when the app closes. */
@@ -55,6 +58,7 @@ export class PlatformModule {
         { provide: WALLET_CACHE, useValue: options.cache },
         { provide: SERVICE_INFO, useValue: options.info },
         { provide: HttpMetrics, useValue: options.metrics },
+        { provide: LeanRoutes, useValue: options.leanRoutes ?? new LeanRoutes() },
         {
           provide: TenantDirectory,
           useFactory: async () => {
@@ -96,6 +100,7 @@ export class PlatformModule {
         WALLET_CACHE,
         SERVICE_INFO,
         HttpMetrics,
+        LeanRoutes,
         TenantDirectory,
         AccessTokenRevocations,
         ACCESS_TOKEN_KEYS,

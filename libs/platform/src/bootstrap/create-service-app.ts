@@ -5,7 +5,8 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { AddressInfo } from 'node:net';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
 import { NestPinoLogger } from '../logging/logger';
-import { installRequestLogging, requestIdFor } from '../logging/request-logging';
+import { createAccessLog, installRequestLogging, requestIdFor } from '../logging/request-logging';
+import { installLeanRoutes, LeanRoutes } from '../lean-routes/lean-routes';
 import { HttpMetrics } from '../metrics/metrics';
 import { PlatformModule } from '../platform.module';
 import { rewriteTenantUrl } from '../tenancy/tenant-path';
@@ -46,13 +47,14 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
   const { config } = runtime;
   const logger = runtime.logger.child({ server: info.name });
   const metrics = new HttpMetrics({ server: info.name });
+  const leanRoutes = new LeanRoutes();
 
   @Module({})
   class ServiceRootModule {}
   const root: DynamicModule = {
     module: ServiceRootModule,
     imports: [
-      PlatformModule.forRoot({ config, store: runtime.store, cache: runtime.cache, metrics, info }),
+      PlatformModule.forRoot({ config, store: runtime.store, cache: runtime.cache, metrics, info, leanRoutes }),
       ...options.imports,
     ],
   };
@@ -88,8 +90,17 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
   fastify.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
-  installRequestLogging(fastify, logger, { logBodies: config.logging.logBodies });
+  const access = createAccessLog(logger);
+  installRequestLogging(fastify, access, { logBodies: config.logging.logBodies });
   if (config.metrics.enabled) metrics.install(fastify);
+  installLeanRoutes(app.getHttpServer(), leanRoutes, {
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    cors: config.server.corsOrigins.length > 0,
+    logBodies: config.logging.logBodies,
+    closing: () => closing,
+    access,
+    metrics: config.metrics.enabled ? metrics : null,
+  });
   await app.listen({ port: options.port, host: options.host ?? config.server.host });
   const address = app.getHttpServer().address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -24,37 +24,74 @@ export interface RequestLoggingOptions {
 
 const BODY_LOG_LIMIT = 2048;
 
+/** What one access-log line says about a request. */
+export interface AccessEntry {
+  reqId: string;
+  method: string;
+  /** The URL as requested; only its path is logged (the query may carry codes). */
+  url: string;
+  route: string | null;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  statusCode: number;
+  elapsedMs: number;
+  body?: unknown;
+}
+
+export interface AccessLog {
+  write(entry: AccessEntry): void;
+}
+
+/**
+ * The access log of one server. The line is built here with the credentials
+ * already replaced, so it skips the root logger's path redaction (which costs
+ * more than the line itself).
+ */
+export function createAccessLog(logger: Pino): AccessLog {
+  const access = logger.child({}, { redact: { paths: [], censor: REDACTED } });
+  return {
+    write(entry) {
+      const line: Record<string, unknown> = {
+        reqId: entry.reqId,
+        req: {
+          method: entry.method,
+          path: entry.url.split('?')[0],
+          route: entry.route,
+          headers: {
+            'user-agent': entry.headers['user-agent'],
+            authorization: entry.headers['authorization'] === undefined ? undefined : REDACTED,
+          },
+        },
+        res: { statusCode: entry.statusCode },
+        responseTimeMs: Math.round(entry.elapsedMs * 100) / 100,
+      };
+      if (entry.body !== undefined) line['body'] = entry.body;
+      const level = entry.statusCode >= 500 ? 'error' : 'info';
+      access[level](line, 'request completed');
+    },
+  };
+}
+
 /**
  * One access-log line per request: method, path (never the query string, which
  * may carry codes), route, status, duration, request id. Authorization and
  * cookie headers are redacted by the logger; bodies are logged only when asked
  * and never for sensitive routes.
  */
-export function installRequestLogging(fastify: FastifyInstance, logger: Pino, options: RequestLoggingOptions): void {
-  // The access line is built here with the credentials already replaced, so it
-  // skips the root logger's path redaction (which costs more than the line itself).
-  const access = logger.child({}, { redact: { paths: [], censor: REDACTED } });
+export function installRequestLogging(fastify: FastifyInstance, access: AccessLog, options: RequestLoggingOptions): void {
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
-    const line: Record<string, unknown> = {
+    access.write({
       reqId: request.id,
-      req: {
-        method: request.method,
-        path: request.url.split('?')[0],
-        route: request.routeOptions.url ?? null,
-        headers: {
-          'user-agent': request.headers['user-agent'],
-          authorization: request.headers.authorization === undefined ? undefined : REDACTED,
-        },
-      },
-      res: { statusCode: reply.statusCode },
-      responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
-    };
-    if (options.logBodies && request.body !== undefined) line['body'] = bodyForLog(request);
-    const level = reply.statusCode >= 500 ? 'error' : 'info';
-    access[level](line, 'request completed');
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url ?? null,
+      headers: request.headers,
+      statusCode: reply.statusCode,
+      elapsedMs: reply.elapsedTime,
+      ...(options.logBodies && request.body !== undefined ? { body: bodyForLog(request) } : {}),
+    });
   });
 }
 

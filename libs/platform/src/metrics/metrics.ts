@@ -24,15 +24,13 @@ export class HttpMetrics {
 
   install(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', async (request, reply) => {
-      this.requestDuration.observe(
-        {
-          method: request.method,
-          route: request.routeOptions.url ?? 'unmatched',
-          status_code: String(reply.statusCode),
-        },
-        reply.elapsedTime / 1000,
-      );
+      this.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     });
+  }
+
+  /** Records one request (also for routes served outside Fastify, see lean routes). */
+  observe(method: string, route: string, statusCode: number, seconds: number): void {
+    this.requestDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

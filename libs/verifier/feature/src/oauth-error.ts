@@ -48,7 +48,27 @@ function oauthErrorFor(code: PresentationErrorCode): string {
   }
 }
 
-/** Maps OAuthError and PresentationError to the OAuth error shape; anything else is left to the problem filter's shape. */
+/**
+ * The OAuth-shaped answer to an error: OAuthError and PresentationError as they
+ * say, a framework 4xx as `invalid_request`, anything else a logged 500
+ * `server_error` that tells nothing of the cause.
+ */
+export function oauthErrorResponse(exception: unknown, logger: Pick<Logger, 'error'>): { status: number; body: Record<string, string> } {
+  if (exception instanceof OAuthError) return { status: exception.status, body: { error: exception.error, error_description: exception.description } };
+  if (exception instanceof PresentationError) {
+    return { status: 400, body: { error: oauthErrorFor(exception.code), error_description: exception.message, reason: exception.code } };
+  }
+  if (typeof exception === 'object' && exception !== null && 'statusCode' in exception && typeof exception.statusCode === 'number' && exception.statusCode < 500) {
+    return {
+      status: exception.statusCode,
+      body: { error: 'invalid_request', error_description: exception instanceof Error ? exception.message.slice(0, 300) : 'invalid request' },
+    };
+  }
+  logger.error({ msg: 'verifier endpoint failed', err: exception instanceof Error ? { type: exception.name, message: exception.message, stack: exception.stack } : String(exception) });
+  return { status: 500, body: { error: 'server_error', error_description: 'an internal error occurred' } };
+}
+
+/** Answers the verifier's OAuth-style endpoints' errors with `oauthErrorResponse`, uncached. */
 @Catch()
 export class OAuthErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('verifier');
@@ -56,20 +76,7 @@ export class OAuthErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (reply.sent) return;
-    let status = 500;
-    let body: Record<string, string> = { error: 'server_error', error_description: 'an internal error occurred' };
-    if (exception instanceof OAuthError) {
-      status = exception.status;
-      body = { error: exception.error, error_description: exception.description };
-    } else if (exception instanceof PresentationError) {
-      status = 400;
-      body = { error: oauthErrorFor(exception.code), error_description: exception.message, reason: exception.code };
-    } else if (typeof exception === 'object' && exception !== null && 'statusCode' in exception && typeof exception.statusCode === 'number' && exception.statusCode < 500) {
-      status = exception.statusCode;
-      body = { error: 'invalid_request', error_description: exception instanceof Error ? exception.message.slice(0, 300) : 'invalid request' };
-    } else {
-      this.logger.error({ msg: 'verifier endpoint failed', err: exception instanceof Error ? { type: exception.name, message: exception.message, stack: exception.stack } : String(exception) });
-    }
+    const { status, body } = oauthErrorResponse(exception, this.logger);
     void reply.status(status).header('cache-control', 'no-store').send(body);
   }
 }

@@ -18,7 +18,7 @@ import {
 import { TrustEvaluator, trustOptionsFromConfig } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
 import { createIssuerKeyResolver, outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
-import { VerifierFrontendController, VerifierTokenController } from './verifier.controllers';
+import { VerifierFrontendController, VerifierTokenController, WalletResponseLeanRoute } from './verifier.controllers';
 import { VerifierCore } from './verifier.service';
 import { autoWorkerCount, PresentationWorkers } from './presentation-workers';
 import { VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE, VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE } from './verifier-keys';
@@ -150,6 +150,7 @@ class PresentationWorkersCloser implements OnModuleDestroy {
       },
     },
     PresentationWorkersCloser,
+    WalletResponseLeanRoute,
     {
       provide: VerifierSessions,
       inject: [WALLET_CACHE, WALLET_CONFIG],

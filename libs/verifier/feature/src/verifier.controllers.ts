@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
-import { Public } from '@wallet/platform';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Post, Query, Req, Res, UseFilters, type OnModuleInit } from '@nestjs/common';
+import { LeanRoutes, Public } from '@wallet/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loginPage, qrPng, qrSvg } from './login-page';
-import { OAuthError, OAuthErrorFilter } from './oauth-error';
+import { OAuthError, OAuthErrorFilter, oauthErrorResponse } from './oauth-error';
 import { VerifierCore } from './verifier.service';
 import { VerifierSessions } from './verifier-sessions';
 
@@ -215,5 +215,37 @@ export class VerifierTokenController {
   @Get('services/:serviceId/.well-known/openid-configuration')
   openidConfiguration(@Param('serviceId') serviceId: string, @Req() req: FastifyRequest): Record<string, unknown> {
     return this.core.openidConfiguration(serviceId, requestBase(req));
+  }
+}
+
+/**
+ * The wallet's `direct_post` response also as a lean route (served ahead of
+ * Fastify and Nest, see `installLeanRoutes` and docs/adr/0011): it is the
+ * verifier's hot path. The answers are those of
+ * `VerifierFrontendController.authenticationResponse`, which serves every
+ * request the lean path leaves to the regular pipeline.
+ */
+@Injectable()
+export class WalletResponseLeanRoute implements OnModuleInit {
+  private readonly logger = new Logger('verifier');
+
+  constructor(
+    @Inject(LeanRoutes) private readonly routes: LeanRoutes,
+    @Inject(VerifierCore) private readonly core: VerifierCore,
+  ) {}
+
+  onModuleInit(): void {
+    this.routes.add({
+      method: 'POST',
+      path: '/api/v1/authentication_response',
+      contentType: 'application/x-www-form-urlencoded',
+      handle: async (fields) => {
+        try {
+          return { status: 200, body: await this.core.handleResponse(fields) };
+        } catch (error) {
+          return { ...oauthErrorResponse(error, this.logger), headers: { 'cache-control': 'no-store' } };
+        }
+      },
+    });
   }
 }
