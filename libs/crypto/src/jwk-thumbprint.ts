@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The members RFC 7638 hashes for each key type, in the lexicographic order it prescribes. */
 const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
@@ -26,5 +26,5 @@ export function jwkThumbprint(key: object): string {
     if (typeof value !== 'string' || value.length === 0) throw new TypeError(`the JWK "${name}" member is missing or not a string`);
     canonical[name] = value;
   }
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url');
+  return hash('sha256', JSON.stringify(canonical), 'base64url');
 }

@@ -234,7 +234,7 @@ class Results {
   readonly credentials: AuthorizationCode['credentials'] = {};
   holder: string | null = null;
 
-  async add(id: string, verified: VerifiedSdJwtVc): Promise<void> {
+  add(id: string, verified: VerifiedSdJwtVc): void {
     const { cnf: _cnf, ...claims } = verified.claims;
     (this.credentials[id] ??= []).push({ issuer: verified.issuer, type: verified.vct, claims });
     this.holder ??=
@@ -293,7 +293,7 @@ export async function verifyVpToken(
       }
       const verified = await verifyOne(selectSubmitted(list, single, descriptor.path), session, scope, deps);
       presented.set(descriptor.id, { format: descriptor.format, vct: verified.vct, claims: verified.claims, holderBound: true });
-      await results.add(descriptor.id, verified);
+      results.add(descriptor.id, verified);
     }
     evaluatePresentationExchange(definition, submission, presented);
     return { credentials: results.credentials, holder: results.holder };
@@ -326,7 +326,7 @@ export async function verifyVpToken(
       const list = presented.get(id) ?? [];
       list.push({ format: query.format, vct: verified.vct, claims: verified.claims, holderBound: true });
       presented.set(id, list);
-      await results.add(id, verified);
+      results.add(id, verified);
     }
   }
   evaluateDcqlQuery(dcql, presented);
