@@ -72,6 +72,15 @@ describe('PresentationWorkers', () => {
     expect((error as PresentationError).code).toBe((await refusal(verifySdJwtVc(parts.join('~'), options)) as PresentationError).code);
   });
 
+  it('starts its threads with the first presentation', async () => {
+    const lazy = new PresentationWorkers(1);
+    const slots = (lazy as unknown as { slots: unknown[] }).slots;
+    expect(slots).toHaveLength(0);
+    await expect(lazy.verifySdJwtVc(presentation, options)).resolves.toMatchObject({ vct: VCT });
+    expect(slots).toHaveLength(1);
+    await lazy.close();
+  });
+
   it('fails the checks of a thread that dies and replaces it', async () => {
     const slots = (workers as unknown as { slots: Array<{ worker: Worker }> }).slots;
     const pending = Array.from({ length: 8 }, () => refusal(workers.verifySdJwtVc(presentation, options)).catch(() => null));

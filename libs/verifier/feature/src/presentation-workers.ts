@@ -75,9 +75,9 @@ export class PresentationWorkers {
   private nextId = 1;
   private closed = false;
 
+  /** The threads start with the first presentation: a process that never verifies one (an all-in-one in development) pays nothing. */
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new Error('PresentationWorkers needs at least one thread');
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
@@ -122,6 +122,7 @@ export class PresentationWorkers {
   }
 
   private post(request: PresentationWorkerRequest): Promise<PresentationWorkerReply> {
+    if (!this.closed && this.slots.length === 0) for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
     // The least busy thread.
     const slot = this.slots.reduce<Slot | undefined>((best, candidate) => (best && best.pending.size <= candidate.pending.size ? best : candidate), undefined);
     if (this.closed || !slot) return Promise.reject(new Error('the presentation verification threads are closed'));
