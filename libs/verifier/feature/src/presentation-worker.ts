@@ -22,7 +22,8 @@ async function handle(request: PresentationWorkerRequest): Promise<PresentationW
   } catch (error) {
     return error instanceof PresentationError
       ? { id: request.id, error: { code: error.code, message: error.message } }
-      : { id: request.id, error: { message: error instanceof Error ? error.message : String(error) } };
+      : // Only the error's class: a message may quote the input (a credential).
+        { id: request.id, error: { message: error instanceof Error ? error.name : 'a non-error value was thrown' } };
   }
 }
 

@@ -68,7 +68,7 @@ function startWorker(): Worker {
  * where the key caches, the guarded HTTP client and the trust anchors are;
  * the worker gets the key with the presentation. The result and every
  * refusal (`PresentationError` and its code) are the same as `verifySdJwtVc`'s.
- * A worker that dies fails its pending checks and is replaced.
+ * A worker that dies fails its pending checks and is replaced at the next one.
  */
 export class PresentationWorkers {
   private readonly slots: Slot[] = [];
@@ -88,11 +88,13 @@ export class PresentationWorkers {
       slot.pending.delete(reply.id);
       pending?.resolve(reply);
     });
+    // A thread that dies leaves the pool; the next presentation starts a new one (a
+    // script that cannot start fails each request instead of respawning in a loop).
     const fail = (reason: string) => {
       for (const pending of slot.pending.values()) pending.reject(new Error(`presentation verification thread ${reason}`));
       slot.pending.clear();
       const index = this.slots.indexOf(slot);
-      if (!this.closed && index >= 0) this.slots[index] = this.spawn();
+      if (index >= 0) this.slots.splice(index, 1);
     };
     slot.worker.on('error', () => fail('failed'));
     slot.worker.on('exit', (code) => fail(`exited (${code})`));
@@ -122,7 +124,7 @@ export class PresentationWorkers {
   }
 
   private post(request: PresentationWorkerRequest): Promise<PresentationWorkerReply> {
-    if (!this.closed && this.slots.length === 0) for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    while (!this.closed && this.slots.length < this.size) this.slots.push(this.spawn());
     // The least busy thread.
     const slot = this.slots.reduce<Slot | undefined>((best, candidate) => (best && best.pending.size <= candidate.pending.size ? best : candidate), undefined);
     if (this.closed || !slot) return Promise.reject(new Error('the presentation verification threads are closed'));
