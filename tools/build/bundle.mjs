@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles an app into dist/apps/<app>/main.js: one CommonJS file with the
-// workspace libraries inlined and npm packages left external (they come from
+// Bundles an app into dist/apps/<app>/main.js (plus the worker thread scripts
+// next to it): CommonJS with the workspace libraries inlined and npm packages left external (they come from
 // node_modules at run time). esbuild does the bundling; SWC transpiles the
 // TypeScript because Nest's dependency injection needs decorator metadata,
 // which esbuild does not emit.
