@@ -1,5 +1,5 @@
 import { RefusalError } from '@wallet/domain';
-import { JwsError, verifyCompactJws } from '@wallet/crypto';
+import { decodeCompactJws, JwsError, verifyDecodedJws, type DecodedJws } from '@wallet/crypto';
 import { ACCESS_TOKEN_ALGS, type AccessTokenKeys, type VerificationKey } from './access-token-keys';
 import type { Principal } from './request-context';
 import type { AccessTokenRevocations } from './token-revocations';
@@ -57,7 +57,14 @@ export class AccessTokenVerifier {
     if (token.length > (this.options.maxTokenLength ?? 4096) || !TOKEN_SHAPE.test(token)) {
       throw refused('invalid_token', 'the access token is not a compact JWS');
     }
-    const header = decodeJson(token.slice(0, token.indexOf('.')));
+    // Decoded once: the header picks the key, then the same value is verified.
+    let jws: DecodedJws;
+    try {
+      jws = decodeCompactJws(token);
+    } catch (error) {
+      throw refused('invalid_token', 'the access token is malformed', error);
+    }
+    const header = jws.header;
     const alg = header['alg'];
     if (typeof alg !== 'string' || !(ACCESS_TOKEN_ALGS as readonly string[]).includes(alg)) {
       throw refused('invalid_token', 'the access token algorithm is not accepted');
@@ -65,13 +72,13 @@ export class AccessTokenVerifier {
     if (header['crit'] !== undefined) throw refused('invalid_token', 'the access token has critical header parameters');
     if (normalizeTyp(header['typ']) !== ACCESS_TOKEN_TYPE) throw refused('invalid_token', 'the access token type is not accepted');
     const key = await this.keyFor(header['kid'], alg);
-    let payload: Record<string, unknown>;
     try {
-      ({ payload } = verifyCompactJws(token, key.key, [alg]));
+      verifyDecodedJws(jws, key.key, [alg]);
     } catch (error) {
       if (error instanceof JwsError && error.code === 'invalid_signature') throw refused('invalid_token', 'the access token signature is invalid');
       throw refused('invalid_token', 'the access token is malformed', error);
     }
+    const payload = jws.payload;
     const nowSec = this.now() / 1000;
     const tolerance = this.options.clockToleranceSec ?? 5;
     const { exp, iat, nbf, aud } = payload;
@@ -126,17 +133,6 @@ export class AccessTokenVerifier {
     if (found.alg !== alg) throw refused('invalid_token', 'the access token algorithm does not match its key');
     return found;
   }
-}
-
-function decodeJson(part: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    throw refused('invalid_token', 'the access token is malformed');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refused('invalid_token', 'the access token is malformed');
-  return value as Record<string, unknown>;
 }
 
 /** `at+jwt` and `application/at+jwt` are the same media type (RFC 9068 §2.1, RFC 7515 §4.1.9). */
