@@ -73,9 +73,10 @@ export function createAccessLog(logger: Pino): AccessLog {
 
 /**
  * One access-log line per request: method, path (never the query string, which
- * may carry codes), route, status, duration, request id. Authorization and
- * cookie headers are redacted by the logger; bodies are logged only when asked
- * and never for sensitive routes.
+ * may carry codes), route, status, duration, request id, user agent; an
+ * `authorization` header shows as redacted and cookies not at all (see
+ * `createAccessLog`). Bodies are logged only when asked and never for
+ * sensitive routes.
  */
 export function installRequestLogging(fastify: FastifyInstance, access: AccessLog, options: RequestLoggingOptions): void {
   fastify.addHook('onRequest', async (request, reply) => {
