@@ -6,4 +6,5 @@ export * from './dcql/evaluate-dcql-query';
 export * from './status/check-status';
 export * from './pe/presentation-exchange';
 export * from './jwt-vc/verify-jwt-vp';
+export * from './issuer-keys/resolve-issuer-key';
 export * from './verifier-service-definition';

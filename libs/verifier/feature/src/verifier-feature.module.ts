@@ -17,7 +17,8 @@ import {
 } from '@wallet/platform';
 import { TrustEvaluator, trustOptionsFromConfig } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
-import { createIssuerKeyResolver, outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
+import { createIssuerKeyResolver } from '@wallet/protocol';
+import { outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
 import { VerifierFrontendController, VerifierTokenController, WalletResponseLeanRoute } from './verifier.controllers';
 import { VerifierCore } from './verifier.service';
 import { autoWorkerCount, PresentationWorkers } from './presentation-workers';

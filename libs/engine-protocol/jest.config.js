@@ -1,0 +1,1 @@
+module.exports = { displayName: 'engine-protocol', preset: '../../jest.preset.js', rootDir: __dirname };

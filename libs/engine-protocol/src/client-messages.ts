@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { zCompactJws, zFlowId, zJsonObject, zMessageId, zUrl } from './common';
+
+/**
+ * Messages from the wallet front end to the engine. One zod schema per
+ * message; {@link zClientMessage} is their union, discriminated by `type`.
+ * Objects are strict: an unknown field is an `invalid_message` error naming it.
+ */
+
+const message = <T extends string, S extends z.ZodRawShape>(type: T, description: string, shape: S) =>
+  z.strictObject({ type: z.literal(type), ...shape }).meta({ id: type, description });
+
+export const zHandshake = message(
+  'handshake',
+  'The first frame on every connection: the access token from the auth service (never in the URL). May be sent again later with a fresh token for the same user.',
+  {
+    message_id: zMessageId.optional(),
+    token: z.string().min(1).max(4096).meta({ description: 'An access token from the auth service (`at+jwt`).' }),
+    client: z
+      .strictObject({ name: z.string().max(64).optional(), version: z.string().max(32).optional() })
+      .optional()
+      .meta({ description: 'Who is calling, for logs.' }),
+  },
+);
+
+export const zPing = message('ping', 'Keep-alive and round-trip check; answered with `pong`.', {
+  message_id: zMessageId.optional(),
+});
+
+/** Parameters of an OpenID4VCI flow that starts from a credential offer. */
+export const zOid4vciOfferParams = z
+  .strictObject({
+    offer: z
+      .union([
+        z.string().min(1).max(16_384).meta({
+          description:
+            'An `openid-credential-offer://` link (or any URL with `credential_offer` or `credential_offer_uri` in its query), or the offer as JSON text.',
+        }),
+        zJsonObject.meta({ description: 'The credential offer object itself.' }),
+      ])
+      .meta({ description: 'The credential offer, by value or by reference.' }),
+    redirect_uri: zUrl
+      .optional()
+      .meta({ description: 'Where the issuer sends the browser back in an authorization code flow (the front end\'s page).' }),
+    batch_size: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .meta({ description: 'How many copies to ask for, each bound to its own key (batch issuance); at most the issuer\'s batch size. Default 1.' }),
+  })
+  .meta({ id: 'oid4vci_offer_params' });
+
+/** Parameters of an OpenID4VCI re-issuance with a refresh token from an earlier flow. */
+export const zOid4vciRefreshParams = z
+  .strictObject({
+    reissue: z.strictObject({
+      credential_issuer: zUrl,
+      credential_configuration_id: z.string().min(1).max(256),
+      refresh_token: z.string().min(1).max(4096),
+    }),
+    batch_size: z.number().int().min(1).max(100).optional(),
+  })
+  .meta({ id: 'oid4vci_refresh_params', description: 'Re-issuance with the refresh token `flow_complete` handed out (DPoP-bound tokens need the same DPoP key).' });
+
+export const zFlowStart = message('flow_start', 'Starts a flow; answered with `flow_started` carrying the flow id.', {
+  message_id: zMessageId,
+  protocol: z.literal('oid4vci'),
+  params: z.union([zOid4vciOfferParams, zOid4vciRefreshParams]),
+});
+
+export const zFlowResume = message(
+  'flow_resume',
+  'Re-attaches this connection to a flow (after a reconnect, on any engine replica). The engine answers with `flow_status` and re-sends what it is waiting for, or the result.',
+  { message_id: zMessageId.optional(), flow_id: zFlowId },
+);
+
+export const zFlowCancel = message('flow_cancel', 'Ends a flow; answered with `flow_error` code `cancelled`.', {
+  message_id: zMessageId.optional(),
+  flow_id: zFlowId,
+});
+
+export const zFlowAck = message('flow_ack', 'The client has stored the result: the engine forgets the flow.', {
+  message_id: zMessageId.optional(),
+  flow_id: zFlowId,
+});
+
+/** Why the client could not answer a question. */
+export const zClientFailure = z
+  .strictObject({
+    code: z.enum(['declined', 'unsupported', 'failed']),
+    message: z.string().max(512).optional(),
+  })
+  .meta({ description: '`declined`: the user said no; `unsupported`: the client cannot do it; `failed`: it tried and failed.' });
+
+const reply = <T extends string, S extends z.ZodRawShape>(type: T, description: string, shape: S) =>
+  message(type, `${description} Answers the request with the same \`flow_id\` and \`message_id\`.`, {
+    flow_id: zFlowId,
+    message_id: zMessageId,
+    ...shape,
+  });
+
+export const zSignResponse = reply('sign_response', 'The JWTs the client signed, one per requested item, or why not.', {
+  signatures: z
+    .array(z.strictObject({ id: z.string().min(1).max(64), jws: zCompactJws }))
+    .max(101)
+    .optional(),
+  error: zClientFailure.optional(),
+});
+
+export const zSelectionResponse = reply('selection_response', 'The credential configuration the user chose.', {
+  credential_configuration_id: z.string().min(1).max(256).optional(),
+  error: zClientFailure.optional(),
+});
+
+export const zConsentResponse = reply('consent_response', 'Whether the user agrees to receive the credential from this issuer.', {
+  accept: z.boolean(),
+});
+
+export const zTxCodeResponse = reply('tx_code_response', 'The transaction code the user typed.', {
+  tx_code: z.string().min(1).max(64).optional(),
+  error: zClientFailure.optional(),
+});
+
+export const zAuthorizationResponse = reply(
+  'authorization_response',
+  'What came back on the redirect URI after the authorization server: `code` and `state` (and `iss`), or `error`. May arrive on another connection, to another replica.',
+  {
+    code: z.string().min(1).max(4096).optional(),
+    state: z.string().min(1).max(512),
+    iss: z.string().max(2048).optional(),
+    error: z.string().max(256).optional(),
+    error_description: z.string().max(1024).optional(),
+  },
+);
+
+export const zNotification = message(
+  'notification',
+  'Tells the issuer what became of a credential (OpenID4VCI notification); answered with `notification_result`.',
+  {
+    message_id: zMessageId.optional(),
+    flow_id: zFlowId,
+    notification_id: z.string().min(1).max(512),
+    event: z.enum(['credential_accepted', 'credential_failure', 'credential_deleted']),
+    event_description: z.string().max(512).optional(),
+  },
+);
+
+/** Every message a client may send. */
+export const zClientMessage = z.discriminatedUnion('type', [
+  zHandshake,
+  zPing,
+  zFlowStart,
+  zFlowResume,
+  zFlowCancel,
+  zFlowAck,
+  zSignResponse,
+  zSelectionResponse,
+  zConsentResponse,
+  zTxCodeResponse,
+  zAuthorizationResponse,
+  zNotification,
+]);
+export type ClientMessage = z.infer<typeof zClientMessage>;
+export type ClientMessageType = ClientMessage['type'];
+export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage, { type: T }>;
+
+export type Oid4vciOfferParams = z.infer<typeof zOid4vciOfferParams>;
+export type Oid4vciRefreshParams = z.infer<typeof zOid4vciRefreshParams>;
+export type FlowStartParams = ClientMessageOf<'flow_start'>['params'];
+
+/** The replies: client messages that answer a question the engine asked. */
+export const REPLY_TYPES = [
+  'sign_response',
+  'selection_response',
+  'consent_response',
+  'tx_code_response',
+  'authorization_response',
+] as const satisfies readonly ClientMessageType[];
+export type ReplyType = (typeof REPLY_TYPES)[number];
+export type ReplyMessage = ClientMessageOf<ReplyType>;
