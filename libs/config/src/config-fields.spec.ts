@@ -93,6 +93,7 @@ describe('describeConfig', () => {
       'admin',
       'verifier',
       'registry',
+      'engine',
     ]);
     for (const section of describeConfigSections()) expect(section.description).not.toBe('');
   });

@@ -6,6 +6,7 @@ import { zTrustSection } from './sections/trust';
 import { zAdminSection } from './sections/admin';
 import { zVerifierSection } from './sections/verifier';
 import { zRegistrySection } from './sections/registry';
+import { zEngineSection } from './sections/engine';
 
 /**
  * The one configuration schema for every service and the all-in-one launcher.
@@ -317,6 +318,7 @@ export const zConfigShape = z
     admin: zAdminSection,
     verifier: zVerifierSection,
     registry: zRegistrySection,
+    engine: zEngineSection,
   })
   .meta(meta('Configuration of the wallet services.'));
 

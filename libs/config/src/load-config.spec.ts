@@ -151,6 +151,28 @@ describe('loadConfig: defaults', () => {
         sourcePollIntervalMs: 3_600_000,
         issuerMetadataTtlMs: 300_000,
       },
+      engine: {
+        maxFrameBytes: 1_048_576,
+        maxHandshakeFrameBytes: 8_192,
+        handshakeTimeoutMs: 10_000,
+        messagesPerSecond: 20,
+        messageBurst: 40,
+        flowStartsPerMinute: 20,
+        maxConcurrentFlows: 5,
+        maxConnectionsPerUser: 16,
+        maxConnections: 20_000,
+        keepaliveIntervalMs: 30_000,
+        signTimeoutMs: 60_000,
+        userTimeoutMs: 300_000,
+        flowLifetimeMs: 900_000,
+        deferredLifetimeMs: 86_400_000,
+        deferredMinIntervalMs: 5_000,
+        deferredPollTickMs: 1_000,
+        retentionMs: 600_000,
+        maxResponseBytes: 1_048_576,
+        oauthClientId: 'wallet',
+        redirectUris: [],
+      },
     });
     expect(sources['storage.type']).toBe('default');
     expect(sources['server.adminToken']).toBe('default');

@@ -14,6 +14,12 @@ export const zTenant = z.object({
   requireInvite: z.boolean(),
   trustConfig: z.object({ pdpUrl: z.string().max(2048).optional() }).strict(),
   allowedProtocols: z.array(z.string().min(1).max(64)).max(32),
+  /**
+   * Browser origins the tenant's wallet front ends run on (the engine checks a
+   * WebSocket's `Origin` against them). Absent or empty: the deployment's
+   * `auth.origins` and `server.corsOrigins`.
+   */
+  allowedOrigins: z.array(z.string().max(256)).max(32).optional(),
 });
 export type Tenant = z.infer<typeof zTenant>;
 

@@ -59,6 +59,11 @@ export const zOid4vciRefreshParams = z
       credential_issuer: zUrl,
       credential_configuration_id: z.string().min(1).max(256),
       refresh_token: z.string().min(1).max(4096),
+      dpop_jkt: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{43}$/, 'must be an RFC 7638 SHA-256 thumbprint')
+        .optional()
+        .meta({ description: 'The DPoP key the refresh token is bound to (from `flow_complete`): DPoP proofs of this flow must use it.' }),
     }),
     batch_size: z.number().int().min(1).max(100).optional(),
   })

@@ -155,7 +155,11 @@ export const zTxCodeRequest = question(
 export const zAuthorizationRequest = question(
   'authorization_request',
   'Open `url` in the browser; the authorization server redirects to `redirect_uri`. Answer: `authorization_response` (from any connection).',
-  { url: z.string(), redirect_uri: z.string() },
+  {
+    url: z.string(),
+    redirect_uri: z.string(),
+    state: z.string().meta({ description: 'The `state` the redirect will carry back (also inside `url`, unless the request was pushed).' }),
+  },
 );
 
 /** What the engine checked on a credential before handing it over. */

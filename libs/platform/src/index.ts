@@ -35,3 +35,4 @@ export * from './jobs/cleanup-jobs';
 export * from './admin/sealed-secret';
 export * from './jobs/vault-tombstones.job';
 export * from './lean-routes/lean-routes';
+export * from './registry/registry-lookup';

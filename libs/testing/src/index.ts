@@ -5,3 +5,4 @@ export * from './built-app';
 export * from './sd-jwt-parties';
 export * from './pki';
 export * from './passkey-client';
+export * from './oid4vci-issuer-peer';

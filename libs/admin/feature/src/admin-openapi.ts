@@ -68,6 +68,7 @@ const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     require_invite: { type: 'boolean' },
     trust_config: object({ pdp_url: nullable(str({ description: 'AuthZEN PDP URL, `none`, or null for the default PDP' })) }),
     allowed_protocols: { type: 'array', items: str() },
+    allowed_origins: { type: 'array', items: str({ description: 'Browser origins of the tenant\'s front ends (WebSocket Origin check); empty: the deployment\'s' }) },
     ...meta,
   }),
   TenantList: listing('Tenant'),

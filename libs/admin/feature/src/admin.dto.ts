@@ -22,6 +22,10 @@ const zHttpUrl = z
   }, 'must be an absolute http(s) URL without credentials or fragment');
 
 const zDisplayName = z.string().trim().min(1).max(200);
+const zOrigins = z
+  .array(z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin such as https://wallet.example.com (no path)'))
+  .max(32)
+  .refine((list) => new Set(list).size === list.length, 'must not repeat an origin');
 const zProtocol = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a lowercase protocol name such as oid4vci');
 const zProtocols = z
   .array(zProtocol)
@@ -41,6 +45,7 @@ export const zTenantCreate = z.strictObject({
   require_invite: z.boolean().default(false),
   trust_config: zTrustConfigInput.default({}),
   allowed_protocols: zProtocols.default([...DEFAULT_PROTOCOLS]),
+  allowed_origins: zOrigins.default([]),
 });
 export type TenantCreate = z.infer<typeof zTenantCreate>;
 
@@ -50,6 +55,7 @@ export const zTenantUpdate = z.strictObject({
   require_invite: z.boolean().optional(),
   trust_config: zTrustConfigInput.optional(),
   allowed_protocols: zProtocols.optional(),
+  allowed_origins: zOrigins.optional(),
 });
 export type TenantUpdate = z.infer<typeof zTenantUpdate>;
 
@@ -78,6 +84,7 @@ export function tenantView(tenant: Stored<Tenant>) {
     require_invite: tenant.requireInvite,
     trust_config: { pdp_url: tenant.trustConfig.pdpUrl ?? null },
     allowed_protocols: tenant.allowedProtocols,
+    allowed_origins: tenant.allowedOrigins ?? [],
     ...meta(tenant),
   };
 }

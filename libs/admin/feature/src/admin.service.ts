@@ -115,6 +115,7 @@ export class AdminService {
       requireInvite: input.require_invite,
       trustConfig: pdpConfig(input.trust_config.pdp_url ?? null),
       allowedProtocols: input.allowed_protocols,
+      allowedOrigins: input.allowed_origins,
     });
     const view = tenantView(created);
     await this.record(GLOBAL_SCOPE, who, 'tenant.create', 'tenant', created.id, null, view);
@@ -133,6 +134,7 @@ export class AdminService {
       trustConfig:
         input.trust_config?.pdp_url !== undefined ? pdpConfig(input.trust_config.pdp_url) : current.trustConfig,
       allowedProtocols: input.allowed_protocols ?? current.allowedProtocols,
+      allowedOrigins: input.allowed_origins ?? current.allowedOrigins ?? [],
     };
     if (id === DEFAULT_TENANT_ID && !next.enabled) {
       throw new WalletError('forbidden', 'the default tenant cannot be disabled');

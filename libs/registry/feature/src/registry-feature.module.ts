@@ -1,4 +1,5 @@
 import {
+  Global,
   Inject,
   Injectable,
   Module,
@@ -21,7 +22,10 @@ import {
   WALLET_CONFIG,
   WALLET_STORE,
   pdpOutboundOptions,
+  REGISTRY_LOOKUP,
+  type RegistryLookup,
 } from '@wallet/platform';
+import { isWalletError } from '@wallet/domain';
 import { TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
 import { IssuerMetadataService } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore } from './local/local-type-metadata.store';
@@ -67,8 +71,10 @@ class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
  * The registry: type metadata (`GET /registry/type-metadata`), local type
  * metadata (`POST`/`DELETE /registry/vctm`, admin), issuer metadata with trust
  * decisions (`GET /registry/issuer-metadata`), source-list polling, and the
- * {@link TrustRefreshJob} for the admin job runner.
+ * {@link TrustRefreshJob} for the admin job runner. Global, so that other
+ * services of the same server reach it in process ({@link REGISTRY_LOOKUP}).
  */
+@Global()
 @Module({
   imports: [OutboundModule],
   controllers: [RegistryController],
@@ -152,7 +158,26 @@ class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
         }),
     },
     RegistryLifecycle,
+    // The registry in process for the other services of the same server (the all-in-one's engine).
+    {
+      provide: REGISTRY_LOOKUP,
+      inject: [IssuerMetadataService, TypeMetadataResolver],
+      useFactory: (issuers: IssuerMetadataService, types: TypeMetadataResolver): RegistryLookup => ({
+        issuerMetadata: async (issuer, tenantId) => {
+          const { cache: _cache, ...answer } = await issuers.get(issuer, tenantId);
+          return answer;
+        },
+        typeMetadata: async (vct) => {
+          try {
+            return (await types.resolve(vct)).metadata as Record<string, unknown>;
+          } catch (error) {
+            if (isWalletError(error) && error.code === 'not_found') return null;
+            throw error;
+          }
+        },
+      }),
+    },
   ],
-  exports: [TrustEvaluator, TrustRefreshJob, TypeMetadataResolver],
+  exports: [TrustEvaluator, TrustRefreshJob, TypeMetadataResolver, REGISTRY_LOOKUP],
 })
 export class RegistryFeatureModule {}

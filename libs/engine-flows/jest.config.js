@@ -1,0 +1,1 @@
+module.exports = { displayName: 'engine-flows', preset: '../../jest.preset.js', rootDir: __dirname };

@@ -1,0 +1,217 @@
+import {
+  ENGINE_PROTOCOL_VERSION,
+  REPLY_TYPES,
+  type Capabilities,
+  type ClientMessage,
+  type ConnectionLimits,
+  type ReplyMessage,
+  type ServerMessage,
+} from '@wallet/engine-protocol';
+import { isWalletError } from '@wallet/domain';
+import type { EngineFlows, Principal } from './engine-flows';
+import { EngineRequestError } from './errors';
+import type { FlowLog } from './flow-runner';
+
+/** One client connection as the hub sees it: who, what it follows, how to reach it. */
+export interface EngineConnection {
+  readonly principal: Principal;
+  /** Flows this connection started or resumed: their frames are delivered here. */
+  readonly attached: Set<string>;
+  send(frame: ServerMessage): void;
+}
+
+/**
+ * The connections of this process by user. Flow frames go to every
+ * connection of the flow's user that follows the flow (two tabs may follow
+ * one flow); frames for users connected elsewhere are another replica's.
+ */
+export class EngineHub {
+  private readonly byUser = new Map<string, Set<EngineConnection>>();
+
+  constructor(private readonly hooks: { firstOfUser?(key: string, principal: Principal): void; lastOfUser?(key: string): void } = {}) {}
+
+  static userKey(principal: Principal): string {
+    return `${principal.tenantId}:${principal.userId}`;
+  }
+
+  add(connection: EngineConnection): void {
+    const key = EngineHub.userKey(connection.principal);
+    let set = this.byUser.get(key);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(key, set);
+      this.hooks.firstOfUser?.(key, connection.principal);
+    }
+    set.add(connection);
+  }
+
+  remove(connection: EngineConnection): void {
+    const key = EngineHub.userKey(connection.principal);
+    const set = this.byUser.get(key);
+    if (!set?.delete(connection)) return;
+    if (set.size === 0) {
+      this.byUser.delete(key);
+      this.hooks.lastOfUser?.(key);
+    }
+  }
+
+  /** Sends a flow's frame to this process's connections that follow it; how many got it. */
+  deliver(principal: Principal, flowId: string, frame: ServerMessage): number {
+    let delivered = 0;
+    for (const connection of this.byUser.get(EngineHub.userKey(principal)) ?? []) {
+      if (!connection.attached.has(flowId)) continue;
+      connection.send(frame);
+      delivered++;
+    }
+    return delivered;
+  }
+
+  connectionsOf(principal: Principal): number {
+    return this.byUser.get(EngineHub.userKey(principal))?.size ?? 0;
+  }
+
+  get users(): number {
+    return this.byUser.size;
+  }
+}
+
+/** What this engine supports, for `handshake_ok`. */
+export function engineCapabilities(): Capabilities {
+  return {
+    protocols: ['oid4vci'],
+    oid4vci: {
+      versions: ['1.0', 'draft-15', 'draft-14'],
+      grants: ['urn:ietf:params:oauth:grant-type:pre-authorized_code', 'authorization_code', 'refresh_token'],
+      features: [
+        'credential_offer_uri',
+        'tx_code',
+        'pkce',
+        'par',
+        'dpop',
+        'dpop_nonce',
+        'nonce_endpoint',
+        'batch_issuance',
+        'deferred_issuance',
+        'notifications',
+        'credential_response_encryption',
+        'signed_metadata',
+        'type_metadata',
+      ],
+      formats: ['dc+sd-jwt', 'vc+sd-jwt', 'jwt_vc_json', 'mso_mdoc'],
+      proof_types: ['jwt'],
+    },
+    resume: true,
+  };
+}
+
+/** The `handshake_ok` frame for a principal. */
+export async function handshakeOk(
+  flows: EngineFlows,
+  principal: Principal,
+  session: { expiresAt: number; limits: ConnectionLimits; messageId?: string },
+): Promise<ServerMessage> {
+  return {
+    type: 'handshake_ok',
+    ...(session.messageId ? { message_id: session.messageId } : {}),
+    protocol_version: ENGINE_PROTOCOL_VERSION,
+    session: { tenant_id: principal.tenantId, user_id: principal.userId, expires_at: new Date(session.expiresAt).toISOString() },
+    capabilities: engineCapabilities(),
+    limits: session.limits,
+    flows: await flows.list(principal),
+  };
+}
+
+export interface EngineSessionHooks {
+  /** Before a flow starts: rate limits and the tenant's allowed protocols; throw `EngineRequestError` to refuse. */
+  beforeFlowStart?(principal: Principal, protocol: string): Promise<void>;
+  log?: FlowLog;
+}
+
+const REPLIES: ReadonlySet<string> = new Set(REPLY_TYPES);
+
+/**
+ * Handles one connection's messages after the handshake, for any transport:
+ * each request gets its answer or a typed `error` echoing its `message_id`;
+ * nothing is dropped silently.
+ */
+export class EngineSession {
+  constructor(
+    private readonly flows: EngineFlows,
+    private readonly connection: EngineConnection,
+    private readonly hooks: EngineSessionHooks = {},
+  ) {}
+
+  async handle(message: Exclude<ClientMessage, { type: 'handshake' }>): Promise<void> {
+    const principal = this.connection.principal;
+    try {
+      switch (message.type) {
+        case 'ping':
+          this.connection.send({ type: 'pong', ...(message.message_id ? { message_id: message.message_id } : {}) });
+          return;
+        case 'flow_start': {
+          await this.hooks.beforeFlowStart?.(principal, message.protocol);
+          const flowId = await this.flows.start(principal, message);
+          this.connection.attached.add(flowId);
+          this.connection.send({ type: 'flow_started', message_id: message.message_id, flow_id: flowId, protocol: message.protocol });
+          this.flows.run(flowId);
+          return;
+        }
+        case 'flow_resume': {
+          const { frames, drive } = await this.flows.resume(principal, message.flow_id, message.message_id);
+          this.connection.attached.add(message.flow_id);
+          for (const frame of frames) this.connection.send(frame);
+          if (drive) this.flows.run(message.flow_id);
+          return;
+        }
+        case 'flow_cancel': {
+          this.connection.attached.add(message.flow_id);
+          const earlier = await this.flows.cancel(principal, message.flow_id, message.message_id);
+          if (earlier) this.connection.send(earlier);
+          return;
+        }
+        case 'flow_ack':
+          await this.flows.ack(principal, message.flow_id);
+          this.connection.attached.delete(message.flow_id);
+          return;
+        case 'notification':
+          this.connection.attached.add(message.flow_id);
+          await this.flows.notify(principal, message);
+          return;
+        default:
+          if (REPLIES.has(message.type)) {
+            this.connection.attached.add((message as ReplyMessage).flow_id);
+            await this.flows.answer(principal, message as ReplyMessage);
+            return;
+          }
+          throw new EngineRequestError('unsupported_message', `message type "${message.type}" is not supported here`, '/type');
+      }
+    } catch (error) {
+      this.refuse(message, error);
+    }
+  }
+
+  /** Answers a failed request with a typed `error` that echoes its ids. */
+  refuse(message: { message_id?: string; flow_id?: string }, error: unknown): void {
+    let code: EngineRequestError['code'];
+    let text: string;
+    let path: string | undefined;
+    if (error instanceof EngineRequestError) {
+      ({ code, message: text, path } = error);
+    } else if (isWalletError(error) && error.code === 'unavailable') {
+      code = 'unavailable';
+      text = 'the engine cannot reach its shared cache; try again';
+    } else {
+      code = 'internal';
+      text = 'the engine failed; see its log';
+      this.hooks.log?.('error', 'engine request failed', { error: error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error });
+    }
+    this.connection.send({
+      type: 'error',
+      code,
+      message: text,
+      ...(message.message_id ? { message_id: message.message_id } : {}),
+      ...(message.flow_id ? { flow_id: message.flow_id } : {}),
+      ...(path ? { path } : {}),
+    });
+  }
+}
