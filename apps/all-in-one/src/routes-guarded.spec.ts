@@ -3,7 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
-import { createServiceApp, ensureDefaultTenant, routeProtection, type RouteProtection, type Runtime } from '@wallet/platform';
+import { createServiceApp, ensureDefaultTenant, routeProtection, WEBSOCKET_ENDPOINT, type RouteProtection, type Runtime } from '@wallet/platform';
 import { createStore } from '@wallet/persistence';
 import pino from 'pino';
 import { ALL_IN_ONE_SERVERS } from './servers';
@@ -64,7 +64,7 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
 
 /** WebSocket gateways authenticate their connections themselves; each is listed with how. */
 const GATEWAYS: Record<string, string> = {
-  '/api/v2/wallet': 'engine: answers only ping until the engine issue adds authenticated flows',
+  '/api/v2/wallet': 'engine: the first frame is a handshake whose access token is verified like the HTTP guard does; nothing else is served before it, and the connection closes without one',
 };
 
 interface WalkedRoute {
@@ -134,6 +134,8 @@ describe.each(ALL_IN_ONE_SERVERS.map((spec) => [spec.info.name, spec] as const))
           const options = Reflect.getMetadata('websockets:gateway_options', metatype) as { path?: string } | undefined;
           gateways.push(options?.path ?? '/');
         }
+        const endpoint = metatype ? (Reflect.getMetadata(WEBSOCKET_ENDPOINT, metatype) as string | undefined) : undefined;
+        if (endpoint) gateways.push(endpoint);
       }
     }
   });
@@ -171,6 +173,7 @@ describe.each(ALL_IN_ONE_SERVERS.map((spec) => [spec.info.name, spec] as const))
   });
 
   it('lists how each WebSocket gateway authenticates', () => {
+    if (name === 'wallet') expect(gateways).toContain('/api/v2/wallet');
     for (const path of gateways) expect(GATEWAYS).toHaveProperty([path]);
   });
 });

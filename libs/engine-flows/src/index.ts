@@ -17,3 +17,4 @@ export { IssuanceFlow, type IssuanceFlowDeps } from './oid4vci/issuance.flow';
 export { checkSignatures, canonicalJson, type ClientSignature } from './oid4vci/client-signatures';
 export { checkIssuedCredential, type CredentialCheckOptions } from './oid4vci/verify-issued-credential';
 export { offerLink } from './oid4vci/offer-input';
+export * from './direct-registry';

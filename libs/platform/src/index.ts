@@ -18,6 +18,7 @@ export * from './audit/audit-log';
 export * from './tenancy/tenant-path';
 export * from './tenancy/tenant-directory';
 export * from './auth/public.decorator';
+export * from './auth/websocket-endpoint.decorator';
 export * from './auth/request-context';
 export * from './auth/token-revocations';
 export * from './auth/access-token-keys';

@@ -1,6 +1,98 @@
-import { Module } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
+import type { Cache } from '@wallet/cache';
+import type { WalletConfig } from '@wallet/config';
+import { Collections, type Store } from '@wallet/persistence';
+import { createEngineCore, type EngineCore, type RegistryPort } from '@wallet/engine-flows';
+import { OutboundClient, OutboundModule, REGISTRY_LOOKUP, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE, type RegistryLookup } from '@wallet/platform';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { ClusterBridge } from './cluster-bridge';
+import { DeferredPoller } from './deferred-poller';
+import { ENGINE_CORE } from './engine.tokens';
+import { outboundGuardedFetch } from './guarded-fetch';
+import { httpRegistry, inProcessRegistry } from './registry-client';
 import { WalletGateway } from './wallet.gateway';
 
-/** The engine: the wallet's WebSocket API at `/api/v2/wallet`. Needs `websockets: true` on its server. */
-@Module({ providers: [WalletGateway] })
+/** This process's name in flow leases and pub/sub envelopes. */
+const REPLICA = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+
+function registryPort(config: WalletConfig, lookup: RegistryLookup | null): RegistryPort {
+  if (config.engine.registryUrl) return httpRegistry(config.engine.registryUrl);
+  if (lookup) return inProcessRegistry(lookup);
+  return httpRegistry(`http://127.0.0.1:${config.services.registry.port}`);
+}
+
+function trustedRoots(file: string | undefined): string[] {
+  if (!file) return [];
+  const pem = readFileSync(file, 'utf8');
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+@Injectable()
+class EngineLifecycle implements OnModuleDestroy {
+  constructor(@Inject(ClusterBridge) private readonly bridge: ClusterBridge) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.bridge.close();
+  }
+}
+
+/**
+ * The engine: the wallet's WebSocket API v2 at `/api/v2/wallet`, running
+ * OpenID4VCI flows whose state lives in the shared cache (any replica
+ * continues any flow), with the registry in process when it is (the
+ * all-in-one) and over HTTP otherwise.
+ */
+@Module({
+  imports: [OutboundModule],
+  providers: [
+    {
+      provide: ClusterBridge,
+      inject: [WALLET_CACHE],
+      useFactory: (cache: Cache) => {
+        const logger = new Logger('engine');
+        return new ClusterBridge(cache, REPLICA, (error) =>
+          logger.warn({ msg: 'engine pub/sub failed', error: error instanceof Error ? error.message.slice(0, 200) : typeof error }),
+        );
+      },
+    },
+    {
+      provide: ENGINE_CORE,
+      inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, OutboundClient, ClusterBridge, { token: REGISTRY_LOOKUP, optional: true }],
+      useFactory: (config: WalletConfig, cache: Cache, store: Store, outbound: OutboundClient, bridge: ClusterBridge, lookup: RegistryLookup | undefined): EngineCore => {
+        const e = config.engine;
+        const logger = new Logger('engine');
+        return createEngineCore({
+          cache,
+          fetch: outboundGuardedFetch(outbound, e.maxResponseBytes),
+          registry: registryPort(config, lookup ?? null),
+          emit: bridge.emit,
+          replica: REPLICA,
+          allowHttp: config.outbound.allowHttp,
+          trustedRoots: trustedRoots(e.trustedRootsFile),
+          defaultClientId: e.oauthClientId,
+          redirectUris: e.redirectUris,
+          clientIdFor: async (tenantId, issuer) =>
+            (await store.repository(Collections.issuers).findOne(tenantId, { credentialIssuerIdentifier: issuer }))?.clientId ?? undefined,
+          limits: {
+            flowLifetimeMs: e.flowLifetimeMs,
+            maxConcurrentFlows: e.maxConcurrentFlows,
+            signTimeoutMs: e.signTimeoutMs,
+            userTimeoutMs: e.userTimeoutMs,
+            deferredLifetimeMs: e.deferredLifetimeMs,
+            deferredIntervalMs: { min: e.deferredMinIntervalMs, max: Math.max(e.deferredMinIntervalMs, 15 * 60_000) },
+            retentionMs: e.retentionMs,
+            maxResponseBytes: e.maxResponseBytes,
+          },
+          log: (level, msg, fields) => logger[level === 'info' ? 'log' : level]({ msg, ...fields }),
+        });
+      },
+    },
+    WalletGateway,
+    DeferredPoller,
+    EngineLifecycle,
+  ],
+  exports: [ENGINE_CORE, WalletGateway, DeferredPoller],
+})
 export class EngineFeatureModule {}

@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Cache } from '@wallet/cache';
+import type { WalletConfig } from '@wallet/config';
+import type { EngineCore } from '@wallet/engine-flows';
+import { WALLET_CACHE, WALLET_CONFIG } from '@wallet/platform';
+import { ENGINE_CORE } from './engine.tokens';
+
+const LOCK = 'engine:deferred-poller';
+
+/**
+ * Polls deferred issuances that are due, on one replica at a time (a lock in
+ * the shared cache), outside any user's socket: the result reaches whichever
+ * replica holds a connection of the user, or waits in the flow for the next
+ * `flow_resume`.
+ */
+@Injectable()
+export class DeferredPoller implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('engine');
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(
+    @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
+    @Inject(WALLET_CACHE) private readonly cache: Cache,
+    @Inject(ENGINE_CORE) private readonly core: EngineCore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.engine.deferredPollTickMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One round: take the lock, poll what is due, let go. */
+  async tick(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    try {
+      const lock = await this.cache.acquireLock(LOCK, Math.max(10_000, this.config.engine.deferredPollTickMs * 10));
+      if (!lock) return 0;
+      try {
+        return await this.core.flows.pollDue();
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
+    } catch (error) {
+      this.logger.warn({ msg: 'deferred poll round failed', error: error instanceof Error ? error.message.slice(0, 200) : typeof error });
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+}

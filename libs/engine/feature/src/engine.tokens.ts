@@ -1,0 +1,2 @@
+/** The engine's flow machinery (`EngineCore` from @wallet/engine-flows). */
+export const ENGINE_CORE = Symbol('ENGINE_CORE');
