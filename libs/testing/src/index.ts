@@ -6,3 +6,4 @@ export * from './sd-jwt-parties';
 export * from './pki';
 export * from './passkey-client';
 export * from './oid4vci-issuer-peer';
+export * from './pdp-server';

@@ -237,6 +237,7 @@ export class EngineClient {
         credential_issuer: refresh.credential_issuer,
         credential_configuration_id: refresh.credential_configuration_id,
         refresh_token: refresh.refresh_token,
+        ...(refresh.dpop_jkt !== undefined ? { dpop_jkt: refresh.dpop_jkt } : {}),
       },
       ...(options.batchSize !== undefined ? { batch_size: options.batchSize } : {}),
     };

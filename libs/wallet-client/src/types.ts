@@ -32,6 +32,8 @@ export interface RefreshGrant {
   credential_issuer: string;
   credential_configuration_id: string;
   refresh_token: string;
+  /** The DPoP key the refresh token is bound to; the keyring must hold it. */
+  dpop_jkt?: string | undefined;
 }
 
 /**

@@ -80,9 +80,16 @@ function oauthMessage(error: unknown): string {
   return `${response.error.slice(0, 64)}${description}`;
 }
 
+/** The OAuth error body of a refused credential or deferred credential request, when it had one. */
+function credentialErrorBody(error: Openid4vciRetrieveCredentialsError): Record<string, unknown> | undefined {
+  const response = error.response as typeof error.response & { deferredCredentialErrorResponseResult?: typeof error.response.credentialErrorResponseResult };
+  const parsed = response.credentialErrorResponseResult ?? response.deferredCredentialErrorResponseResult;
+  return parsed?.success ? (parsed.data as Record<string, unknown>) : undefined;
+}
+
 function credentialErrorCode(error: Openid4vciRetrieveCredentialsError): string | undefined {
-  const parsed = error.response.credentialErrorResponseResult;
-  return parsed?.success ? parsed.data.error : undefined;
+  const code = credentialErrorBody(error)?.['error'];
+  return typeof code === 'string' ? code : undefined;
 }
 
 function txCodeFits(txCode: string, spec: { input_mode?: string | undefined; length?: number | undefined }): boolean {
@@ -493,8 +500,8 @@ export class IssuanceFlow implements FlowDefinition {
       if (error instanceof Openid4vciRetrieveCredentialsError) {
         const code = credentialErrorCode(error);
         if (code === 'invalid_nonce' || code === 'invalid_proof') {
-          const parsed = error.response.credentialErrorResponseResult;
-          const fresh = parsed?.success && typeof parsed.data['c_nonce'] === 'string' ? parsed.data['c_nonce'] : undefined;
+          const body = credentialErrorBody(error);
+          const fresh = typeof body?.['c_nonce'] === 'string' ? body['c_nonce'] : undefined;
           return { kind: 'retry_nonce', ...(fresh ? { cNonce: fresh } : {}) };
         }
         throw new FlowFailure('credential_request_failed', `the credential endpoint refused the request${code ? ` (${code.slice(0, 64)})` : ''}`, { cause: error });
@@ -537,8 +544,8 @@ export class IssuanceFlow implements FlowDefinition {
             return { pending: false, credentials, ...(response.notification_id ? { notificationId: response.notification_id } : {}) };
           } catch (error) {
             if (error instanceof Openid4vciRetrieveCredentialsError && credentialErrorCode(error) === 'issuance_pending') {
-              const parsed = error.response.credentialErrorResponseResult;
-              const interval = parsed?.success && typeof parsed.data['interval'] === 'number' ? parsed.data['interval'] : undefined;
+              const body = credentialErrorBody(error);
+              const interval = typeof body?.['interval'] === 'number' ? body['interval'] : undefined;
               return { pending: true, interval };
             }
             if (error instanceof Openid4vciRetrieveCredentialsError) {
