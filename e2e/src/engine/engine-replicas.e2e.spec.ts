@@ -11,11 +11,11 @@ import {
   type TestIssuer,
   type TestPdp,
 } from '@wallet/testing';
-import { createKeyring } from '@wallet/wallet-client';
+import { createKeyring, EngineConnectionError } from '@wallet/wallet-client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessToken, engineUrl, walletClient } from './engine-fixtures';
+import { accessToken, authenticatedSocket, engineUrl, walletClient } from './engine-fixtures';
 
 const describeRedis = describeIfAvailable('engine-replicas:redis', redisAvailable(), 'set REDIS_URL or put redis-server on PATH');
 
@@ -56,9 +56,11 @@ describeRedis('engine replicas sharing Redis', () => {
       WALLET_ENGINE_DEFERRED_MIN_INTERVAL_MS: '200',
     };
     a = await startBuiltApp('all-in-one', { ...shared, WALLET_ENGINE_DEFERRED_POLL_TICK_MS: '200' });
-    // B never polls deferred issuances itself: what it delivers of them came from A.
+    // B never polls deferred issuances itself: what it delivers of them came from A. It checks
+    // access tokens against auth's JWKS over HTTP, as an engine does where auth runs elsewhere.
     b = await startBuiltApp('engine', {
       ...shared,
+      WALLET_AUTH_JWKS_URL: `${a.servers.get('wallet')!}/auth/.well-known/jwks.json`,
       WALLET_ENGINE_REGISTRY_URL: a.servers.get('wallet')!,
       WALLET_ENGINE_DEFERRED_POLL_TICK_MS: '3600000',
     });
@@ -68,7 +70,7 @@ describeRedis('engine replicas sharing Redis', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([a?.stop('SIGTERM'), b?.stop('SIGTERM')]);
+    await Promise.all([a?.stop('SIGTERM'), b?.child.exitCode === null ? b.stop('SIGTERM') : undefined]);
     await Promise.all([issuer?.close(), deferredIssuer?.close(), pdp?.close()]);
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -123,5 +125,29 @@ describeRedis('engine replicas sharing Redis', () => {
     expect(statuses[0]).toBe('deferred');
     expect(result.credentials[0]!.checks.verified).toBe(true);
     expect(deferredIssuer.requests.filter((r) => r.path === '/deferred').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('closes its connections with "going away" when it shuts down, and the flow resumes on the other replica', async () => {
+    const keyring = createKeyring();
+    let flowId = '';
+    let consentAsked!: () => void;
+    const asked = new Promise<void>((resolve) => (consentAsked = resolve));
+    const onB = walletClient(urlB, token, { consent: () => (consentAsked(), new Promise<boolean>(() => undefined)) }, { keyring, reconnect: { attempts: 0 } });
+    await onB.client.connect();
+    const running = onB.client.receiveCredential((await issuer.createOffer()).offer, { onStarted: (id) => (flowId = id) }).catch((e: unknown) => e);
+    await asked;
+    const watcher = await authenticatedSocket(urlB, token);
+    const stopped = b.stop('SIGTERM');
+    expect((await watcher.closed).code).toBe(1001);
+    // Its only replica gone, the client gives up and names the flow to resume elsewhere.
+    const lost = await running;
+    expect(lost).toBeInstanceOf(EngineConnectionError);
+    expect(lost).toMatchObject({ flowId });
+    expect(await stopped).toBe(0);
+    const onA = walletClient(urlA, token, {}, { keyring });
+    await onA.client.connect();
+    const result = await onA.client.resume(flowId);
+    await onA.client.close();
+    expect(result.credentials[0]!.checks.verified).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { startBuiltApp, startTestIssuer, startTestPdp, type ServiceProcess, type TestIssuer, type TestPdp } from '@wallet/testing';
-import { EngineFlowError, jwkThumbprint, memoryStorage, type FlowResult } from '@wallet/wallet-client';
+import { createKeyring, EngineFlowError, jwkThumbprint, memoryStorage, type FlowResult } from '@wallet/wallet-client';
 import { decodeJwt } from 'jose';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,8 @@ describe('engine (built all-in-one): OpenID4VCI through the WebSocket API', () =
     issuers['deferred'] = await startTestIssuer({ deferred: { pendingPolls: 2, intervalSeconds: 1 } });
     issuers['encrypted'] = await startTestIssuer({ responseEncryption: 'required' });
     issuers['x5c'] = await startTestIssuer({ issuerKey: 'x5c', signedMetadata: true });
+    // Credentials signed with a did:jwk key; the issuer's signed metadata gives the trust evaluator its key.
+    issuers['did'] = await startTestIssuer({ issuerKey: 'did:jwk', signedMetadata: true });
     untrusted = await startTestIssuer();
     const trusted = new Set(Object.values(issuers).map((i) => i.url));
     pdp = await startTestPdp((query) => trusted.has(query.subject.id));
@@ -217,6 +219,33 @@ describe('engine (built all-in-one): OpenID4VCI through the WebSocket API', () =
     const passed = await mdoc.receiveCredential((await issuer.createOffer({ configurationIds: ['pid_sd_jwt', 'mdl_mdoc'] })).offer);
     expect(passed.credentials[0]).toMatchObject({ format: 'mso_mdoc', checks: { verified: false, issuer_key: 'none' } });
     await Promise.all([client.close(), mdoc.close()]);
+  });
+
+  it('verifies a credential whose issuer key is a DID', async () => {
+    const { client } = walletClient(url, token);
+    await client.connect();
+    const result = await client.receiveCredential((await issuers['did']!.createOffer()).offer);
+    await client.close();
+    expect(result.credentials[0]!.checks).toMatchObject({ verified: true, issuer_key: 'did', holder_binding: true });
+  });
+
+  it('gets a fresh nonce and new proofs once when the issuer answers invalid_nonce', async () => {
+    const issuer = issuers['plain']!;
+    let proofRounds = 0;
+    const keyring = createKeyring();
+    const { client } = walletClient(url, token, {
+      sign: async (item, context) => {
+        if (item.purpose === 'proof' && ++proofRounds === 1) issuer.expireNonces(); // the nonce dies in transit
+        return keyring.sign(item, context);
+      },
+    });
+    await client.connect();
+    const result = await client.receiveCredential((await issuer.createOffer()).offer);
+    await client.close();
+    expect(proofRounds).toBe(2);
+    expect(result.credentials[0]!.checks.verified).toBe(true);
+    const credentialStatuses = issuer.requests.filter((r) => r.path === '/credential').slice(-2).map((r) => r.status);
+    expect(credentialStatuses).toEqual([400, 200]);
   });
 
   it('refuses an untrusted issuer before asking for tokens', async () => {

@@ -57,6 +57,8 @@ export interface TestIssuer {
   }): Promise<{ link: string; offer: Record<string, unknown>; txCode?: string }>;
   /** Make the next issued credentials faulty, for refusal tests: 'signature' (signed by a key the issuer does not publish), 'cnf' (bound to a random key, not the proof key), 'vct' (another vct than the configuration's), 'expired' (exp in the past). null resets. */
   tamper(kind: 'signature' | 'cnf' | 'vct' | 'expired' | null): void;
+  /** Forgets every c_nonce handed out so far: the next proofs get `invalid_nonce`, as when a nonce expires in transit. */
+  expireNonces(): void;
   /** Notifications received, in order. */
   readonly notifications: Array<{ notification_id: string; event: string; event_description?: string }>;
   /** Every request the server handled: method, path, whether a DPoP header came, status answered. */
@@ -975,6 +977,9 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
     notifications,
     requests,
     issued,
+    expireNonces() {
+      cNonces.clear();
+    },
     tamper(kind) {
       tamper = kind;
     },

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { WalletConfig } from '@wallet/config';
 import { RefusalError, isWalletError } from '@wallet/domain';
@@ -46,7 +46,7 @@ interface Connection {
  */
 @Injectable()
 @WebSocketEndpoint('/api/v2/wallet')
-export class WalletGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('engine');
   private readonly connections = new Set<Connection>();
   private wss: WebSocketServer | null = null;
@@ -94,14 +94,28 @@ export class WalletGateway implements OnApplicationBootstrap, BeforeApplicationS
     this.keepalive.unref();
   }
 
-  /** Closes every connection with "going away" so clients reconnect to another replica and resume. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Closes every connection with "going away" so clients reconnect to
+   * another replica and resume, and waits (briefly) for the close handshakes:
+   * the first thing the application does when it stops, before the HTTP
+   * server starts dropping idle connections.
+   */
+  async onModuleDestroy(): Promise<void> {
     this.closing = true;
     this.server?.off('upgrade', this.onUpgrade);
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.keepalive) clearInterval(this.keepalive);
-    for (const connection of this.connections) connection.socket.close(CLOSE_CODES.goingAway, 'server shutting down');
-    await this.bridge.close();
+    const closed = [...this.connections].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          connection.socket.once('close', () => resolve());
+          connection.socket.close(CLOSE_CODES.goingAway, 'server shutting down');
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+    for (const connection of this.connections) connection.socket.terminate();
     this.wss?.close();
   }
 
