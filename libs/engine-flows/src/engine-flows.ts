@@ -6,7 +6,7 @@ import {
   type ServerMessage,
 } from '@wallet/engine-protocol';
 import { randomToken } from '@wallet/crypto';
-import { EngineRequestError, FlowFailure } from './errors';
+import { describeError, EngineRequestError, FlowFailure } from './errors';
 import { isFinished, type FlowRecord } from './flow-record';
 import type { FlowLog, FlowRunner } from './flow-runner';
 import type { FlowStore, LoadedFlow } from './flow-store';
@@ -77,7 +77,7 @@ export class EngineFlows {
   /** Advances a flow in the background; failures are logged, the flow records its own errors. */
   run(flowId: string): void {
     this.runner.drive(flowId).catch((error: unknown) => {
-      this.options.log?.('error', 'driving a flow failed', { flowId, error: error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error });
+      this.options.log?.('error', 'driving a flow failed', { flowId, error: describeError(error) });
     });
   }
 
@@ -212,7 +212,7 @@ export class EngineFlows {
         continue;
       }
       await this.runner.drive(id).catch((error: unknown) => {
-        this.options.log?.('warn', 'a deferred poll failed', { flowId: id, error: error instanceof Error ? error.message.slice(0, 200) : typeof error });
+        this.options.log?.('warn', 'a deferred poll failed', { flowId: id, error: describeError(error) });
       });
     }
     return due.length;

@@ -9,7 +9,7 @@ import {
 } from '@wallet/engine-protocol';
 import { isWalletError } from '@wallet/domain';
 import type { EngineFlows, Principal } from './engine-flows';
-import { EngineRequestError } from './errors';
+import { describeError, EngineRequestError } from './errors';
 import type { FlowLog } from './flow-runner';
 
 /** One client connection as the hub sees it: who, what it follows, how to reach it. */
@@ -203,7 +203,7 @@ export class EngineSession {
     } else {
       code = 'internal';
       text = 'the engine failed; see its log';
-      this.hooks.log?.('error', 'engine request failed', { error: error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error });
+      this.hooks.log?.('error', 'engine request failed', { error: describeError(error) });
     }
     this.connection.send({
       type: 'error',

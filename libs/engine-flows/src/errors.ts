@@ -66,3 +66,15 @@ export function outboundFlowCode(failure: OutboundFailure): FlowErrorCode {
       return 'upstream_failed';
   }
 }
+
+/**
+ * An error as one safe line for logs and client messages: its class and the
+ * first sentence of its message, cut before any quoted data. Library errors
+ * (the @openid4vc validators) append the object that failed validation to
+ * their messages, and that object can be a token response or an offer.
+ */
+export function describeError(error: unknown, max = 160): string {
+  if (!(error instanceof Error)) return typeof error;
+  const text = error.message.split(/[\n{[]|\bwith data\b/)[0]?.trim() ?? '';
+  return `${error.name}: ${text.slice(0, max)}`;
+}

@@ -9,7 +9,7 @@ import {
   type ServerMessageOf,
 } from '@wallet/engine-protocol';
 import { randomBytes } from 'node:crypto';
-import { FlowFailure, findOutboundFailure, outboundFlowCode } from './errors';
+import { describeError, FlowFailure, findOutboundFailure, outboundFlowCode } from './errors';
 import { isFinished, type FlowAction, type FlowRecord } from './flow-record';
 import type { FlowStore, LoadedFlow } from './flow-store';
 
@@ -185,7 +185,7 @@ export class FlowRunner {
       if (error === SUSPEND || error === CONFLICT) return;
       const failure = toFlowFailure(error);
       if (failure.code === 'internal') {
-        this.options.log?.('error', 'flow failed unexpectedly', { flowId: ctx.record.id, error: describe(error) });
+        this.options.log?.('error', 'flow failed unexpectedly', { flowId: ctx.record.id, error: describeError(error) });
       }
       if (ctx.record.result) {
         // The main result stands; an action that broke is dropped so the flow can be acknowledged.
@@ -210,11 +210,6 @@ export function toFlowFailure(error: unknown): FlowFailure {
   const outbound = findOutboundFailure(error);
   if (outbound) return new FlowFailure(outboundFlowCode(outbound), outbound.message, { cause: error });
   return new FlowFailure('internal', 'the engine failed; see its log', { cause: error });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message.slice(0, 300)}`;
-  return typeof error;
 }
 
 class RunContext implements FlowContext {

@@ -67,7 +67,6 @@ export const FLOW_ERROR_CODES = [
   'timeout',
   'expired',
   'cancelled',
-  'interrupted',
   'internal',
 ] as const;
 export const zFlowErrorCode = z.enum(FLOW_ERROR_CODES);
@@ -93,7 +92,6 @@ export const FLOW_ERROR_CODE_DESCRIPTIONS: Readonly<Record<FlowErrorCode, string
   timeout: 'A step took longer than its limit (a client reply that did not come, an issuer that hangs).',
   expired: 'The flow outlived its lifetime.',
   cancelled: 'The client cancelled the flow.',
-  interrupted: 'The engine that ran the flow stopped in the middle of a step that cannot be repeated.',
   internal: 'A fault on our side.',
 };
 

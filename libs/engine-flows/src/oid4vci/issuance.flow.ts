@@ -8,7 +8,7 @@ import type { FlowStartParams, IssuedCredential, OfferedCredential, Oid4vciOffer
 import { randomToken } from '@wallet/crypto';
 import type { IssuerKeyResolver } from '@wallet/protocol';
 import { compactDecrypt, exportJWK, generateKeyPair, type KeyLike } from 'jose';
-import { FlowFailure } from '../errors';
+import { describeError, FlowFailure } from '../errors';
 import type { FlowAction } from '../flow-record';
 import { isRunControl, type FlowCompleteBody, type FlowContext, type FlowDefinition } from '../flow-runner';
 import type { GuardedFetch, IssuerMetadataView, RegistryPort } from '../ports';
@@ -239,7 +239,7 @@ export class IssuanceFlow implements FlowDefinition {
       try {
         found = await this.deps.registry.issuerMetadata(credentialIssuer, ctx.tenantId);
       } catch (error) {
-        throw new FlowFailure('metadata_unavailable', `the issuer metadata could not be had: ${error instanceof Error ? error.message.slice(0, 200) : 'unavailable'}`, {
+        throw new FlowFailure('metadata_unavailable', `the issuer metadata could not be had: ${error instanceof Error ? describeError(error).replace(/^\w+: /, '') : 'unavailable'}`, {
           cause: error,
         });
       }
@@ -680,7 +680,7 @@ function tokenFailure(error: unknown): unknown {
 function offerFailure(error: unknown): unknown {
   if (error instanceof FlowFailure) return error;
   if ((error as { name?: string })?.name === 'OutboundFailure' || (error as { cause?: { name?: string } })?.cause?.name === 'OutboundFailure') return error;
-  return new FlowFailure('invalid_offer', `the credential offer is not valid: ${error instanceof Error ? error.message.split('\n')[0]?.slice(0, 200) : 'unreadable'}`, { cause: error });
+  return new FlowFailure('invalid_offer', `the credential offer is not valid: ${describeError(error).replace(/^\w+: /, '')}`, { cause: error });
 }
 
 /** Credential response encryption (ECDH-ES to a key made for this request) when the issuer supports it. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
-import type { EngineCore } from '@wallet/engine-flows';
+import { describeError, type EngineCore } from '@wallet/engine-flows';
 import { WALLET_CACHE, WALLET_CONFIG } from '@wallet/platform';
 import { ENGINE_CORE } from './engine.tokens';
 
@@ -47,7 +47,7 @@ export class DeferredPoller implements OnApplicationBootstrap, OnModuleDestroy {
         await lock.release().catch(() => undefined);
       }
     } catch (error) {
-      this.logger.warn({ msg: 'deferred poll round failed', error: error instanceof Error ? error.message.slice(0, 200) : typeof error });
+      this.logger.warn({ msg: 'deferred poll round failed', error: describeError(error) });
       return 0;
     } finally {
       this.running = false;

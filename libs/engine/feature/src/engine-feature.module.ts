@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Module, type OnModuleDestroy } from '@nestj
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import { Collections, type Store } from '@wallet/persistence';
-import { createEngineCore, type EngineCore, type RegistryPort } from '@wallet/engine-flows';
+import { createEngineCore, describeError, type EngineCore, type RegistryPort } from '@wallet/engine-flows';
 import { OutboundClient, OutboundModule, REGISTRY_LOOKUP, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE, type RegistryLookup } from '@wallet/platform';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -53,7 +53,7 @@ class EngineLifecycle implements OnModuleDestroy {
       useFactory: (cache: Cache) => {
         const logger = new Logger('engine');
         return new ClusterBridge(cache, REPLICA, (error) =>
-          logger.warn({ msg: 'engine pub/sub failed', error: error instanceof Error ? error.message.slice(0, 200) : typeof error }),
+          logger.warn({ msg: 'engine pub/sub failed', error: describeError(error) }),
         );
       },
     },

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { HttpAdapterHost } from '@nestjs/core';
 import type { WalletConfig } from '@wallet/config';
 import { RefusalError, isWalletError } from '@wallet/domain';
-import { EngineRequestError, EngineSession, handshakeOk, type EngineConnection, type EngineCore, type Principal } from '@wallet/engine-flows';
+import { describeError, EngineRequestError, EngineSession, handshakeOk, type EngineConnection, type EngineCore, type Principal } from '@wallet/engine-flows';
 import { CLOSE_CODES, parseClientFrame, type ClientMessageOf, type EngineErrorCode, type ServerMessage } from '@wallet/engine-protocol';
 import { AccessTokenVerifier, HttpMetrics, RateLimiter, TenantDirectory, WALLET_CONFIG, WebSocketEndpoint } from '@wallet/platform';
 import type { IncomingMessage, Server } from 'node:http';
@@ -226,7 +226,7 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
     connection.queue = connection.queue.then(() => this.handle(connection, text)).catch((error: unknown) => {
-      this.logger.error({ msg: 'engine message failed', error: error instanceof Error ? error.message.slice(0, 200) : typeof error });
+      this.logger.error({ msg: 'engine message failed', error: describeError(error) });
       this.error(connection, 'internal', 'the engine failed; see its log');
     });
   }

@@ -1,0 +1,151 @@
+import { createCache, type Cache } from '@wallet/cache';
+import type { ServerMessage } from '@wallet/engine-protocol';
+import { EngineFlows } from './engine-flows';
+import { FlowFailure } from './errors';
+import { FlowRunner, type FlowCompleteBody, type FlowContext, type FlowDefinition } from './flow-runner';
+import { FlowStore } from './flow-store';
+
+const principal = { tenantId: 't1', userId: 'u1' };
+const issuer = { credential_issuer: 'https://issuer.example', display: [], trust: { trusted: true, reason: 'test', source: 'static' as const }, signed_metadata: false };
+
+/** A flow with one outside call before and one after a question, counting the calls. */
+class CountingFlow implements FlowDefinition {
+  readonly calls: string[] = [];
+  async run(ctx: FlowContext): Promise<FlowCompleteBody> {
+    const first = await ctx.stage('first', async () => {
+      this.calls.push('first');
+      return { value: 41 };
+    });
+    const answer = await ctx.ask('consent', 'consent_request', { issuer, credentials: [] });
+    if (!answer.accept) throw new FlowFailure('declined', 'no');
+    const second = await ctx.stage('second', async () => {
+      this.calls.push('second');
+      return first.value + 1;
+    });
+    return { issuer, credentials: [], refresh: { credential_issuer: 'x', credential_configuration_id: String(second), refresh_token: 'r' } };
+  }
+  async action(ctx: FlowContext): Promise<ServerMessage> {
+    return { type: 'notification_result', flow_id: ctx.flowId, notification_id: 'n', status: 'not_supported' };
+  }
+}
+
+describe('flow runner and flows (memory cache)', () => {
+  let cache: Cache;
+  let now: number;
+  let frames: ServerMessage[];
+  let flow: CountingFlow;
+  let flows: EngineFlows;
+  let runner: FlowRunner;
+
+  beforeEach(async () => {
+    cache = await createCache({ type: 'memory' });
+    now = 1_000_000;
+    frames = [];
+    flow = new CountingFlow();
+    const store = new FlowStore(cache, { now: () => now });
+    runner = new FlowRunner(store, async (_f, frame) => void frames.push(frame), { oid4vci: flow }, {
+      replica: 'r1',
+      leaseMs: 10_000,
+      signTimeoutMs: 1_000,
+      userTimeoutMs: 5_000,
+      deferredLifetimeMs: 60_000,
+      now: () => now,
+    });
+    flows = new EngineFlows(store, runner, { flowLifetimeMs: 60_000, maxConcurrentFlows: 2, now: () => now });
+  });
+  afterEach(async () => cache.close());
+
+  const start = () => flows.start(principal, { type: 'flow_start', message_id: 'm', protocol: 'oid4vci', params: { offer: '{}' } });
+  const question = () => frames.find((f) => f.type === 'consent_request') as Extract<ServerMessage, { type: 'consent_request' }>;
+
+  it('stops at a question and resumes from the journal: each stage runs once', async () => {
+    const id = await start();
+    await runner.drive(id);
+    expect(flow.calls).toEqual(['first']);
+    expect(question()).toMatchObject({ flow_id: id, message_id: 'q1' });
+    // The answer wakes the flow in the background.
+    await flows.answer(principal, { type: 'consent_response', flow_id: id, message_id: 'q1', accept: true });
+    for (let i = 0; i < 100 && frames.at(-1)?.type !== 'flow_complete'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(flow.calls).toEqual(['first', 'second']);
+    expect(frames.at(-1)).toMatchObject({ type: 'flow_complete', flow_id: id, refresh: { credential_configuration_id: '42' } });
+  });
+
+  it('lets only one of two concurrent drives run a flow', async () => {
+    const id = await start();
+    await Promise.all([runner.drive(id), runner.drive(id), runner.drive(id)]);
+    expect(flow.calls).toEqual(['first']);
+    expect(frames.filter((f) => f.type === 'consent_request')).toHaveLength(1);
+  });
+
+  it('refuses an answer to another question, and one after the deadline ends the flow with timeout', async () => {
+    const id = await start();
+    await runner.drive(id);
+    await expect(flows.answer(principal, { type: 'consent_response', flow_id: id, message_id: 'q7', accept: true })).rejects.toMatchObject({
+      code: 'unexpected_reply',
+    });
+    await expect(flows.answer(principal, { type: 'tx_code_response', flow_id: id, message_id: 'q1', tx_code: '1' })).rejects.toMatchObject({
+      code: 'unexpected_reply',
+    });
+    now += 5_001;
+    await flows.answer(principal, { type: 'consent_response', flow_id: id, message_id: 'q1', accept: true });
+    expect(frames.at(-1)).toMatchObject({ type: 'flow_error', code: 'timeout', flow_id: id });
+    expect(flow.calls).toEqual(['first']);
+  });
+
+  it('answers another user exactly as for a missing flow', async () => {
+    const id = await start();
+    await runner.drive(id);
+    const stranger = { tenantId: 't1', userId: 'u2' };
+    await expect(flows.resume(stranger, id)).rejects.toMatchObject({ code: 'unknown_flow' });
+    await expect(flows.answer(stranger, { type: 'consent_response', flow_id: id, message_id: 'q1', accept: true })).rejects.toMatchObject({ code: 'unknown_flow' });
+    await expect(flows.resume({ tenantId: 't2', userId: 'u1' }, id)).rejects.toMatchObject({ code: 'unknown_flow' });
+  });
+
+  it('re-sends the pending question on resume, and fails a flow past its lifetime', async () => {
+    const id = await start();
+    await runner.drive(id);
+    const resumed = await flows.resume(principal, id, 'r1');
+    expect(resumed.frames.map((f) => f.type)).toEqual(['flow_status', 'consent_request']);
+    expect(resumed.frames[1]).toEqual(question());
+    now += 60_001;
+    await runner.drive(id);
+    const later = await flows.resume(principal, id);
+    expect(later.frames[1]).toMatchObject({ type: 'flow_error', code: 'timeout' });
+  });
+
+  it('expires a flow that outlives its lifetime while running', async () => {
+    const id = await start();
+    now += 60_001;
+    await runner.drive(id);
+    expect(frames).toEqual([expect.objectContaining({ type: 'flow_error', code: 'expired', flow_id: id })]);
+    expect(flow.calls).toEqual([]);
+  });
+
+  it('cancels a waiting flow; a late answer then finds nothing to answer', async () => {
+    const id = await start();
+    await runner.drive(id);
+    expect(await flows.cancel(principal, id, 'c1')).toBeNull();
+    expect(frames.at(-1)).toMatchObject({ type: 'flow_error', code: 'cancelled', message_id: 'c1' });
+    await expect(flows.answer(principal, { type: 'consent_response', flow_id: id, message_id: 'q1', accept: true })).rejects.toMatchObject({ code: 'unexpected_reply' });
+  });
+
+  it('counts unfinished flows per user, and forgets acknowledged ones', async () => {
+    const a = await start();
+    await start();
+    await expect(start()).rejects.toMatchObject({ code: 'too_many_flows' });
+    await expect(flows.ack(principal, a)).rejects.toMatchObject({ code: 'unexpected_reply' });
+    await flows.cancel(principal, a);
+    expect((await flows.list(principal)).map((f) => f.status).sort()).toEqual(['failed', 'running']);
+    await flows.ack(principal, a);
+    expect((await flows.list(principal)).map((f) => f.flow_id)).not.toContain(a);
+    await expect(flows.resume(principal, a)).rejects.toMatchObject({ code: 'unknown_flow' });
+    await expect(start()).resolves.toEqual(expect.any(String));
+  });
+
+  it('treats a corrupt record in the cache as gone, never as a crash', async () => {
+    const id = await start();
+    await cache.set(`engine:flow:${id}`, '{"v":1,"nonsense":true');
+    await expect(flows.resume(principal, id)).rejects.toMatchObject({ code: 'unknown_flow' });
+    await expect(runner.drive(id)).resolves.toBeUndefined();
+  });
+});
