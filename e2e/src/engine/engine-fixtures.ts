@@ -3,6 +3,21 @@ import { EngineClient, createKeyring, parseRedirect, type EngineClientOptions, t
 import { request } from 'undici';
 import WebSocket from 'ws';
 
+/**
+ * Settings for an engine that talks to test servers on loopback: issuers over
+ * plain http on 127.0.0.0/8 and an AuthZEN PDP there. Never used for the
+ * tests of the outbound guard itself, which run with the guard as shipped.
+ */
+export function loopbackEngineEnv(pdpUrl: string): Record<string, string> {
+  return {
+    WALLET_OUTBOUND_ALLOW_HTTP: 'true',
+    WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
+    WALLET_TRUST_PDP_URL: pdpUrl,
+    WALLET_TRUST_PDP_ALLOW_HTTP: 'true',
+    WALLET_TRUST_PDP_ALLOW_CIDRS: '127.0.0.0/8',
+  };
+}
+
 /** The engine's URL on a wallet-facing server. */
 export const engineUrl = (server: string, tenant?: string) => `${server.replace(/^http/, 'ws')}${tenant ? `/t/${tenant}` : ''}/api/v2/wallet`;
 

@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { accessToken, authenticatedSocket, engineUrl, rawSocket, walletClient, type RawSocket } from './engine-fixtures';
+import { accessToken, authenticatedSocket, engineUrl, loopbackEngineEnv, rawSocket, type RawSocket, walletClient } from './engine-fixtures';
 
 /**
  * What the engine refuses, each with its typed error, and that it keeps
@@ -37,11 +37,7 @@ describe('engine refusals (built all-in-one)', () => {
     hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
     [open, guarded] = await Promise.all([
       startBuiltApp('all-in-one', {
-        WALLET_OUTBOUND_ALLOW_HTTP: 'true',
-        WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
-        WALLET_TRUST_PDP_URL: pdp.url,
-        WALLET_TRUST_PDP_ALLOW_HTTP: 'true',
-        WALLET_TRUST_PDP_ALLOW_CIDRS: '127.0.0.0/8',
+        ...loopbackEngineEnv(pdp.url),
       }),
       // The outbound guard as shipped, short limits for the tests that cross them.
       startBuiltApp('all-in-one', {

@@ -15,7 +15,7 @@ import { createKeyring, EngineConnectionError } from '@wallet/wallet-client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessToken, authenticatedSocket, engineUrl, walletClient } from './engine-fixtures';
+import { accessToken, authenticatedSocket, engineUrl, loopbackEngineEnv, walletClient } from './engine-fixtures';
 
 const describeRedis = describeIfAvailable('engine-replicas:redis', redisAvailable(), 'set REDIS_URL or put redis-server on PATH');
 
@@ -48,11 +48,7 @@ describeRedis('engine replicas sharing Redis', () => {
       WALLET_CACHE_TYPE: 'redis',
       WALLET_CACHE_REDIS_URL: redis.url,
       WALLET_CACHE_REDIS_KEY_PREFIX: uniquePrefix('engine-replicas'),
-      WALLET_OUTBOUND_ALLOW_HTTP: 'true',
-      WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
-      WALLET_TRUST_PDP_URL: pdp.url,
-      WALLET_TRUST_PDP_ALLOW_HTTP: 'true',
-      WALLET_TRUST_PDP_ALLOW_CIDRS: '127.0.0.0/8',
+      ...loopbackEngineEnv(pdp.url),
       WALLET_ENGINE_DEFERRED_MIN_INTERVAL_MS: '200',
     };
     a = await startBuiltApp('all-in-one', { ...shared, WALLET_ENGINE_DEFERRED_POLL_TICK_MS: '200' });

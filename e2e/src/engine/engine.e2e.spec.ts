@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessToken, engineUrl, followAuthorization, walletClient } from './engine-fixtures';
+import { accessToken, engineUrl, followAuthorization, loopbackEngineEnv, walletClient } from './engine-fixtures';
 
 /**
  * The engine in the built all-in-one, driven through the client library over
@@ -36,11 +36,7 @@ describe('engine (built all-in-one): OpenID4VCI through the WebSocket API', () =
     dir = mkdtempSync(join(tmpdir(), 'wallet-engine-e2e-'));
     writeFileSync(join(dir, 'roots.pem'), issuers['x5c'].trustedRootPem!);
     proc = await startBuiltApp('all-in-one', {
-      WALLET_OUTBOUND_ALLOW_HTTP: 'true',
-      WALLET_OUTBOUND_ALLOW_CIDRS: '127.0.0.0/8',
-      WALLET_TRUST_PDP_URL: pdp.url,
-      WALLET_TRUST_PDP_ALLOW_HTTP: 'true',
-      WALLET_TRUST_PDP_ALLOW_CIDRS: '127.0.0.0/8',
+      ...loopbackEngineEnv(pdp.url),
       WALLET_ENGINE_DEFERRED_MIN_INTERVAL_MS: '200',
       WALLET_ENGINE_DEFERRED_POLL_TICK_MS: '200',
       WALLET_ENGINE_TRUSTED_ROOTS_FILE: join(dir, 'roots.pem'),

@@ -1,18 +1,12 @@
 import { createCache, type Cache } from '@wallet/cache';
 import { parseClientFrame, type ServerMessage } from '@wallet/engine-protocol';
+import type { EngineTransport } from '@wallet/wallet-client';
 import { createEngineCore, type EngineCore, type EngineCoreOptions } from './engine-core';
 import type { Principal } from './engine-flows';
 import { EngineHub, EngineSession, handshakeOk, type EngineConnection } from './engine-session';
 
-/** The text channel the client library's `EngineTransport` describes, implemented in process. */
-export interface LocalTransport {
-  send(text: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: (() => void) | null;
-  onmessage: ((text: string) => void) | null;
-  onclose: ((code: number, reason: string) => void) | null;
-  onerror: ((error: unknown) => void) | null;
-}
+/** The client library's text channel, implemented in process. */
+export type LocalTransport = EngineTransport;
 
 export interface LocalEngineOptions extends Omit<EngineCoreOptions, 'emit' | 'replica' | 'cache'> {
   /** Flow state; default an in-memory cache of its own. */

@@ -37,3 +37,4 @@ export * from './admin/sealed-secret';
 export * from './jobs/vault-tombstones.job';
 export * from './lean-routes/lean-routes';
 export * from './registry/registry-lookup';
+export * from './http/operator-fetch';

@@ -1,6 +1,5 @@
 import type { IssuerMetadataView, RegistryPort } from '@wallet/engine-flows';
-import type { RegistryLookup } from '@wallet/platform';
-import { request } from 'undici';
+import { fetchOperatorJson, type RegistryLookup } from '@wallet/platform';
 import { z } from 'zod';
 
 const zIssuerAnswer = z.object({
@@ -35,28 +34,6 @@ export function inProcessRegistry(lookup: RegistryLookup): RegistryPort {
 
 const MAX_BYTES = 4 * 1024 * 1024;
 
-async function getJson(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: unknown }> {
-  const response = await request(url, { method: 'GET', headers: { accept: 'application/json', ...headers }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BYTES) {
-      response.body.destroy();
-      throw new Error('the registry answer is too large');
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  let body: unknown = null;
-  try {
-    body = text ? (JSON.parse(text) as unknown) : null;
-  } catch {
-    throw new Error(`the registry answered HTTP ${response.statusCode} without JSON`);
-  }
-  return { status: response.statusCode, body };
-}
-
 /**
  * The registry service over HTTP (`engine.registryUrl`): operator
  * configuration, not user input, so not the outbound guard's job; timeouts
@@ -66,7 +43,11 @@ async function getJson(url: string, headers: Record<string, string>, timeoutMs: 
 export function httpRegistry(baseUrl: string, timeoutMs = 15_000): RegistryPort {
   return {
     issuerMetadata: async (issuer, tenantId) => {
-      const { status, body } = await getJson(`${baseUrl}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`, { 'x-tenant-id': tenantId }, timeoutMs);
+      const { status, body } = await fetchOperatorJson(`${baseUrl}/registry/issuer-metadata?issuer=${encodeURIComponent(issuer)}`, {
+        headers: { 'x-tenant-id': tenantId },
+        timeoutMs,
+        maxBytes: MAX_BYTES,
+      });
       if (status !== 200) {
         const detail = body && typeof body === 'object' && typeof (body as { detail?: unknown }).detail === 'string' ? (body as { detail: string }).detail : `HTTP ${status}`;
         throw new Error(detail.slice(0, 200));
@@ -74,7 +55,7 @@ export function httpRegistry(baseUrl: string, timeoutMs = 15_000): RegistryPort 
       return issuerView(body);
     },
     typeMetadata: async (vct) => {
-      const { status, body } = await getJson(`${baseUrl}/registry/type-metadata?vct=${encodeURIComponent(vct)}`, {}, timeoutMs);
+      const { status, body } = await fetchOperatorJson(`${baseUrl}/registry/type-metadata?vct=${encodeURIComponent(vct)}`, { timeoutMs, maxBytes: MAX_BYTES });
       if (status !== 200 || !body || typeof body !== 'object' || Array.isArray(body)) return null;
       return body as Record<string, unknown>;
     },

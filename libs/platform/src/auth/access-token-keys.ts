@@ -2,7 +2,7 @@ import { GLOBAL_SCOPE, UnavailableError } from '@wallet/domain';
 import { Collections, type Store } from '@wallet/persistence';
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
-import { request } from 'undici';
+import { fetchOperatorJson } from '../http/operator-fetch';
 import { z } from 'zod';
 
 /** The key ring purpose of auth's access-token signing keys. */
@@ -168,27 +168,8 @@ const MAX_JWKS_BYTES = 256 * 1024;
  */
 export function remoteJwksLoader(url: string, timeoutMs = 5000): JwksLoader {
   return async () => {
-    const response = await request(url, {
-      method: 'GET',
-      headers: { accept: 'application/json' },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    if (response.statusCode !== 200) {
-      await response.body.dump();
-      throw new Error(`JWKS endpoint answered ${response.statusCode}`);
-    }
-    let size = 0;
-    const chunks: Buffer[] = [];
-    for await (const chunk of response.body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_JWKS_BYTES) {
-        response.body.destroy();
-        throw new Error('JWKS document is too large');
-      }
-      chunks.push(chunk as Buffer);
-    }
-    const parsed = zJwks.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    return parsed.keys as unknown as JWK[];
+    const { status, body } = await fetchOperatorJson(url, { timeoutMs, maxBytes: MAX_JWKS_BYTES });
+    if (status !== 200) throw new Error(`JWKS endpoint answered ${status}`);
+    return zJwks.parse(body).keys as unknown as JWK[];
   };
 }
