@@ -22,8 +22,8 @@ export function loopbackEngineEnv(pdpUrl: string): Record<string, string> {
 export const engineUrl = (server: string, tenant?: string) => `${server.replace(/^http/, 'ws')}${tenant ? `/t/${tenant}` : ''}/api/v2/wallet`;
 
 /** A fresh passkey account on the auth service and its access token. */
-export async function accessToken(authUrl: string, name = 'Engine user'): Promise<string> {
-  const session = await new PasskeyTestClient({ baseUrl: authUrl }).registered({ displayName: name });
+export async function accessToken(authUrl: string, name = 'Engine user', tenant?: string): Promise<string> {
+  const session = await new PasskeyTestClient({ baseUrl: authUrl, ...(tenant ? { tenant } : {}) }).registered({ displayName: name });
   return session.appToken;
 }
 

@@ -131,6 +131,8 @@ describe('engine refusals (built all-in-one)', () => {
       expect(await socket.next('error')).toMatchObject({ code: 'unsupported_message', message_id: 'm1', path: '/type' });
       socket.send({ type: 'flow_start', message_id: 'm2', protocol: 'oid4vci', params: { offer: 'x', extra: 1 } });
       expect(await socket.next('error')).toMatchObject({ code: 'invalid_message', message_id: 'm2' });
+      socket.send({ type: 'flow_start', message_id: 'm3', protocol: 'oid4vp', params: { offer: 'openid-credential-offer://?credential_offer=%7B%7D' } });
+      expect(await socket.next('error')).toMatchObject({ code: 'invalid_message', message_id: 'm3', path: '/params' });
       socket.sendText(Buffer.from([1, 2, 3]), true);
       expect(await socket.next('error')).toMatchObject({ code: 'binary_frame' });
       socket.send({ type: 'ping', message_id: 'still' });

@@ -89,6 +89,13 @@ export const zVerifier = z.object({
   id: zRecordId,
   name: z.string().min(1).max(200),
   url: z.string().min(1).max(2048),
+  /**
+   * OpenID4VP: the client id this verifier uses without a prefix
+   * (`pre-registered`), and the public keys its request objects are signed
+   * with. Absent: the verifier is only listed, not pre-registered.
+   */
+  clientId: z.string().min(1).max(512).optional(),
+  jwks: z.array(z.record(z.string(), z.unknown())).max(10).optional(),
 });
 export type Verifier = z.infer<typeof zVerifier>;
 

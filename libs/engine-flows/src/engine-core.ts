@@ -4,6 +4,9 @@ import { EngineFlows } from './engine-flows';
 import { FlowRunner, type FlowEmit, type FlowLog } from './flow-runner';
 import { FlowStore } from './flow-store';
 import { IssuanceFlow } from './oid4vci/issuance.flow';
+import { PresentationFlow } from './oid4vp/presentation.flow';
+import type { RegisteredVerifier, ResolvedRequest } from './oid4vp/resolve-request';
+import type { TrustResult } from '@wallet/engine-protocol';
 import { documentFetch } from './oid4vci/library-fetch';
 import { allowInsecureUrls } from './oid4vci/openid4vc';
 import type { GuardedFetch, RegistryPort } from './ports';
@@ -54,6 +57,10 @@ export interface EngineCoreOptions {
   /** Accept `http:` issuer URLs (development and tests; the outbound guard still decides). */
   allowHttp?: boolean;
   clientIdFor?: (tenantId: string, credentialIssuer: string) => Promise<string | undefined>;
+  /** Trust decisions on verifiers (OpenID4VP); absent: no verifier is trusted. */
+  verifierTrust?: (input: { tenantId: string; clientId: string; key: ResolvedRequest['key'] }) => Promise<TrustResult>;
+  /** The tenant's registered verifiers (the `pre-registered` client id prefix). */
+  registeredVerifier?: (tenantId: string, clientId: string) => Promise<RegisteredVerifier | null>;
   defaultClientId?: string;
   redirectUris?: readonly string[];
   keyPrefix?: string;
@@ -92,8 +99,26 @@ export function createEngineCore(options: EngineCoreOptions): EngineCore {
     deferredIntervalMs: limits.deferredIntervalMs,
     maxDeferredPolls: limits.maxDeferredPolls,
   });
+  const resolveIssuerKey = createIssuerKeyResolver({
+    trustedRoots: options.trustedRoots ?? [],
+    fetch: documents,
+    now: () => new Date(now()),
+    allowHttpIssuers: options.allowHttp ?? false,
+  });
+  const presentation = new PresentationFlow({
+    fetch: options.fetch,
+    documents,
+    trustedRoots: options.trustedRoots ?? [],
+    registeredVerifier: options.registeredVerifier ?? (async () => null),
+    maxResponseBytes: limits.maxResponseBytes,
+    now,
+    clockSkewSeconds: limits.clockSkewSeconds,
+    resolveIssuerKey,
+    verifierTrust:
+      options.verifierTrust ?? (async () => ({ trusted: false, reason: 'no trust evaluator for verifiers is configured', source: 'error' as const })),
+  });
   const store = new FlowStore(options.cache, { retentionMs: limits.retentionMs, now, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
-  const runner = new FlowRunner(store, options.emit, { oid4vci: issuance }, {
+  const runner = new FlowRunner(store, options.emit, { oid4vci: issuance, oid4vp: presentation }, {
     replica: options.replica,
     leaseMs: limits.leaseMs,
     signTimeoutMs: limits.signTimeoutMs,

@@ -179,7 +179,7 @@ export class EngineFlows {
       const { record } = loaded;
       const result = record.result;
       if (result?.type !== 'flow_complete') throw new EngineRequestError('unexpected_reply', 'the flow issued no credential to notify about', '/flow_id');
-      if (!result.credentials.some((c) => c.notification_id === message.notification_id)) {
+      if (!result.credentials?.some((c) => c.notification_id === message.notification_id)) {
         throw new EngineRequestError('unexpected_reply', 'no credential of this flow has that notification_id', '/notification_id');
       }
       if (record.actions.length >= (this.options.maxActions ?? 10)) throw new EngineRequestError('rate_limited', 'too many notifications for this flow');

@@ -78,7 +78,15 @@ export class EngineHub {
 /** What this engine supports, for `handshake_ok`. */
 export function engineCapabilities(): Capabilities {
   return {
-    protocols: ['oid4vci'],
+    protocols: ['oid4vci', 'oid4vp'],
+    oid4vp: {
+      versions: ['1.0'],
+      client_id_prefixes: ['x509_san_dns', 'x509_hash', 'decentralized_identifier', 'redirect_uri', 'verifier_attestation', 'pre-registered'],
+      request_uri_methods: ['get', 'post'],
+      response_modes: ['direct_post', 'direct_post.jwt'],
+      query_languages: ['dcql', 'presentation_exchange'],
+      formats: ['dc+sd-jwt', 'vc+sd-jwt', 'jwt_vc_json'],
+    },
     oid4vci: {
       versions: ['1.0', 'draft-15', 'draft-14'],
       grants: ['urn:ietf:params:oauth:grant-type:pre-authorized_code', 'authorization_code', 'refresh_token'],
@@ -149,6 +157,9 @@ export class EngineSession {
           this.connection.send({ type: 'pong', ...(message.message_id ? { message_id: message.message_id } : {}) });
           return;
         case 'flow_start': {
+          if ((message.protocol === 'oid4vp') !== 'request' in message.params) {
+            throw new EngineRequestError('invalid_message', 'oid4vp flows take { request }, oid4vci flows an offer or a reissue', '/params');
+          }
           await this.hooks.beforeFlowStart?.(principal, message.protocol);
           const flowId = await this.flows.start(principal, message);
           this.connection.attached.add(flowId);

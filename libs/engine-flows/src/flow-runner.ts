@@ -99,7 +99,7 @@ export class FlowRunner {
   constructor(
     private readonly store: FlowStore,
     private readonly emit: FlowEmit,
-    private readonly definitions: Record<FlowRecord['protocol'], FlowDefinition>,
+    private readonly definitions: Partial<Record<FlowRecord['protocol'], FlowDefinition>>,
     private readonly options: FlowRunnerOptions,
   ) {
     this.now = options.now ?? Date.now;
@@ -164,6 +164,10 @@ export class FlowRunner {
   private async run(loaded: LoadedFlow): Promise<void> {
     const definition = this.definitions[loaded.record.protocol];
     const ctx = new RunContext(loaded, this.store, this.emit, this.options, this.now);
+    if (!definition) {
+      await this.fail(loaded, new FlowFailure('internal', `this engine does not run ${loaded.record.protocol} flows`));
+      return;
+    }
     try {
       if (!ctx.record.result) {
         const body = await definition.run(ctx);

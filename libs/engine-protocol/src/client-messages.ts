@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { zCompactJws, zFlowId, zJsonObject, zMessageId, zUrl } from './common';
+import { zCompactJws, zFlowId, zFlowProtocol, zJsonObject, zMessageId, zUrl } from './common';
 
 /**
  * Messages from the wallet front end to the engine. One zod schema per
@@ -69,10 +69,26 @@ export const zOid4vciRefreshParams = z
   })
   .meta({ id: 'oid4vci_refresh_params', description: 'Re-issuance with the refresh token `flow_complete` handed out (DPoP-bound tokens need the same DPoP key).' });
 
+/** Parameters of an OpenID4VP flow: the verifier's request as the wallet received it. */
+export const zOid4vpParams = z
+  .strictObject({
+    request: z
+      .string()
+      .min(1)
+      .max(16_384)
+      .meta({
+        description:
+          'The authorization request: an `openid4vp://` or `haip-vp://` link (QR code), or an https same-device link, carrying the request by value or `request_uri` (fetched with `request_uri_method` get or post).',
+      }),
+  })
+  .meta({ id: 'oid4vp_params' });
+
 export const zFlowStart = message('flow_start', 'Starts a flow; answered with `flow_started` carrying the flow id.', {
   message_id: zMessageId,
-  protocol: z.literal('oid4vci'),
-  params: z.union([zOid4vciOfferParams, zOid4vciRefreshParams]),
+  protocol: zFlowProtocol,
+  params: z
+    .union([zOid4vciOfferParams, zOid4vciRefreshParams, zOid4vpParams])
+    .meta({ description: '`oid4vci` flows take an offer or a reissue, `oid4vp` flows a request (the engine refuses any other pairing).' }),
 });
 
 export const zFlowResume = message(
@@ -140,6 +156,25 @@ export const zAuthorizationResponse = reply(
   },
 );
 
+export const zPresentationResponse = reply(
+  'presentation_response',
+  'The presentations the user agreed to, built by the client: only the chosen disclosures, with key-binding JWTs for the request\'s nonce and audience. Or why not (`declined` sends access_denied to the verifier).',
+  {
+    vp_token: z
+      .record(z.string().max(64), z.array(z.string().min(1).max(1_000_000)).min(1).max(16))
+      .optional()
+      .meta({ description: 'DCQL: presentations by credential query id.' }),
+    presentations: z
+      .array(z.string().min(1).max(1_000_000))
+      .min(1)
+      .max(16)
+      .optional()
+      .meta({ description: 'Presentation Exchange: the presentations, in the order of `presentation_submission`.' }),
+    presentation_submission: zJsonObject.optional().meta({ description: 'Presentation Exchange: the submission mapping presentations to input descriptors.' }),
+    error: zClientFailure.optional(),
+  },
+);
+
 export const zNotification = message(
   'notification',
   'Tells the issuer what became of a credential (OpenID4VCI notification); answered with `notification_result`.',
@@ -165,6 +200,7 @@ export const zClientMessage = z.discriminatedUnion('type', [
   zConsentResponse,
   zTxCodeResponse,
   zAuthorizationResponse,
+  zPresentationResponse,
   zNotification,
 ]);
 export type ClientMessage = z.infer<typeof zClientMessage>;
@@ -173,6 +209,7 @@ export type ClientMessageOf<T extends ClientMessageType> = Extract<ClientMessage
 
 export type Oid4vciOfferParams = z.infer<typeof zOid4vciOfferParams>;
 export type Oid4vciRefreshParams = z.infer<typeof zOid4vciRefreshParams>;
+export type Oid4vpParams = z.infer<typeof zOid4vpParams>;
 export type FlowStartParams = ClientMessageOf<'flow_start'>['params'];
 
 /** The replies: client messages that answer a question the engine asked. */
@@ -182,6 +219,7 @@ export const REPLY_TYPES = [
   'consent_response',
   'tx_code_response',
   'authorization_response',
+  'presentation_response',
 ] as const satisfies readonly ClientMessageType[];
 export type ReplyType = (typeof REPLY_TYPES)[number];
 export type ReplyMessage = ClientMessageOf<ReplyType>;

@@ -50,6 +50,10 @@ export const ENGINE_ERROR_CODE_DESCRIPTIONS: Readonly<Record<EngineErrorCode, st
  */
 export const FLOW_ERROR_CODES = [
   'invalid_offer',
+  'invalid_request',
+  'untrusted_verifier',
+  'invalid_presentation',
+  'response_refused',
   'metadata_unavailable',
   'untrusted_issuer',
   'unsupported_offer',
@@ -75,6 +79,10 @@ export type FlowErrorCode = z.infer<typeof zFlowErrorCode>;
 /** What each {@link FLOW_ERROR_CODES} code means (also published in `docs/api/engine.asyncapi.json`). */
 export const FLOW_ERROR_CODE_DESCRIPTIONS: Readonly<Record<FlowErrorCode, string>> = {
   invalid_offer: 'The credential offer is not a valid OpenID4VCI offer (link, JSON or its `credential_offer_uri` answer).',
+  invalid_request: 'The OpenID4VP authorization request is invalid: unsigned where a signature is required, a signature or certificate that does not verify for the client id, expired, for another audience, or malformed.',
+  untrusted_verifier: 'The trust evaluator does not trust the verifier (or could not decide: trust fails closed).',
+  invalid_presentation: 'A presentation the client built is not what the request asks: wrong nonce or audience, sd_hash, transaction data hashes, claims disclosed beyond the query, or a query left unanswered.',
+  response_refused: 'The verifier refused the authorization response.',
   metadata_unavailable: 'The issuer\'s or authorization server\'s metadata could not be fetched or is invalid.',
   untrusted_issuer: 'The trust evaluator does not trust the issuer (or could not decide: trust fails closed).',
   unsupported_offer: 'The offer asks for nothing this engine can receive (unknown configuration, format or grant).',

@@ -31,7 +31,7 @@ export const zCompactJws = z
   .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/, 'must be a compact JWS');
 
 /** Protocols a flow can run. */
-export const zFlowProtocol = z.enum(['oid4vci']).meta({ description: 'The protocol a flow runs.' });
+export const zFlowProtocol = z.enum(['oid4vci', 'oid4vp']).meta({ description: 'The protocol a flow runs: `oid4vci` receives credentials, `oid4vp` presents them.' });
 export type FlowProtocol = z.infer<typeof zFlowProtocol>;
 
 /** Where a flow stands, as listed in `handshake_ok` and `flow_status`. */
@@ -85,3 +85,19 @@ export const zOfferedCredential = z.object({
   display: z.array(zDisplay).max(16),
 });
 export type OfferedCredential = z.infer<typeof zOfferedCredential>;
+
+/** The verifier (relying party) as the consent screen shows it. */
+export const zVerifierSummary = z
+  .object({
+    client_id: z.string().max(4096).meta({ description: 'The client identifier as the request gives it, prefix included.' }),
+    client_id_prefix: z.string().max(64).meta({ description: '`x509_san_dns`, `x509_hash`, `decentralized_identifier`, `redirect_uri`, `verifier_attestation`, `pre-registered`, ...' }),
+    name: z.string().max(512).optional().meta({ description: 'From the request\'s client metadata or the tenant\'s verifier list.' }),
+    logo_uri: z.string().max(8192).optional(),
+    /** Where the response goes (origin only). */
+    response_origin: z.string().max(2048).optional(),
+    /** True when the request object was signed and its signature verified for the client id. */
+    request_signed: z.boolean(),
+    trust: zTrustResult,
+  })
+  .meta({ id: 'verifier_summary' });
+export type VerifierSummary = z.infer<typeof zVerifierSummary>;

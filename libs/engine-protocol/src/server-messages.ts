@@ -9,6 +9,7 @@ import {
   zJsonObject,
   zMessageId,
   zOfferedCredential,
+  zVerifierSummary,
 } from './common';
 
 /**
@@ -24,7 +25,18 @@ const zTimestamp = z.iso.datetime().meta({ description: 'RFC 3339 time, UTC.' })
 
 export const zCapabilities = z
   .object({
-    protocols: z.array(z.enum(['oid4vci'])),
+    protocols: z.array(z.enum(['oid4vci', 'oid4vp'])),
+    oid4vp: z
+      .object({
+      versions: z.array(z.string()),
+      client_id_prefixes: z.array(z.string()),
+      request_uri_methods: z.array(z.enum(['get', 'post'])),
+      response_modes: z.array(z.string()),
+      query_languages: z.array(z.enum(['dcql', 'presentation_exchange'])),
+      formats: z.array(z.string()),
+      })
+      .optional()
+      .meta({ description: 'Present when `protocols` lists oid4vp.' }),
     oid4vci: z.object({
       versions: z.array(z.string()),
       grants: z.array(z.enum(['urn:ietf:params:oauth:grant-type:pre-authorized_code', 'authorization_code', 'refresh_token'])),
@@ -97,6 +109,10 @@ export const FLOW_STEPS = [
   'credential_verified',
   'deferred',
   'deferred_polled',
+  'request_resolved',
+  'verifier_evaluated',
+  'presentation_checked',
+  'response_sent',
 ] as const;
 
 export const zFlowProgress = message('flow_progress', 'A step of the flow is done (for progress displays).', {
@@ -152,6 +168,27 @@ export const zTxCodeRequest = question(
   },
 );
 
+export const zPresentationRequest = question(
+  'presentation_request',
+  'A verifier asks for credentials. The client matches them against its own credentials locally (the engine never sees the others), asks the user (who asks, the trust decision, the exact claims), builds the presentations and answers `presentation_response`, or declines.',
+  {
+    verifier: zVerifierSummary,
+    query: z
+      .object({
+        dcql_query: zJsonObject.optional().meta({ description: 'A DCQL query (OpenID4VP 1.0), validated by the engine.' }),
+        presentation_definition: zJsonObject.optional().meta({ description: 'A Presentation Exchange definition (drafts), validated by the engine.' }),
+      })
+      .meta({ description: 'Exactly one of the two.' }),
+    nonce: z.string().meta({ description: 'The key-binding JWT\'s `nonce`.' }),
+    audience: z.string().meta({ description: 'The key-binding JWT\'s `aud` (the client id, prefix included).' }),
+    transaction_data: z
+      .array(zJsonObject)
+      .optional()
+      .meta({ description: 'Transaction data to show the user, decoded; its hashes (`transaction_data_hashes`, sha-256) go into the key-binding JWT.' }),
+    transaction_data_encoded: z.array(z.string()).optional().meta({ description: 'The same, as the verifier sent it (base64url): what the hashes are over.' }),
+  },
+);
+
 export const zAuthorizationRequest = question(
   'authorization_request',
   'Open `url` in the browser; the authorization server redirects to `redirect_uri`. Answer: `authorization_response` (from any connection).',
@@ -191,8 +228,10 @@ export type IssuedCredential = z.infer<typeof zIssuedCredential>;
 export const zFlowComplete = message('flow_complete', 'The flow succeeded. Send `flow_ack` once stored (and `notification` to tell the issuer).', {
   flow_id: zFlowId,
   protocol: zFlowProtocol,
-  issuer: zIssuerSummary,
-  credentials: z.array(zIssuedCredential),
+  issuer: zIssuerSummary.optional().meta({ description: 'oid4vci: who issued.' }),
+  credentials: z.array(zIssuedCredential).optional().meta({ description: 'oid4vci: the credentials, checked.' }),
+  verifier: zVerifierSummary.optional().meta({ description: 'oid4vp: who received the presentation.' }),
+  redirect_uri: z.string().optional().meta({ description: 'oid4vp: where the verifier wants the browser to go next, if anywhere.' }),
   refresh: z
     .object({
       credential_issuer: z.string(),
@@ -232,6 +271,7 @@ export const zServerMessage = z.discriminatedUnion('type', [
   zConsentRequest,
   zTxCodeRequest,
   zAuthorizationRequest,
+  zPresentationRequest,
   zFlowComplete,
   zFlowError,
   zNotificationResult,
@@ -247,6 +287,7 @@ export const QUESTION_REPLIES = {
   consent_request: 'consent_response',
   tx_code_request: 'tx_code_response',
   authorization_request: 'authorization_response',
+  presentation_request: 'presentation_response',
 } as const;
 export type QuestionType = keyof typeof QUESTION_REPLIES;
 export type QuestionMessage = ServerMessageOf<QuestionType>;

@@ -1,10 +1,8 @@
-export * from './protocol-error';
+// Moved to @wallet/presentation-query (browser-safe); re-exported so importers keep compiling.
+export * from '@wallet/presentation-query';
 export * from './sd-jwt/disclose-claims';
 export * from './sd-jwt/verify-sd-jwt-vc';
-export * from './dcql/dcql-query';
-export * from './dcql/evaluate-dcql-query';
 export * from './status/check-status';
-export * from './pe/presentation-exchange';
 export * from './jwt-vc/verify-jwt-vp';
 export * from './issuer-keys/resolve-issuer-key';
 export * from './verifier-service-definition';

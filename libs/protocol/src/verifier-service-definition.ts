@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { zDcqlQuery } from './dcql/dcql-query';
-import { zPresentationDefinition } from './pe/presentation-exchange';
+import { zDcqlQuery, zPresentationDefinition } from '@wallet/presentation-query';
 
 /**
  * Relying-party services of the verifier: each application that sends users to

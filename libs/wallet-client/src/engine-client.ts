@@ -14,18 +14,22 @@ import {
   type ServerMessageOf,
 } from '@wallet/engine-protocol';
 import { base64urlEncode } from './base64url';
-import { ClientFailureError, EngineConnectionError, EngineFlowError, EngineRequestError, RedirectError } from './errors';
+import { ClientFailureError, EngineConnectionError, EngineFlowError, EngineRequestError, EngineResultError, RedirectError } from './errors';
+import { answerPresentationRequest } from './presentation';
 import { parseRedirect, type AuthorizationResult } from './redirect';
 import { memoryStorage, toKeyValueStorage, type KeyValueStorage } from './storage';
 import { webSocketConnector, type EngineTransport, type WebSocketConstructorLike } from './transport';
 import type {
   EngineClientOptions,
+  FlowComplete,
   FlowOptions,
-  FlowResult,
   HandshakeOk,
+  IssuanceResult,
   NotificationEvent,
   NotificationResult,
   OfferOptions,
+  PresentationResult,
+  PresentOptions,
   RefreshGrant,
   ReissueOptions,
   WalletHandlers,
@@ -41,9 +45,9 @@ interface Connection {
   ready: boolean;
 }
 
-/** Someone waiting for a flow's end. */
+/** Someone waiting for a flow's end (the result is checked and narrowed by whoever waits). */
 interface Waiter {
-  resolve(result: FlowResult): void;
+  resolve(result: FlowComplete): void;
   reject(error: Error): void;
   ack: boolean;
 }
@@ -115,6 +119,45 @@ function errorMessage(error: unknown): string {
   return text.slice(0, MAX_FAILURE_MESSAGE);
 }
 
+/** The `flow_complete` of an issuance, checked: it must carry the issuer and the credentials. */
+function toIssuanceResult(result: FlowComplete): IssuanceResult {
+  if (result.protocol !== 'oid4vci') {
+    throw new EngineResultError('wrong_protocol', `flow ${result.flow_id} is an ${result.protocol} flow, not an issuance`, result.flow_id);
+  }
+  const { issuer, credentials } = result;
+  if (!issuer || !credentials) {
+    throw new EngineResultError('incomplete_result', `the engine completed issuance flow ${result.flow_id} without ${issuer ? 'credentials' : 'an issuer'}`, result.flow_id);
+  }
+  return { ...result, protocol: 'oid4vci', issuer, credentials };
+}
+
+/** The `flow_complete` of a presentation, checked: it must name the verifier. */
+function toPresentationResult(result: FlowComplete): PresentationResult {
+  if (result.protocol !== 'oid4vp') {
+    throw new EngineResultError('wrong_protocol', `flow ${result.flow_id} is an ${result.protocol} flow, not a presentation`, result.flow_id);
+  }
+  if (!result.verifier) throw new EngineResultError('incomplete_result', `the engine completed presentation flow ${result.flow_id} without the verifier`, result.flow_id);
+  return { flow_id: result.flow_id, verifier: result.verifier, ...(result.redirect_uri !== undefined ? { redirect_uri: result.redirect_uri } : {}) };
+}
+
+/** A waiter that hands the caller the checked result, or rejects when the result is not what the call waits for. */
+function waiterFor<T>(convert: (result: FlowComplete) => T, resolve: (value: T) => void, reject: (error: Error) => void, options: FlowOptions): Waiter {
+  return {
+    resolve: (result) => {
+      let value: T;
+      try {
+        value = convert(result);
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(errorMessage(error)));
+        return;
+      }
+      resolve(value);
+    },
+    reject,
+    ack: options.ack !== false,
+  };
+}
+
 function failureOf(error: unknown): { code: 'declined' | 'unsupported' | 'failed'; message: string } {
   return { code: error instanceof ClientFailureError ? error.code : 'failed', message: errorMessage(error) };
 }
@@ -132,11 +175,12 @@ function sameEndpoint(url: string, redirectUri: string | undefined): boolean {
 }
 
 /**
- * Runs OpenID4VCI flows on the engine's wallet API v2 for a wallet front end
- * whose keys stay on the client: it starts flows, answers the engine's
- * questions through {@link WalletHandlers}, reconnects and resumes flows
- * after a drop (answering a re-asked question with the remembered reply,
- * never asking the user twice), and hands over the result.
+ * Runs OpenID4VCI and OpenID4VP flows on the engine's wallet API v2 for a
+ * wallet front end whose keys and credentials stay on the client: it starts
+ * flows, answers the engine's questions through {@link WalletHandlers},
+ * reconnects and resumes flows after a drop (answering a re-asked question
+ * with the remembered reply, never asking the user twice), and hands over
+ * the result.
  *
  * Several flows may run at once; every answer is matched by its ids, never
  * by order. Every incoming frame is validated; an invalid one is logged and
@@ -221,17 +265,17 @@ export class EngineClient {
    * rejects with {@link EngineFlowError} on `flow_error`, with
    * {@link EngineRequestError} when the engine refuses the start.
    */
-  receiveCredential(offer: string | JsonObject, options: OfferOptions = {}): Promise<FlowResult> {
+  receiveCredential(offer: string | JsonObject, options: OfferOptions = {}): Promise<IssuanceResult> {
     const params: FlowStartParams = {
       offer,
       ...(options.redirectUri !== undefined ? { redirect_uri: options.redirectUri } : {}),
       ...(options.batchSize !== undefined ? { batch_size: options.batchSize } : {}),
     };
-    return this.startFlow(params, options);
+    return this.startFlow('oid4vci', params, options, toIssuanceResult);
   }
 
   /** Re-issues a credential with the refresh grant an earlier `flow_complete` handed out. */
-  reissue(refresh: RefreshGrant, options: ReissueOptions = {}): Promise<FlowResult> {
+  reissue(refresh: RefreshGrant, options: ReissueOptions = {}): Promise<IssuanceResult> {
     const params: FlowStartParams = {
       reissue: {
         credential_issuer: refresh.credential_issuer,
@@ -241,18 +285,40 @@ export class EngineClient {
       },
       ...(options.batchSize !== undefined ? { batch_size: options.batchSize } : {}),
     };
-    return this.startFlow(params, options);
+    return this.startFlow('oid4vci', params, options, toIssuanceResult);
+  }
+
+  /**
+   * Presents credentials to a verifier (OpenID4VP): hands the verifier's
+   * link (`openid4vp://...`, `haip-vp://...` or an https link) to the engine,
+   * which fetches and checks the request and decides trust in the verifier;
+   * its `presentation_request` is answered on this side (the wallet's
+   * credentials matched locally, `consentToPresentation`, the presentations
+   * signed with `signWith`). Resolves when the verifier accepted the response,
+   * with the verifier and where to send the browser next; rejects with
+   * {@link EngineFlowError} (`declined` when the user said no), or
+   * {@link EngineRequestError} when the engine refuses the start.
+   */
+  present(requestLink: string, options: PresentOptions = {}): Promise<PresentationResult> {
+    return this.startFlow('oid4vp', { request: requestLink }, options, toPresentationResult);
   }
 
   /**
    * Attaches to a flow (deferred, started in another tab or before a page
    * load, listed in {@link flows}) and waits for its end. The engine re-asks
-   * whatever it is waiting for; the handlers answer.
+   * whatever it is waiting for; the handlers answer. An issuance by default;
+   * pass `protocol: 'oid4vp'` for a presentation (`flows()` tells which).
+   * Rejects with {@link EngineResultError} `wrong_protocol` when the flow
+   * is of the other protocol.
    */
-  async resume(flowId: string, options: FlowOptions = {}): Promise<FlowResult> {
+  resume(flowId: string, options?: FlowOptions & { protocol?: 'oid4vci' }): Promise<IssuanceResult>;
+  /** Attaches to a presentation flow (`protocol: 'oid4vp'`) and waits for its end. */
+  resume(flowId: string, options: FlowOptions & { protocol: 'oid4vp' }): Promise<PresentationResult>;
+  async resume(flowId: string, options: FlowOptions & { protocol?: 'oid4vci' | 'oid4vp' } = {}): Promise<IssuanceResult | PresentationResult> {
     await this.ensureConnected();
-    return new Promise<FlowResult>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, ack: options.ack !== false };
+    const convert: (result: FlowComplete) => IssuanceResult | PresentationResult = options.protocol === 'oid4vp' ? toPresentationResult : toIssuanceResult;
+    return new Promise<IssuanceResult | PresentationResult>((resolve, reject) => {
+      const waiter = waiterFor(convert, resolve, reject, options);
       this.track(flowId, waiter);
       this.safeCall(() => options.onStarted?.(flowId), 'on_started_failed');
       this.sendResume(flowId).catch((error: unknown) => {
@@ -270,7 +336,7 @@ export class EngineClient {
    * {@link receiveCredential}; rejects with {@link RedirectError} when the
    * URL matches no flow.
    */
-  async resumeAfterRedirect(redirectUrl: string, options: FlowOptions = {}): Promise<FlowResult> {
+  async resumeAfterRedirect(redirectUrl: string, options: FlowOptions = {}): Promise<IssuanceResult> {
     const result = parseRedirect(redirectUrl);
     const key = STORAGE_PREFIX + result.state;
     const stored = this.readStored(await this.storage.get(key));
@@ -368,10 +434,10 @@ export class EngineClient {
 
   // ---------------------------------------------------------------- flows
 
-  private startFlow(params: FlowStartParams, options: FlowOptions): Promise<FlowResult> {
-    return new Promise<FlowResult>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, ack: options.ack !== false };
-      const frame: ClientMessageOf<'flow_start'> = { type: 'flow_start', message_id: this.newId(), protocol: 'oid4vci', params };
+  private startFlow<T>(protocol: 'oid4vci' | 'oid4vp', params: FlowStartParams, options: FlowOptions, convert: (result: FlowComplete) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter = waiterFor(convert, resolve, reject, options);
+      const frame: ClientMessageOf<'flow_start'> = { type: 'flow_start', message_id: this.newId(), protocol, params };
       // Refused here with the engine's own wording, rather than after a round trip.
       const checked = zClientMessage.safeParse(frame);
       if (!checked.success) {
@@ -418,7 +484,7 @@ export class EngineClient {
   }
 
   /** A flow ended: hand the outcome to its waiters, forget its answers, acknowledge it. */
-  private finishFlow(flowId: string, outcome: { result: FlowResult } | { error: FlowErrorMessage }): void {
+  private finishFlow(flowId: string, outcome: { result: FlowComplete } | { error: FlowErrorMessage }): void {
     this.answers.delete(flowId);
     this.redirectResults.delete(flowId);
     this.removeStorageKeys(flowId);
@@ -558,7 +624,37 @@ export class EngineClient {
       }
       case 'authorization_request':
         return this.answerAuthorization(question);
+      case 'presentation_request':
+        return this.answerPresentation(question);
     }
+  }
+
+  /**
+   * Answers a verifier's request: the `present` handler when set, else the
+   * built-in path (local matching, consent, building). Declined without a
+   * consent handler; never rejects.
+   */
+  private async answerPresentation(question: ServerMessageOf<'presentation_request'>): Promise<ReplyMessage> {
+    const ids = { flow_id: question.flow_id, message_id: question.message_id };
+    const log = (event: string, detail?: Record<string, unknown>) => this.log(event, detail);
+    const refuse = (error: unknown): ReplyMessage => {
+      const failure = failureOf(error);
+      log('handler_failed', { type: question.type, flowId: question.flow_id, error: failure.message });
+      return { type: 'presentation_response', ...ids, error: failure };
+    };
+    let reply: ReplyMessage;
+    try {
+      const custom = this.handlers.present;
+      if (custom) {
+        const answer = await custom(question);
+        reply = answer === 'decline' ? { type: 'presentation_response', ...ids, error: { code: 'declined' } } : { type: 'presentation_response', ...ids, ...answer };
+      } else {
+        reply = { type: 'presentation_response', ...ids, ...(await answerPresentationRequest(question, this.handlers, log)) };
+      }
+    } catch (error) {
+      return refuse(error);
+    }
+    return this.checked(reply, () => ({ type: 'presentation_response', ...ids, error: { code: 'failed', message: 'the presentations do not fit the protocol (count or size)' } }));
   }
 
   private async answerAuthorization(question: ServerMessageOf<'authorization_request'>): Promise<ReplyMessage | null> {
@@ -1064,10 +1160,11 @@ export class EngineClient {
       case 'consent_request':
       case 'tx_code_request':
       case 'authorization_request':
+      case 'presentation_request':
         this.handleQuestion(message);
         return;
       case 'flow_complete':
-        this.log('flow_complete', { flowId: message.flow_id, credentials: message.credentials.length });
+        this.log('flow_complete', { flowId: message.flow_id, protocol: message.protocol, credentials: message.credentials?.length });
         this.finishFlow(message.flow_id, { result: message });
         return;
       case 'flow_error': {

@@ -96,3 +96,21 @@ export class RedirectError extends Error {
     super(message);
   }
 }
+
+/**
+ * The engine ended a flow with a `flow_complete` that does not carry what
+ * the call waits for: an issuance result without `issuer` or `credentials`,
+ * a presentation result without `verifier`, or the result of a flow of the
+ * other protocol (`resume` with the wrong `protocol`). The flow is over on
+ * the engine.
+ */
+export class EngineResultError extends Error {
+  override readonly name = 'EngineResultError';
+  constructor(
+    readonly code: 'incomplete_result' | 'wrong_protocol',
+    message: string,
+    readonly flowId: string,
+  ) {
+    super(message);
+  }
+}

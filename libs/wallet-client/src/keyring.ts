@@ -74,6 +74,13 @@ export interface KeyringOptions {
   onKeyCreated?(key: KeyInfo): void | Promise<void>;
 }
 
+/**
+ * Signs a JWT with the holder key whose RFC 7638 thumbprint is `jkt`: the
+ * compact JWS of `payload`, its header the given members plus `alg: ES256`.
+ * Presentations use it (key-binding JWTs, VP JWTs).
+ */
+export type JwtSigner = (jkt: string, header: Record<string, unknown>, payload: Record<string, unknown>) => Promise<string>;
+
 /** Signs the engine's sign items and keeps the keys it used. */
 export interface Keyring {
   /**
@@ -83,6 +90,14 @@ export interface Keyring {
    * whose thumbprint is `item.jkt`.
    */
   sign(item: SignItem, context: { flowId: string }): Promise<string>;
+  /**
+   * Signs a JWT with the holder (`proof`) key named by its thumbprint: the
+   * key a credential's `cnf.jwk` names, for a key-binding JWT or a VP. The
+   * header is kept as given plus `alg: ES256` (no `jwk`: the verifier knows
+   * the key from the credential). Throws {@link ClientFailureError} `failed`
+   * when the keyring holds no such holder key. A {@link JwtSigner}.
+   */
+  signWith: JwtSigner;
   /** The thumbprint of the flow's DPoP key (made now if the flow has none yet). */
   dpopJkt(flowId: string): Promise<string>;
   /** Every key the keyring holds. */
@@ -209,6 +224,13 @@ export function createKeyring(options: KeyringOptions = {}): Keyring {
     return entry;
   }
 
+  async function signJws(entry: Entry, header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
+    const input = `${base64urlEncodeText(JSON.stringify(header))}.${base64urlEncodeText(JSON.stringify(payload))}`;
+    // WebCrypto's ECDSA signature is already the JWS form (raw r || s), not DER.
+    const signature = await subtle().sign(ES256_SIGN, entry.privateKey, utf8(input));
+    return `${input}.${base64urlEncode(new Uint8Array(signature))}`;
+  }
+
   return {
     async sign(item, context) {
       if (!item.algs.includes('ES256')) {
@@ -216,11 +238,15 @@ export function createKeyring(options: KeyringOptions = {}): Keyring {
       }
       const entry = await keyFor(item, context.flowId);
       // The given members first, then ours: `alg` and `jwk` must be the signer's.
-      const header = { ...item.header, alg: 'ES256', jwk: entry.info.publicJwk };
-      const input = `${base64urlEncodeText(JSON.stringify(header))}.${base64urlEncodeText(JSON.stringify(item.payload))}`;
-      // WebCrypto's ECDSA signature is already the JWS form (raw r || s), not DER.
-      const signature = await subtle().sign(ES256_SIGN, entry.privateKey, utf8(input));
-      return `${input}.${base64urlEncode(new Uint8Array(signature))}`;
+      return signJws(entry, { ...item.header, alg: 'ES256', jwk: entry.info.publicJwk }, item.payload);
+    },
+
+    async signWith(jkt, header, payload) {
+      const entry = entries.get(jkt);
+      // Only holder keys: a DPoP key proves possession of a token, and must not also speak for a credential.
+      if (!entry || entry.info.purpose !== 'proof') throw new ClientFailureError('failed', 'this wallet holds no holder key with the thumbprint the credential names');
+      if (header['alg'] !== undefined && header['alg'] !== 'ES256') throw new ClientFailureError('unsupported', 'only ES256 is supported');
+      return signJws(entry, { ...header, alg: 'ES256' }, payload);
     },
 
     async dpopJkt(flowId) {

@@ -9,6 +9,7 @@ import {
   type IssuerSummary,
   type ServerMessage,
   type ServerMessageOf,
+  type VerifierSummary,
 } from '@wallet/engine-protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -97,7 +98,15 @@ export class FakeEngine {
         protocol_version: '2.0',
         session: { tenant_id: 't1', user_id: 'u1', expires_at: new Date(Date.now() + 3_600_000).toISOString() },
         capabilities: {
-          protocols: ['oid4vci'],
+          protocols: ['oid4vci', 'oid4vp'],
+          oid4vp: {
+            versions: ['1.0'],
+            client_id_prefixes: ['x509_san_dns', 'redirect_uri'],
+            request_uri_methods: ['get', 'post'],
+            response_modes: ['direct_post', 'direct_post.jwt'],
+            query_languages: ['dcql', 'presentation_exchange'],
+            formats: ['dc+sd-jwt', 'jwt_vc_json'],
+          },
           oid4vci: { versions: ['1.0'], grants: ['authorization_code'], features: [], formats: ['dc+sd-jwt'], proof_types: ['jwt'] },
           resume: true,
         },
@@ -192,7 +201,7 @@ export const ISSUER: IssuerSummary = {
 /** Flow ids as the engine makes them (22+ URL-safe characters). */
 export const flowId = (n: number): string => `flow${String(n).padStart(2, '0')}AAAAAAAAAAAAAAAAAAAAAA`;
 
-type QuestionType = 'sign_request' | 'selection_request' | 'consent_request' | 'tx_code_request' | 'authorization_request';
+type QuestionType = 'sign_request' | 'selection_request' | 'consent_request' | 'tx_code_request' | 'authorization_request' | 'presentation_request';
 
 /** A question of the engine, with `expires_at` filled in. */
 export function question<T extends QuestionType>(
@@ -206,7 +215,21 @@ export function question<T extends QuestionType>(
 }
 
 export function flowStarted(start: ClientMessageOf<'flow_start'>, flow: string): ServerMessage {
-  return { type: 'flow_started', message_id: start.message_id, flow_id: flow, protocol: 'oid4vci' };
+  return { type: 'flow_started', message_id: start.message_id, flow_id: flow, protocol: start.protocol };
+}
+
+export const VERIFIER: VerifierSummary = {
+  client_id: 'x509_san_dns:verifier.example',
+  client_id_prefix: 'x509_san_dns',
+  name: 'Example Verifier',
+  response_origin: 'https://verifier.example',
+  request_signed: true,
+  trust: { trusted: true, reason: 'on the static list', source: 'static' },
+};
+
+/** The end of a presentation flow: the verifier accepted the response. */
+export function presentationComplete(flow: string, redirectUri?: string): ServerMessageOf<'flow_complete'> {
+  return { type: 'flow_complete', flow_id: flow, protocol: 'oid4vp', verifier: VERIFIER, ...(redirectUri ? { redirect_uri: redirectUri } : {}) };
 }
 
 export function flowComplete(flow: string): ServerMessageOf<'flow_complete'> {

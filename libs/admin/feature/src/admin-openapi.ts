@@ -92,7 +92,14 @@ const RESPONSE_SCHEMAS: Record<string, JsonSchema> = {
     ...meta,
   }),
   IssuerList: listing('Issuer'),
-  Verifier: object({ id: str(), name: str(), url: str({ format: 'uri' }), ...meta }),
+  Verifier: object({
+    id: str(),
+    name: str(),
+    url: str({ format: 'uri' }),
+    client_id: nullable(str({ description: 'OpenID4VP pre-registered client id (no prefix), or null' })),
+    jwks: { type: 'array', items: { type: 'object' }, description: 'Public keys its signed requests use (pre-registered verifiers)' },
+    ...meta,
+  }),
   VerifierList: listing('Verifier'),
   Invite: object({
     id: str(),

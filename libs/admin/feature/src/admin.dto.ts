@@ -150,11 +150,41 @@ export function issuerView(issuer: Stored<Issuer>) {
 
 // --- verifiers -------------------------------------------------------------
 
-export const zVerifierCreate = z.strictObject({ id: zRecordId.optional(), name: zDisplayName, url: zHttpUrl });
-export const zVerifierUpdate = z.strictObject({ name: zDisplayName.optional(), url: zHttpUrl.optional() });
+/** Public JWKs only: a private or symmetric member is refused. */
+const zPublicJwks = z
+  .array(
+    z
+      .record(z.string(), z.unknown())
+      .refine((jwk) => typeof jwk['kty'] === 'string' && jwk['kty'] !== 'oct', 'must be an asymmetric JWK')
+      .refine((jwk) => !['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in jwk), 'must be a public key (no private members)'),
+  )
+  .max(10);
+/** An OpenID4VP client id without a prefix (the pre-registered form). */
+const zPreRegisteredClientId = z.string().min(1).max(512).regex(/^[^:\s]+$/, 'must be a client id without a prefix (no ":")');
+
+export const zVerifierCreate = z.strictObject({
+  id: zRecordId.optional(),
+  name: zDisplayName,
+  url: zHttpUrl,
+  client_id: zPreRegisteredClientId.optional(),
+  jwks: zPublicJwks.optional(),
+});
+export const zVerifierUpdate = z.strictObject({
+  name: zDisplayName.optional(),
+  url: zHttpUrl.optional(),
+  client_id: zPreRegisteredClientId.optional(),
+  jwks: zPublicJwks.optional(),
+});
 
 export function verifierView(verifier: Stored<Verifier>) {
-  return { id: verifier.id, name: verifier.name, url: verifier.url, ...meta(verifier) };
+  return {
+    id: verifier.id,
+    name: verifier.name,
+    url: verifier.url,
+    client_id: verifier.clientId ?? null,
+    jwks: verifier.jwks ?? [],
+    ...meta(verifier),
+  };
 }
 
 // --- invites ---------------------------------------------------------------

@@ -329,7 +329,13 @@ export class AdminService {
     await this.requireTenant(tenant);
     const created = await this.store
       .repository(Collections.verifiers)
-      .create(tenant, { id: input.id ?? newId(), name: input.name, url: input.url });
+      .create(tenant, {
+        id: input.id ?? newId(),
+        name: input.name,
+        url: input.url,
+        ...(input.client_id ? { clientId: input.client_id } : {}),
+        ...(input.jwks ? { jwks: input.jwks } : {}),
+      });
     const view = verifierView(created);
     await this.record(tenant, who, 'verifier.create', 'verifier', created.id, null, view);
     return view;
@@ -338,7 +344,15 @@ export class AdminService {
   async updateVerifier(tenant: string, id: string, input: z.infer<typeof zVerifierUpdate>, who: AdminActor) {
     await this.requireTenant(tenant);
     const current = await this.requireRecord(Collections.verifiers, tenant, id, 'verifier');
-    const next: Verifier = { id, name: input.name ?? current.name, url: input.url ?? current.url };
+    const clientId = input.client_id ?? current.clientId;
+    const jwks = input.jwks ?? current.jwks;
+    const next: Verifier = {
+      id,
+      name: input.name ?? current.name,
+      url: input.url ?? current.url,
+      ...(clientId ? { clientId } : {}),
+      ...(jwks ? { jwks } : {}),
+    };
     const updated = await this.store.repository(Collections.verifiers).update(tenant, id, next, current.version);
     const view = verifierView(updated);
     await this.record(tenant, who, 'verifier.update', 'verifier', id, verifierView(current), view);

@@ -117,7 +117,9 @@ export class IssuanceFlow implements FlowDefinition {
 
   async run(ctx: FlowContext): Promise<FlowCompleteBody> {
     const params = ctx.params as FlowStartParams;
-    return 'reissue' in params ? this.reissue(ctx, params) : this.fromOffer(ctx, params);
+    if ('reissue' in params) return this.reissue(ctx, params);
+    if ('offer' in params) return this.fromOffer(ctx, params);
+    throw new FlowFailure('internal', 'an issuance flow needs an offer or a reissue');
   }
 
   private async fromOffer(ctx: FlowContext, params: Oid4vciOfferParams): Promise<FlowCompleteBody> {

@@ -3,7 +3,18 @@ import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import { Collections, type Store } from '@wallet/persistence';
 import { createEngineCore, describeError, type EngineCore, type RegistryPort } from '@wallet/engine-flows';
-import { OutboundClient, OutboundModule, REGISTRY_LOOKUP, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE, type RegistryLookup } from '@wallet/platform';
+import {
+  OutboundClient,
+  OutboundModule,
+  pdpOutboundOptions,
+  REGISTRY_LOOKUP,
+  TenantDirectory,
+  WALLET_CACHE,
+  WALLET_CONFIG,
+  WALLET_STORE,
+  type RegistryLookup,
+} from '@wallet/platform';
+import { TrustEvaluator, trustOptionsFromConfig, type TrustKey } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +24,9 @@ import { ENGINE_CORE } from './engine.tokens';
 import { outboundGuardedFetch } from './guarded-fetch';
 import { httpRegistry, inProcessRegistry } from './registry-client';
 import { WalletGateway } from './wallet.gateway';
+
+/** The trust evaluator the engine asks about verifiers: the registry's in the same process, else its own. */
+export const ENGINE_TRUST = Symbol('ENGINE_TRUST');
 
 /** This process's name in flow leases and pub/sub envelopes. */
 const REPLICA = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -31,10 +45,14 @@ function trustedRoots(file: string | undefined): string[] {
 
 @Injectable()
 class EngineLifecycle implements OnModuleDestroy {
-  constructor(@Inject(ClusterBridge) private readonly bridge: ClusterBridge) {}
+  constructor(
+    @Inject(ClusterBridge) private readonly bridge: ClusterBridge,
+    @Inject(ENGINE_TRUST) private readonly trust: { close?: () => Promise<void> },
+  ) {}
 
   async onModuleDestroy(): Promise<void> {
     await this.bridge.close();
+    await this.trust.close?.();
   }
 }
 
@@ -58,9 +76,31 @@ class EngineLifecycle implements OnModuleDestroy {
       },
     },
     {
+      provide: ENGINE_TRUST,
+      inject: [WALLET_CONFIG, WALLET_CACHE, TenantDirectory, { token: TrustEvaluator, optional: true }],
+      useFactory: (config: WalletConfig, cache: Cache, tenants: TenantDirectory, shared: TrustEvaluator | undefined) => {
+        if (shared) return { evaluator: shared };
+        const http = new OutboundClient(pdpOutboundOptions(config));
+        const evaluator = new TrustEvaluator(trustOptionsFromConfig(config), {
+          cache,
+          http,
+          tenantPdpUrl: async (tenantId) => (await tenants.find(tenantId))?.trustConfig.pdpUrl,
+        });
+        return { evaluator, close: () => http.close() };
+      },
+    },
+    {
       provide: ENGINE_CORE,
-      inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, OutboundClient, ClusterBridge, { token: REGISTRY_LOOKUP, optional: true }],
-      useFactory: (config: WalletConfig, cache: Cache, store: Store, outbound: OutboundClient, bridge: ClusterBridge, lookup: RegistryLookup | undefined): EngineCore => {
+      inject: [WALLET_CONFIG, WALLET_CACHE, WALLET_STORE, OutboundClient, ClusterBridge, ENGINE_TRUST, { token: REGISTRY_LOOKUP, optional: true }],
+      useFactory: (
+        config: WalletConfig,
+        cache: Cache,
+        store: Store,
+        outbound: OutboundClient,
+        bridge: ClusterBridge,
+        trust: { evaluator: TrustEvaluator },
+        lookup: RegistryLookup | undefined,
+      ): EngineCore => {
         const e = config.engine;
         const logger = new Logger('engine');
         return createEngineCore({
@@ -75,6 +115,19 @@ class EngineLifecycle implements OnModuleDestroy {
           redirectUris: e.redirectUris,
           clientIdFor: async (tenantId, issuer) =>
             (await store.repository(Collections.issuers).findOne(tenantId, { credentialIssuerIdentifier: issuer }))?.clientId ?? undefined,
+          verifierTrust: async ({ tenantId, clientId, key }) => {
+            const decision = await trust.evaluator.evaluate({
+              tenantId,
+              entityId: clientId,
+              role: 'credential-verifier',
+              ...(key ? { key: key as TrustKey } : {}),
+            });
+            return { trusted: decision.trusted, reason: decision.reason.slice(0, 512), source: decision.source };
+          },
+          registeredVerifier: async (tenantId, clientId) => {
+            const found = await store.repository(Collections.verifiers).findOne(tenantId, { clientId });
+            return found?.jwks?.length ? { name: found.name, jwks: found.jwks } : null;
+          },
           limits: {
             flowLifetimeMs: e.flowLifetimeMs,
             maxConcurrentFlows: e.maxConcurrentFlows,

@@ -8,7 +8,7 @@ import {
 } from '@wallet/crypto';
 import { importJWK, type JWK, type KeyLike } from 'jose';
 import { createHash, type KeyObject } from 'node:crypto';
-import { PresentationError } from '../protocol-error';
+import { PresentationError } from '@wallet/presentation-query';
 import type { IssuerKeyResolver, UnverifiedIssuerJwt } from '../sd-jwt/verify-sd-jwt-vc';
 
 /**

@@ -1,6 +1,6 @@
 import { ACCEPTED_JWS_ALGS, resolveSelfDescribingDid } from '@wallet/crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWTPayload, type KeyLike } from 'jose';
-import { PresentationError } from '../protocol-error';
+import { PresentationError } from '@wallet/presentation-query';
 import type { IssuerKeyResolver } from '../sd-jwt/verify-sd-jwt-vc';
 
 /**

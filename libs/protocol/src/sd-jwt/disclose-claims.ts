@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { PresentationError } from '../protocol-error';
+import { PresentationError } from '@wallet/presentation-query';
 
 /** `_sd_alg` values we accept (IANA names), with their Node hash names. */
 const HASH_ALGS: Readonly<Record<string, string>> = { 'sha-256': 'sha256', 'sha-384': 'sha384', 'sha-512': 'sha512' };

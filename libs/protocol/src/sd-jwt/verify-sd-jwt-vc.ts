@@ -1,7 +1,7 @@
 import { ACCEPTED_JWS_ALGS, decodeCompactJws, JwsError, toPublicKeyObject, verifyDecodedJws, verifyDecodedJwsAsync, type DecodedJws } from '@wallet/crypto';
 import type { JWK, JWTPayload, KeyLike, ProtectedHeaderParameters } from 'jose';
 import type { KeyObject } from 'node:crypto';
-import { PresentationError } from '../protocol-error';
+import { PresentationError } from '@wallet/presentation-query';
 import { discloseClaims, isSupportedSdAlg, sdHash } from './disclose-claims';
 
 /** The issuer-signed JWT, decoded but not yet verified. */

@@ -1,7 +1,7 @@
 import { ACCEPTED_JWS_ALGS } from '@wallet/crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { PresentationError } from '../protocol-error';
+import { PresentationError } from '@wallet/presentation-query';
 import type { IssuerKeyResolver } from '../sd-jwt/verify-sd-jwt-vc';
 
 /**

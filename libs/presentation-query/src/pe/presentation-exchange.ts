@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { selectClaim, type PresentedCredential } from '../dcql/evaluate-dcql-query';
+import { selectClaimEntries, type PresentedCredential, type SelectedClaim } from '../dcql/evaluate-dcql-query';
 import type { ClaimPath } from '../dcql/dcql-query';
 import { PresentationError } from '../protocol-error';
 
@@ -73,6 +73,12 @@ export const zPresentationDefinition = z
     );
   });
 export type PresentationDefinition = z.infer<typeof zPresentationDefinition>;
+/** One input descriptor of a {@link PresentationDefinition}. */
+export type InputDescriptor = PresentationDefinition['input_descriptors'][number];
+/** One field constraint of an {@link InputDescriptor}. */
+export type InputDescriptorField = InputDescriptor['constraints']['fields'][number];
+/** A field's JSON Schema filter (the subset {@link zPresentationDefinition} accepts). */
+export type FieldFilter = z.infer<typeof zFilter>;
 
 export const zPresentationSubmission = z.object({
   id: z.string().min(1).max(128),
@@ -130,7 +136,8 @@ export function parsePresentationSubmission(input: unknown): PresentationSubmiss
   return result.data;
 }
 
-function matchesFilter(value: unknown, filter: z.infer<typeof zFilter> | undefined): boolean {
+/** Whether a value passes a field's filter (no filter: any value). */
+export function matchesFilter(value: unknown, filter: FieldFilter | undefined): boolean {
   if (!filter) return true;
   if (filter.type) {
     const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
@@ -144,15 +151,28 @@ function matchesFilter(value: unknown, filter: z.infer<typeof zFilter> | undefin
   return true;
 }
 
-/** The claims a PE field path reads: the disclosed claims plus `vct` and `iss`, as the credential carries them. */
-function fieldSatisfied(credential: PresentedCredential, field: PresentationDefinition['input_descriptors'][number]['constraints']['fields'][number]): boolean {
-  const document = { ...credential.claims, ...(credential.vct ? { vct: credential.vct } : {}) };
-  return field.path.some((path) => {
+/** The document a PE field path reads: the claims plus `vct`, as the credential carries them. */
+export function fieldDocument(credential: Pick<PresentedCredential, 'claims' | 'vct'>): Record<string, unknown> {
+  return { ...credential.claims, ...(credential.vct ? { vct: credential.vct } : {}) };
+}
+
+/**
+ * The values a field constraint takes from a document: those of its first
+ * path (in the given order of preference) that selects a value passing the
+ * filter, each with its concrete path. Empty when the field is not met.
+ */
+export function matchField(document: Record<string, unknown>, field: InputDescriptorField): SelectedClaim[] {
+  for (const path of field.path) {
     const claimPath = parseJsonPath(path);
-    if (!claimPath) return false;
-    const selected = claimPath.length === 0 ? [document] : selectClaim(document, claimPath);
-    return selected.some((value) => matchesFilter(value, field.filter));
-  });
+    if (!claimPath) continue;
+    const matching = selectClaimEntries(document, claimPath).filter(({ value }) => matchesFilter(value, field.filter));
+    if (matching.length > 0) return matching;
+  }
+  return [];
+}
+
+function fieldSatisfied(credential: PresentedCredential, field: InputDescriptorField): boolean {
+  return matchField(fieldDocument(credential), field).length > 0;
 }
 
 /** Which element of `vp_token` a descriptor's `path` names: `$` (a single presentation) or `$[i]`. */

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'presentation-query', preset: '../../jest.preset.js', rootDir: __dirname };
