@@ -32,6 +32,7 @@ describe('engine: OpenID4VP presentation to our verifier', () => {
   let pdp: TestPdp;
   let strictPdp: TestPdp;
   let strictToken: string;
+  let lenientToken: string;
   let dir: string;
   let url: string;
   let token: string;
@@ -75,6 +76,14 @@ describe('engine: OpenID4VP presentation to our verifier', () => {
     });
     expect(created.status).toBe(201);
     strictToken = await accessToken(proc.servers.get('wallet')!, 'Strict user', 'strict');
+    // A tenant without trust evaluation: the only kind that accepts unsigned (redirect_uri) requests.
+    const open = await fetch(`${proc.servers.get('admin')}/admin/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'lenient', display_name: 'Lenient', trust_config: { pdp_url: 'none' } }),
+    });
+    expect(open.status).toBe(201);
+    lenientToken = await accessToken(proc.servers.get('wallet')!, 'Lenient user', 'lenient');
   });
 
   afterAll(async () => {
@@ -138,6 +147,25 @@ describe('engine: OpenID4VP presentation to our verifier', () => {
     const jwks = createLocalJWKSet((await (await fetch(`${VERIFIER}/.well-known/jwks`)).json()) as JSONWebKeySet);
     const { payload } = await jwtVerify(body.access_token, jwks, { audience: service });
     expect(payload).toMatchObject({ first_name: 'Erika', country: 'DE' });
+  });
+
+  it('presents to an unsigned redirect_uri request where the tenant evaluates no trust, and only there', async () => {
+    const { link, sessionId } = await start({ client_id: 'shop', request_mode: 'urlEncoded' });
+    expect(new URL(link).searchParams.get('client_id')).toMatch(/^redirect_uri:/);
+    const refused = await authenticatedSocket(url, token);
+    refused.send({ type: 'flow_start', message_id: 'vp', protocol: 'oid4vp', params: { request: link } });
+    await refused.next('flow_started');
+    expect(await refused.next('flow_error', 15_000)).toMatchObject({ code: 'untrusted_verifier' });
+    refused.close();
+
+    const socket = await authenticatedSocket(engineUrl(proc.servers.get('wallet')!, 'lenient'), lenientToken);
+    const { flowId, question } = await ask(socket, link);
+    expect(question['verifier']).toMatchObject({ client_id_prefix: 'redirect_uri', request_signed: false, trust: { trusted: true, source: 'disabled' } });
+    const presentation = await holder.present(credential, disclose, { nonce: String(question['nonce']), aud: String(question['audience']) });
+    socket.send({ type: 'presentation_response', flow_id: flowId, message_id: question['message_id'], vp_token: { pid: [presentation] } });
+    await socket.next('flow_complete', 15_000);
+    socket.close();
+    expect((await status(sessionId))['status']).toBe('answered');
   });
 
   it('presents to a Presentation Exchange scope', async () => {

@@ -256,6 +256,15 @@ describe('engine refusals (built all-in-one)', () => {
       },
     );
 
+    it.each(['https://127.1/request', 'https://[::ffff:127.0.0.1]/request'])('refuses a presentation request_uri at %s without fetching it', async (target) => {
+      const socket = await authenticatedSocket(guardedUrl, await accessToken(guarded.servers.get('wallet')!, 'Scanner'));
+      const link = `openid4vp://?client_id=${encodeURIComponent('x509_san_dns:verifier.example')}&request_uri=${encodeURIComponent(target)}`;
+      socket.send({ type: 'flow_start', message_id: 'p', protocol: 'oid4vp', params: { request: link } });
+      await socket.next('flow_started');
+      expect(await socket.next('flow_error', 10_000)).toMatchObject({ code: 'url_refused' });
+      socket.close();
+    });
+
     it('refuses an offer naming an issuer on a loopback address (the registry does not fetch it)', async () => {
       const { client } = walletClient(guardedUrl, await accessToken(guarded.servers.get('wallet')!, 'Loop'));
       await client.connect();
