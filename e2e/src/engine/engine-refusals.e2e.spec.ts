@@ -111,6 +111,17 @@ describe('engine refusals (built all-in-one)', () => {
       expect((await socket.closed).code).toBe(4408);
     });
 
+    it('starts no flow with a token revoked since the handshake (logout), and closes the connection', async () => {
+      const wallet = open.servers.get('wallet')!;
+      const own = await accessToken(wallet, 'Leaving');
+      const socket = await authenticatedSocket(openUrl, own);
+      const logout = await fetch(`${wallet}/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${own}` } });
+      expect(logout.status).toBe(204);
+      socket.send({ type: 'flow_start', message_id: 's1', protocol: 'oid4vci', params: { offer: (await issuer.createOffer()).offer } });
+      expect(await socket.next('error')).toMatchObject({ code: 'unauthenticated', message_id: 's1' });
+      expect((await socket.closed).code).toBe(4401);
+    });
+
     it('lets one user hold several connections', async () => {
       const [a, b] = await Promise.all([authenticatedSocket(openUrl, token), authenticatedSocket(openUrl, token)]);
       a.send({ type: 'ping', message_id: 'a' });

@@ -31,6 +31,8 @@ interface Connection {
   engine: EngineConnection | null;
   session: EngineSession | null;
   expiresAt: number;
+  /** The handshake's token: checked again (revocation) when the user starts a flow. */
+  token: string | null;
   /** Messages are handled one at a time, in order. */
   queue: Promise<void>;
 }
@@ -154,6 +156,7 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
       engine: null,
       session: null,
       expiresAt: 0,
+      token: null,
       queue: Promise.resolve(),
     };
     this.connections.add(connection);
@@ -273,6 +276,7 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
         return fail('unauthenticated', 'a new handshake must be for the same user', CLOSE_CODES.unauthenticated);
       }
       connection.expiresAt = principal.expiresAt;
+      connection.token = message.token;
       this.send(connection, await handshakeOk(this.core.flows, principal, { expiresAt: principal.expiresAt, limits: this.publishedLimits(), ...(message.message_id ? { messageId: message.message_id } : {}) }));
       return;
     }
@@ -292,8 +296,20 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     const engine: EngineConnection = { principal: user, attached: new Set(), send: (frame) => this.send(connection, frame) };
     connection.engine = engine;
     connection.expiresAt = principal.expiresAt;
+    connection.token = message.token;
     connection.session = new EngineSession(this.core.flows, engine, {
       beforeFlowStart: async (who, protocol) => {
+        // A token revoked since the handshake (logout, account deletion) starts nothing; the socket closes.
+        try {
+          await this.verifier.verify(connection.token ?? '');
+        } catch (error) {
+          if (error instanceof RefusalError) {
+            // Closed once the error frame that answers this start has gone out.
+            setImmediate(() => connection.socket.close(CLOSE_CODES.unauthenticated, 'token no longer valid'));
+            throw new EngineRequestError('unauthenticated', error.message);
+          }
+          throw error;
+        }
         const current = await this.tenants.find(who.tenantId);
         if (current?.allowedProtocols.length && !current.allowedProtocols.includes(protocol)) {
           throw new EngineRequestError('protocol_not_allowed', `the tenant does not allow ${protocol}`, '/protocol');
