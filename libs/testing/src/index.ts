@@ -7,3 +7,4 @@ export * from './pki';
 export * from './passkey-client';
 export * from './oid4vci-issuer-peer';
 export * from './pdp-server';
+export * from './oid4vp-verifier-peer';

@@ -41,7 +41,7 @@ export interface RequestResolverDeps {
 export const WALLET_METADATA = {
   vp_formats_supported: {
     'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256', 'ES384', 'EdDSA'], 'kb-jwt_alg_values': ['ES256'] },
-    jwt_vc_json: { alg_values_supported: ['ES256'] },
+    jwt_vc_json: { alg_values: ['ES256'] },
   },
   client_id_prefixes_supported: ['x509_san_dns', 'x509_hash', 'decentralized_identifier', 'redirect_uri', 'verifier_attestation', 'pre-registered'],
   request_object_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'],
@@ -94,6 +94,9 @@ export async function resolveRequest(link: string, tenantId: string, deps: Reque
   const fetch = libraryFetch((url, init) => deps.fetch(url, { ...init, maxBytes: deps.maxResponseBytes }));
   let attestedKey: ResolvedRequest['key'] = null;
   let attestationName: string | undefined;
+  let attestationRedirectUris: string[] | undefined;
+  /** Why our signature callback refused, for the client's error (the library says only "verification failed"). */
+  let refusal: string | undefined;
   let registered: RegisteredVerifier | null = null;
   const verifyJwt: CallbackContext['verifyJwt'] = async (signer, jwt) => {
     const alg = jwt.header.alg;
@@ -108,6 +111,7 @@ export async function resolveRequest(link: string, tenantId: string, deps: Reque
         // Trust is about who attested the verifier: the attestation's chain.
         attestedKey = { type: 'x5c', x5c: checked.x5c };
         attestationName = checked.name;
+        attestationRedirectUris = checked.redirectUris;
         return { verified: true, signerJwk: checked.jwk as never };
       }
       if (signer.method === 'x5c') {
@@ -136,13 +140,18 @@ export async function resolveRequest(link: string, tenantId: string, deps: Reque
             return false;
           }
         });
-        if (!known) return { verified: false };
+        if (!known) {
+          refusal = 'the request is not signed by a key of a verifier the tenant registered';
+          return { verified: false };
+        }
         verifyWith(jwt.compact, publicJwk(known), alg);
         attestedKey = { type: 'jwk', jwk: publicJwk(known) };
         return { verified: true, signerJwk: signer.publicJwk };
       }
+      refusal = `a ${signer.method} signer cannot sign for this client id`;
       return { verified: false };
-    } catch {
+    } catch (error) {
+      refusal = `the request signature or its key is not trusted (${describeError(error).replace(/^\w+: /, '').slice(0, 120)})`;
       return { verified: false };
     }
   };
@@ -202,7 +211,7 @@ export async function resolveRequest(link: string, tenantId: string, deps: Reque
     });
   } catch (cause) {
     if (cause instanceof FlowFailure) throw cause;
-    throw invalid(`the request is not valid: ${describeError(cause).replace(/^\w+: /, '')}`, cause);
+    throw invalid(refusal ?? `the request is not valid: ${describeError(cause).replace(/^\w+: /, '')}`, cause);
   }
   const payload = resolved.authorizationRequestPayload as Record<string, unknown>;
   const prefix = resolved.client.prefix;
@@ -221,8 +230,13 @@ export async function resolveRequest(link: string, tenantId: string, deps: Reque
   }
   const responseMode = payload['response_mode'];
   if (responseMode !== 'direct_post' && responseMode !== 'direct_post.jwt') throw invalid('only the direct_post and direct_post.jwt response modes are supported');
-  if (!payload['dcql_query'] === !resolved.pex?.presentation_definition) throw invalid('the request must carry exactly one of dcql_query and presentation_definition');
+  // OpenID4VP 1.0 §5.10.5: an attestation that lists redirect URIs binds where the response may go.
+  if (attestationRedirectUris && !attestationRedirectUris.includes(String(payload['response_uri']))) {
+    throw invalid('the response_uri is not one the verifier attestation allows');
+  }
   const metadata = (payload['client_metadata'] ?? {}) as Record<string, unknown>;
+  if (responseMode === 'direct_post.jwt') checkEncryptionMetadata(metadata);
+  if (!payload['dcql_query'] === !resolved.pex?.presentation_definition) throw invalid('the request must carry exactly one of dcql_query and presentation_definition');
   const name = (registered as RegisteredVerifier | null)?.name ?? attestationName ?? (typeof metadata['client_name'] === 'string' ? metadata['client_name'] : undefined);
   const logoUri = typeof metadata['logo_uri'] === 'string' ? metadata['logo_uri'] : undefined;
   const transactionData = (resolved.transactionData ?? []).map((entry) => {
@@ -255,7 +269,25 @@ export async function resolveRequest(link: string, tenantId: string, deps: Reque
  * type `verifier-attestation+jwt`, signed by a chain to a configured root,
  * about this client id (`sub`), unexpired; its `cnf.jwk` signs the request.
  */
-function checkAttestation(attestation: string, clientId: string, deps: RequestResolverDeps): { jwk: Record<string, unknown>; x5c: string[]; name?: string } {
+/**
+ * An encrypted response must be possible before the user is asked anything:
+ * an ECDH-ES key (EC, for encryption or unrestricted) in the client metadata,
+ * and a content encryption the wallet supports.
+ */
+function checkEncryptionMetadata(metadata: Record<string, unknown>): void {
+  const jwks = metadata['jwks'] as { keys?: unknown } | undefined;
+  const keys = Array.isArray(jwks?.keys) ? (jwks.keys as Array<Record<string, unknown>>) : [];
+  if (!keys.some((k) => k['kty'] === 'EC' && (k['use'] === undefined || k['use'] === 'enc'))) {
+    throw invalid('direct_post.jwt needs an EC encryption key in client_metadata.jwks, and there is none');
+  }
+  const encs = metadata['encrypted_response_enc_values_supported'];
+  const supported: readonly string[] = WALLET_METADATA.authorization_encryption_enc_values_supported;
+  if (Array.isArray(encs) && !encs.some((e) => supported.includes(String(e)))) {
+    throw invalid(`the verifier accepts no content encryption this wallet supports (${supported.join(', ')})`);
+  }
+}
+
+function checkAttestation(attestation: string, clientId: string, deps: RequestResolverDeps): { jwk: Record<string, unknown>; x5c: string[]; name?: string; redirectUris?: string[] } {
   const decoded = decodeCompactJws(attestation);
   if (decoded.header['typ'] !== 'verifier-attestation+jwt') throw new Error('not a verifier attestation');
   const x5c = decoded.header['x5c'];
@@ -269,5 +301,6 @@ function checkAttestation(attestation: string, clientId: string, deps: RequestRe
   const cnf = payload['cnf'] as { jwk?: Record<string, unknown> } | undefined;
   if (!cnf?.jwk) throw new Error('the attestation binds no key');
   const name = typeof payload['name'] === 'string' ? payload['name'] : undefined;
-  return { jwk: publicJwk(cnf.jwk), x5c: (x5c as string[]).map(String), ...(name ? { name } : {}) };
+  const redirectUris = Array.isArray(payload['redirect_uris']) ? payload['redirect_uris'].map(String) : undefined;
+  return { jwk: publicJwk(cnf.jwk), x5c: (x5c as string[]).map(String), ...(name ? { name } : {}), ...(redirectUris ? { redirectUris } : {}) };
 }
