@@ -59,6 +59,12 @@ export default [
     },
   },
   {
+    // The client library runs in the user's browser and calls the wallet's own services with the
+    // browser's `fetch` (injectable): the guarded outbound client protects servers, not clients.
+    files: ['libs/wallet-client/src/**/*.ts'],
+    rules: { 'no-restricted-globals': 'off' },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.contract.ts', 'e2e/**/*.ts', 'libs/testing/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
     rules: {
       'no-restricted-globals': 'off',

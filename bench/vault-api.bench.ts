@@ -13,7 +13,7 @@
  * Build first (`node tools/build/bundle.mjs`). Run:
  *   node tools/scripts/run-ts.mjs bench/vault-api.bench.ts [--records 10000] [--concurrency 4] [--drivers sqlite,mongodb] [--mongo-records 2000]
  */
-import { generateVaultKeySet, VaultRecordCipher } from '@wallet/crypto';
+import { generateVaultKeySet, VaultRecordCipher } from '@wallet/wallet-client';
 import { createStore, type Store, type StoreOptions, type VaultRecordInput } from '@wallet/persistence';
 import { loadConfig } from '@wallet/config';
 import { ACCESS_TOKEN_KEY_PURPOSE, openServiceKeyRing } from '@wallet/platform';

@@ -1,6 +1,6 @@
 /**
  * Vault store benchmark (results go to docs/benchmarks.md): one user, records
- * of 1 KB plaintext encrypted on the client (@wallet/crypto, real key set,
+ * of 1 KB plaintext encrypted on the client (@wallet/wallet-client, real key set,
  * blinded tags), through the `VaultStore` port from one process, one awaited
  * call at a time:
  *  - create N records (default 10,000), then random reads, then WQL queries
@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { generateVaultKeySet, VaultRecordCipher } from '@wallet/crypto';
+import { generateVaultKeySet, VaultRecordCipher } from '@wallet/wallet-client';
 import { createStore, type Store, type VaultRecordInput } from '@wallet/persistence';
 import { mongoAvailable, startMongo } from '@wallet/testing';
 import { parseWql } from '@wallet/wql';

@@ -83,7 +83,7 @@ describeIfAvailable('auth:browser', CHROMIUM !== null, 'no chromium on PATH (set
       options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
     });
 
-    const registered = await tab.evaluate((url) => (window as unknown as { register(u: string): Promise<{ status: number; body: Record<string, unknown>; etag: string }> }).register(url), api);
+    const registered = await tab.evaluate((url) => (globalThis as unknown as { register(u: string): Promise<{ status: number; body: Record<string, unknown>; etag: string }> }).register(url), api);
     expect(registered.status).toBe(200);
     expect(registered.body).toMatchObject({ displayName: 'Browser User', tokenType: 'Bearer' });
     expect(registered.etag).toBe(registered.body['privateDataEtag']);
@@ -91,7 +91,7 @@ describeIfAvailable('auth:browser', CHROMIUM !== null, 'no chromium on PATH (set
     expect(credentials).toHaveLength(1);
     expect(credentials[0]!.isResidentCredential).toBe(true);
 
-    const login = await tab.evaluate((url) => (window as unknown as { login(u: string): Promise<{ status: number; body: Record<string, unknown> }> }).login(url), api);
+    const login = await tab.evaluate((url) => (globalThis as unknown as { login(u: string): Promise<{ status: number; body: Record<string, unknown> }> }).login(url), api);
     expect(login.status).toBe(200);
     expect(login.body).toMatchObject({
       uuid: registered.body['uuid'],

@@ -7,7 +7,7 @@ import {
   wrapVaultKeySet,
   type EncryptedVaultRecord,
   type WrappedVaultKeySet,
-} from '@wallet/crypto';
+} from '@wallet/wallet-client';
 import { GLOBAL_SCOPE } from '@wallet/domain';
 import { Collections, createStore, type Store } from '@wallet/persistence';
 import {

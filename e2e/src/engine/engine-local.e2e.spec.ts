@@ -65,7 +65,7 @@ describe('engine in local mode (no engine process) against the third-party issue
     expect(credential!.type_metadata).toMatchObject({ vct: `${issuer.url}/vct/pid` });
     const payload = decodeJwt(String(credential!.credential).split('~')[0]!);
     const proofKeys = await Promise.all(keyring.keys().filter((k) => k.purpose === 'proof').map((k) => jwkThumbprint(k.publicJwk)));
-    expect(proofKeys).toContain(await jwkThumbprint((payload['cnf'] as { jwk: Record<string, unknown> }).jwk));
+    expect(proofKeys).toContain(await jwkThumbprint((payload['cnf'] as { jwk: Parameters<typeof jwkThumbprint>[0] }).jwk));
     expect(decodeProtectedHeader(String(credential!.credential).split('~')[0]!).typ).toBe('dc+sd-jwt');
     // Both servers challenged for a nonce, and the engine answered each with a proof the client signed.
     const dpopStatuses = issuer.requests.filter((r) => r.dpop && (r.path === '/token' || r.path === '/credential')).map((r) => `${r.path} ${r.status}`);

@@ -57,7 +57,7 @@ describe('engine (built all-in-one): OpenID4VCI through the WebSocket API', () =
     return Promise.all(
       result.credentials.map((c) => {
         const jwt = String(c.credential).split('~')[0]!;
-        return jwkThumbprint((decodeJwt(jwt)['cnf'] as { jwk: Record<string, unknown> }).jwk);
+        return jwkThumbprint((decodeJwt(jwt)['cnf'] as { jwk: Parameters<typeof jwkThumbprint>[0] }).jwk);
       }),
     );
   }

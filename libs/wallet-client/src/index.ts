@@ -1,9 +1,14 @@
 /**
- * `@wallet/wallet-client`: the wallet front end's client of the engine's
- * WebSocket API v2 (`/api/v2/wallet`). Runs in browsers and Node 20: only
- * WebCrypto, `WebSocket` (or any {@link EngineTransport}), zod, the
- * protocol schemas and the presentation query languages.
+ * `@wallet/wallet-client`: the wallet front end's client library: passkey
+ * accounts ({@link AuthClient}), the client-side encrypted vault with sync
+ * ({@link VaultClient}, {@link VaultRecordCipher}) and the engine's
+ * WebSocket API v2 (`/api/v2/wallet`, {@link EngineClient}). Runs in browsers
+ * and Node 20: only WebCrypto, `fetch`, `WebSocket` (or any
+ * {@link EngineTransport}), zod, @noble's pure-JS ciphers and hashes, the
+ * protocol schemas, WQL and the presentation query languages.
  */
+export * from './auth';
+export * from './vault';
 export * from './engine-client';
 export * from './errors';
 export * from './jwt-vc';

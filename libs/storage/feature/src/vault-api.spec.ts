@@ -1,6 +1,6 @@
 import { createCache } from '@wallet/cache';
 import { loadConfig, type WalletConfig } from '@wallet/config';
-import { generateVaultKeySet, VaultRecordCipher, type KeyRing } from '@wallet/crypto';
+import type { KeyRing } from '@wallet/crypto';
 import { GLOBAL_SCOPE } from '@wallet/domain';
 import { Collections, createStore, type StoreOptions } from '@wallet/persistence';
 import {
@@ -12,6 +12,7 @@ import {
   type Runtime,
 } from '@wallet/platform';
 import { describeIfAvailable, mongoAvailable, startMongo, type MongoHandle } from '@wallet/testing';
+import { generateVaultKeySet, VaultRecordCipher } from '@wallet/wallet-client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';

@@ -173,7 +173,8 @@ class PresentationWorkersCloser implements OnModuleDestroy {
         workers: PresentationWorkers | null,
       ) => {
         const trustedRoots = config.verifier.trustedRootsFile ? [readFileSync(config.verifier.trustedRootsFile, 'utf8')] : [];
-        const resolveIssuerKey = createIssuerKeyResolver({ trustedRoots, fetch });
+        // http issuers only where the outbound guard allows http at all (development and tests on loopback).
+        const resolveIssuerKey = createIssuerKeyResolver({ trustedRoots, fetch, allowHttpIssuers: config.outbound.allowHttp });
         return new VerifierCore(config, services, sessions, requestKeys, tokenKeys, resolveIssuerKey, fetch, cache, trust, workers ?? undefined);
       },
     },

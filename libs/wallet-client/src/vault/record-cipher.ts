@@ -3,14 +3,15 @@ import { hmac } from '@noble/hashes/hmac';
 import { sha256 } from '@noble/hashes/sha2';
 import { ValidationError } from '@wallet/domain';
 import { isPlaintextTag, mapWql, parseWql, toWqlJson, type WqlLimits } from '@wallet/wql';
-import { timingSafeEqual } from 'node:crypto';
-import { b64, defaultRandomBytes, unb64, VaultCryptoError, type RandomBytes, type VaultKeySet } from './vault-keys';
+import { b64, constantTimeEqual, defaultRandomBytes, unb64, VaultCryptoError, type RandomBytes, type VaultKeySet } from './vault-keys';
 
 /** A record as the wallet sees it. */
 export interface PlainVaultRecord {
   /** At most 100 bytes of UTF-8 (its ciphertext must fit a store id). */
   id: string;
+  /** What kind of record (`credential`, `keys`, ...); encrypted, but equal categories give equal ciphertexts. */
   category: string;
+  /** The content; only this is encrypted with a fresh key each time. */
   value: Uint8Array;
   /** Names starting with `~` stay plain text (range and `$like` queries); the rest is blinded. */
   tags: Record<string, string>;
@@ -56,11 +57,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * value (that is what makes search work), sizes, and `~` tags in full.
  */
 export class VaultRecordCipher {
+  /** `random` is for known-answer tests; the default is WebCrypto's `getRandomValues`. */
   constructor(
     private readonly keys: VaultKeySet,
     private readonly random: RandomBytes = defaultRandomBytes,
   ) {}
 
+  /** The id as the server stores it (deterministic: the same id always gives the same ciphertext). */
   encryptId(id: string): string {
     const bytes = field(id, '/id');
     if (bytes.length > MAX_ID_BYTES) {
@@ -69,6 +72,7 @@ export class VaultRecordCipher {
     return this.seal(this.keys.nameKey, this.keys.itemHmacKey, Domain.Id, bytes, EMPTY);
   }
 
+  /** The category as the server stores it (deterministic). */
   encryptCategory(category: string): string {
     return this.seal(this.keys.categoryKey, this.keys.itemHmacKey, Domain.Category, field(category, '/category'), EMPTY);
   }
@@ -85,6 +89,7 @@ export class VaultRecordCipher {
     return this.seal(this.keys.tagValueKey, this.keys.tagHmacKey, Domain.TagValue, field(value, '/tags'), field(name, '/tags'));
   }
 
+  /** The record as the server stores it; ValidationError on an empty or oversized field. */
   encryptRecord(record: PlainVaultRecord): EncryptedVaultRecord {
     if (!(record.value instanceof Uint8Array)) {
       throw new ValidationError('invalid vault record', [{ path: '/value', message: 'must be bytes' }]);
@@ -112,12 +117,25 @@ export class VaultRecordCipher {
     return { id, category, blob: b64(blob), tags };
   }
 
+  /**
+   * The plain id of a stored id: what a sync tombstone (which has no blob)
+   * needs. Throws `VaultCryptoError` when it was not made under these keys.
+   */
+  decryptId(encryptedId: string): string {
+    return decoder.decode(this.open(this.keys.nameKey, this.keys.itemHmacKey, Domain.Id, encryptedId, EMPTY, 'the record id'));
+  }
+
+  /** The plain category of a stored category; `VaultCryptoError` when it was not made under these keys. */
+  decryptCategory(encryptedCategory: string): string {
+    return decoder.decode(
+      this.open(this.keys.categoryKey, this.keys.itemHmacKey, Domain.Category, encryptedCategory, EMPTY, 'the record category'),
+    );
+  }
+
   /** Throws `VaultCryptoError` when any field was changed (or was encrypted under other keys). */
   decryptRecord(record: EncryptedVaultRecord): PlainVaultRecord {
-    const id = decoder.decode(this.open(this.keys.nameKey, this.keys.itemHmacKey, Domain.Id, record.id, EMPTY, 'the record id'));
-    const category = decoder.decode(
-      this.open(this.keys.categoryKey, this.keys.itemHmacKey, Domain.Category, record.category, EMPTY, 'the record category'),
-    );
+    const id = this.decryptId(record.id);
+    const category = this.decryptCategory(record.category);
     const blob = unb64(record.blob, 'the record value');
     if (blob.length < 1 + 2 * NONCE + WRAPPED_KEY + TAG || blob[0] !== BLOB_VERSION) throw new VaultCryptoError('the record value');
     const aad = encoder.encode(`${record.id}|${record.category}`);
@@ -198,7 +216,7 @@ export class VaultRecordCipher {
       throw new VaultCryptoError(what, { cause: error });
     }
     // A searchable field's nonce is a function of its plaintext: anything else was not made by us.
-    if (!timingSafeEqual(this.nonce(hmacKey, domain, plaintext, aad), nonce)) throw new VaultCryptoError(what);
+    if (!constantTimeEqual(this.nonce(hmacKey, domain, plaintext, aad), nonce)) throw new VaultCryptoError(what);
     return plaintext;
   }
 }

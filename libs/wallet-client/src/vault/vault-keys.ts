@@ -1,7 +1,9 @@
 import { chacha20poly1305 } from '@noble/ciphers/chacha';
 import { argon2id } from '@noble/hashes/argon2';
+import { hkdf } from '@noble/hashes/hkdf';
+import { sha256 } from '@noble/hashes/sha2';
 import { ValidationError, WalletError } from '@wallet/domain';
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { base64urlDecode, base64urlEncode } from '../base64url';
 
 /**
  * The vault key set, in the spirit of the Aries/Indy wallet design: one
@@ -28,6 +30,7 @@ export interface VaultKeySet {
   readonly tagHmacKey: Uint8Array;
 }
 
+/** The key set's members, in the order they are serialized when wrapped. */
 export const VAULT_KEY_NAMES = [
   'categoryKey',
   'nameKey',
@@ -41,7 +44,14 @@ export const VAULT_KEY_NAMES = [
 /** Source of randomness; tests inject a seeded one for known-answer tests. */
 export type RandomBytes = (length: number) => Uint8Array;
 
-export const defaultRandomBytes: RandomBytes = (length) => new Uint8Array(nodeRandomBytes(length));
+/** WebCrypto's `getRandomValues` (browsers and Node 20), which fills at most 64 KiB per call. */
+export const defaultRandomBytes: RandomBytes = (length) => {
+  const source = globalThis.crypto;
+  if (!source?.getRandomValues) throw new Error('WebCrypto (crypto.getRandomValues) is not available');
+  const bytes = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += 65_536) source.getRandomValues(bytes.subarray(offset, Math.min(length, offset + 65_536)));
+  return bytes;
+};
 
 /** Raised when a wrapped key set, record or blinded field fails to authenticate or parse. */
 export class VaultCryptoError extends WalletError {
@@ -50,6 +60,7 @@ export class VaultCryptoError extends WalletError {
   }
 }
 
+/** A fresh key set: seven independent random 256-bit keys. Create it once per vault. */
 export function generateVaultKeySet(random: RandomBytes = defaultRandomBytes): VaultKeySet {
   return Object.fromEntries(VAULT_KEY_NAMES.map((name) => [name, random(32)])) as unknown as VaultKeySet;
 }
@@ -64,6 +75,7 @@ export interface Argon2Params {
   p: number;
 }
 
+/** The Argon2id parameters a new passphrase master key uses unless told otherwise. */
 export const DEFAULT_ARGON2_PARAMS: Readonly<Argon2Params> = Object.freeze({ t: 2, m: 19_456, p: 1 });
 
 /** Bounds on parameters read back from a stored key set, so a tampered blob cannot make us burn gigabytes. */
@@ -78,9 +90,25 @@ export type MasterKey =
   | { readonly kind: 'raw'; readonly key: Uint8Array }
   | { readonly kind: 'argon2id'; readonly key: Uint8Array; readonly salt: Uint8Array; readonly params: Argon2Params };
 
+/** A master key from 32 secret bytes the caller already has (a platform secret, a derived key). */
 export function rawMasterKey(key: Uint8Array): MasterKey {
   if (!(key instanceof Uint8Array) || key.length !== 32) throw new ValidationError('a master key is 32 bytes', [{ path: '/key', message: 'must be 32 bytes' }]);
   return { kind: 'raw', key };
+}
+
+const PRF_INFO = new TextEncoder().encode('wallet-vault-master-key-v1');
+
+/**
+ * A master key from a passkey's WebAuthn PRF output (`prf.results.first`,
+ * 32 bytes for a given salt): HKDF-SHA256 with a purpose label, so the same
+ * PRF output used elsewhere does not give this key. The result is a `raw`
+ * master key: unwrap with `unwrapVaultKeySet(wrapped, prfMasterKey(output))`.
+ */
+export function prfMasterKey(prfOutput: Uint8Array): MasterKey {
+  if (!(prfOutput instanceof Uint8Array) || prfOutput.length < 32) {
+    throw new ValidationError('a PRF output is at least 32 bytes', [{ path: '/prfOutput', message: 'must be at least 32 bytes' }]);
+  }
+  return rawMasterKey(hkdf(sha256, prfOutput, undefined, PRF_INFO, 32));
 }
 
 /** Derives a master key from a passphrase: a fresh salt unless one is given (to derive an existing one again). */
@@ -118,6 +146,7 @@ export interface WrappedVaultKeySet {
 
 const KEYSET_AAD = new TextEncoder().encode('wallet-vault-keyset-v1');
 
+/** Encrypts the key set under a master key (ChaCha20-Poly1305, the KDF record as AAD) for storage. */
 export function wrapVaultKeySet(keys: VaultKeySet, master: MasterKey, random: RandomBytes = defaultRandomBytes): WrappedVaultKeySet {
   const plain = new Uint8Array(32 * VAULT_KEY_NAMES.length);
   VAULT_KEY_NAMES.forEach((name, i) => plain.set(keys[name], i * 32));
@@ -161,6 +190,7 @@ export function masterKeyFor(wrapped: WrappedVaultKeySet, secret: { passphrase: 
   return passphraseMasterKey(secret.passphrase, { salt: unb64(kdf.salt, 'the key set'), params });
 }
 
+/** Decrypts a wrapped key set; `VaultCryptoError` on a wrong master key or any tampering. */
 export function unwrapVaultKeySet(wrapped: WrappedVaultKeySet, master: MasterKey): VaultKeySet {
   const parsed = parseWrapped(wrapped);
   const expectedAlg = master.kind === 'raw' ? 'raw' : 'argon2id';
@@ -204,13 +234,52 @@ function parseWrapped(wrapped: WrappedVaultKeySet): WrappedVaultKeySet {
   return wrapped;
 }
 
-export function b64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+/**
+ * The wrapped key set as bytes (UTF-8 JSON), for the auth keystore blob
+ * (`privateData`) when the vault key set is all a front end keeps there.
+ */
+export function encodeWrappedVaultKeySet(wrapped: WrappedVaultKeySet): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(parseWrapped(wrapped)));
 }
 
+/** Reads back {@link encodeWrappedVaultKeySet}'s bytes; `VaultCryptoError` when they are not a wrapped key set. */
+export function decodeWrappedVaultKeySet(bytes: Uint8Array): WrappedVaultKeySet {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new VaultCryptoError('the key set', { cause: error });
+  }
+  return parseWrapped(parsed as WrappedVaultKeySet);
+}
+
+/** base64url without padding. Internal to the vault code (not exported by the package). */
+export function b64(bytes: Uint8Array): string {
+  return base64urlEncode(bytes);
+}
+
+/** Strict base64url: only the canonical encoding of some bytes is accepted, so a ciphertext has exactly one spelling. */
 export function unb64(text: string, what: string): Uint8Array {
   if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text)) throw new VaultCryptoError(what);
-  const bytes = Buffer.from(text, 'base64url');
-  if (bytes.toString('base64url') !== text) throw new VaultCryptoError(what);
-  return new Uint8Array(bytes);
+  let bytes: Uint8Array;
+  try {
+    bytes = base64urlDecode(text);
+  } catch (error) {
+    // atob refuses a length of 4n+1: no bytes encode to that.
+    throw new VaultCryptoError(what, { cause: error });
+  }
+  if (base64urlEncode(bytes) !== text) throw new VaultCryptoError(what);
+  return bytes;
+}
+
+/**
+ * Compares two byte strings in time that depends only on their lengths, so a
+ * forger learns nothing from how long a check took (node's `timingSafeEqual`
+ * is not available in browsers).
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return difference === 0;
 }

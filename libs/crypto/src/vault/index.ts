@@ -1,2 +1,0 @@
-export * from './vault-keys';
-export * from './record-cipher';
