@@ -9,6 +9,7 @@ import type {
   SignJwtCallback,
   VerifyJwtCallback,
 } from '@openid4vc/oauth2';
+import { readBody } from './read-body';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import { CompactEncrypt, SignJWT, compactVerify, importJWK, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { createHash, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
@@ -164,19 +165,6 @@ const verifyJwt: VerifyJwtCallback = async (signer, { compact }) => {
     return { verified: false, signerJwk: jwk };
   }
 };
-
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function parseJsonBody(ctx: Ctx, error: string): Json {
   try {
@@ -902,7 +890,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
 
   async function handle(req: IncomingMessage): Promise<Reply> {
     const target = new URL(req.url ?? '/', url);
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (body === undefined) {
       return json(413, { error: 'invalid_request', error_description: `Bodies are limited to ${MAX_BODY_BYTES} bytes` });
     }

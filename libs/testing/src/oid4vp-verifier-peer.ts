@@ -1,4 +1,5 @@
 import type { HashAlgorithm, Jwk, JwtSigner, SignJwtCallback, VerifyJwtCallback } from '@openid4vc/oauth2';
+import { readBody } from './read-body';
 import type { Openid4vpVerifier, VerifiedTransactionDataEntry } from '@openid4vc/openid4vp';
 import { digest, ES256 } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
@@ -145,19 +146,6 @@ function publicPart(jwk: JWK | Jwk): JWK {
 function newEcKey(): { privateJwk: JWK; publicJwk: JWK } {
   const privateJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as JWK;
   return { privateJwk, publicJwk: publicPart(privateJwk) };
-}
-
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** The claim names of an SD-JWT's disclosures (`[]` for an array element), sorted. */
@@ -365,7 +353,7 @@ export async function startTestVerifier(options: TestVerifierOptions): Promise<T
       const match = /^\/(request|response|done)\/([\w-]+)$/.exec(path);
       const entry = match ? entries.get(match[2]!) : undefined;
       if (!match || !entry) return reply(404, 'application/json', '{"error":"not_found"}');
-      const body = req.method === 'POST' ? await readBody(req) : undefined;
+      const body = req.method === 'POST' ? await readBody(req, MAX_BODY_BYTES) : undefined;
       if (match[1] === 'request' && (req.method === 'GET' || req.method === 'POST')) {
         const answer = await serveRequest(entry, req, body);
         return reply(answer.status, answer.type, answer.body);
