@@ -7,7 +7,9 @@
  *    memory they cost: the process's RSS (/proc/<pid>/status VmRSS) and V8
  *    heap (its /metrics) before and after opening N connections (each one
  *    handshake, then idle), at N = 1,000, 5,000 and 10,000 (cumulative), as
- *    ΔRSS/N. Every connection is its own user (a distinct `sub`), so the
+ *    ΔRSS/N. Each reading follows a full GC in the engine (through its
+ *    inspector, which the bench turns on at a free loopback port), so it does
+ *    not depend on when V8 last collected. Every connection is its own user (a distinct `sub`), so the
  *    per-user limit (`engine.maxConnectionsPerUser`, 16) stays at its default
  *    and each connection also costs what a user costs (hub entry, pub/sub
  *    subscription). Target: 10,000 connections at under 30 KB each. At the end
@@ -20,10 +22,11 @@
  *    half of the raw ES256 verification rate (node:crypto, P-256, one core),
  *    measured in this process right before and right after the timed phase
  *    (their mean is the reference, as in verifier.bench.ts). Engine CPU per
- *    handshake from /proc (the whole process and its main thread).
+ *    handshake from /proc (user and kernel, by thread), and how busy the
+ *    whole machine was meanwhile (other processes share it).
  *  - flows: complete pre-authorized OpenID4VCI issuance flows per second
  *    against the issuer peer (`startTestIssuer()` defaults: Bearer tokens, no
- *    tx_code; trusted through an AuthZEN PDP double), driven by 16
+ *    tx_code; trusted through an AuthZEN PDP double), driven by 32
  *    `EngineClient`s (each its own user, one flow at a time: start, consent,
  *    proof signature, result, ack), after an untimed warm-up. The issuer peer
  *    and PDP run in a child process of their own (`lib/engine-issuer-peer.ts`)
@@ -37,17 +40,18 @@
  * `ACCESS_TOKEN_KEY_PURPOSE`), with the claims `AccessTokenVerifier` checks.
  *
  * Run: node tools/scripts/run-ts.mjs bench/engine.bench.ts [--seconds 8] [--phases idle,handshakes,flows]
- *      [--connections 1000,5000,10000] [--in-flight 64] [--clients 16]
+ *      [--connections 1000,5000,10000] [--in-flight 64] [--clients 32]
  * Build first (`node tools/build/bundle.mjs all-in-one`).
  */
 import { loadConfig } from '@wallet/config';
 import { ACCESS_TOKEN_KEY_PURPOSE, openServiceKeyRing } from '@wallet/platform';
 import { createStore } from '@wallet/persistence';
-import { processCpuSeconds, startBuiltApp, threadCpuSeconds, type ServiceProcess } from '@wallet/testing';
+import { processCpuSeconds, startBuiltApp, type ServiceProcess } from '@wallet/testing';
 import { EngineClient, createKeyring, webSocketTransport, type EngineTransport, type FlowResult } from '@wallet/wallet-client';
 import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import type { PeerMessage, PeerRequest } from './lib/engine-issuer-peer';
@@ -62,14 +66,14 @@ const SECONDS = Number(arg('--seconds')) || 8;
 const PHASES = new Set((arg('--phases') ?? 'idle,handshakes,flows').split(','));
 const CONNECTION_STEPS = (arg('--connections') ?? '1000,5000,10000').split(',').map(Number);
 const IN_FLIGHT = Number(arg('--in-flight')) || 64;
-const FLOW_CLIENTS = Number(arg('--clients')) || 16;
+const FLOW_CLIENTS = Number(arg('--clients')) || 32;
 /** Untimed handshakes before the timed phase (and before the idle baseline). */
 const HANDSHAKE_WARM_UP = 4_000;
 /** Untimed flows before the timed phase. */
 const FLOW_WARM_UP = 400;
 /** Idle connections are opened this many at a time. */
 const OPEN_IN_FLIGHT = 64;
-/** The engine limits this bench raises (flows phase only needs them; they do not touch idle connections or handshakes). */
+/** The engine's per-user limits this bench raises for the flows phase (16-64 users run hundreds of flows a minute). */
 const ENGINE_ENV: Record<string, string> = {
   WALLET_ENGINE_FLOW_STARTS_PER_MINUTE: '10000',
   WALLET_ENGINE_MAX_CONCURRENT_FLOWS: '100',
@@ -102,24 +106,79 @@ const cpuSelf = () => {
   return (usage.user + usage.system) / 1e6;
 };
 
-/** Resident memory of a process, in KiB, from /proc/<pid>/status. */
+/** User and system CPU seconds of a process, or of one of its threads, from /proc (clock ticks of 1/100 s). */
+interface CpuSplit {
+  user: number;
+  system: number;
+}
+function cpuSplit(statPath: string): CpuSplit {
+  const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** CPU seconds per thread name (`node` is the main thread; V8 and libuv name theirs), from /proc. */
+function cpuByThreadName(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const { user, system } = cpuSplit(`/proc/${pid}/task/${tid}/stat`);
+      out.set(name, (out.get(name) ?? 0) + user + system);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return out;
+}
+
+/** `after - before` per thread name, in µs per unit of work, largest first; threads that ended are left out. */
+function threadShares(before: Map<string, number>, after: Map<string, number>, units: number): string {
+  return [...after]
+    .map(([name, seconds]): [string, number] => [name, ((seconds - (before.get(name) ?? 0)) * 1e6) / units])
+    .filter(([, us]) => us >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${fmt(us)}`)
+    .join(', ');
+}
+
+/** The whole machine's CPU seconds so far (all cores, /proc/stat): busy in all, and of that in softirq (loopback TCP is processed there). */
+interface MachineCpu {
+  busy: number;
+  softirq: number;
+}
+function machineCpu(): MachineCpu {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks.slice(0, 8).map(Number) as [number, number, number, number, number, number, number, number];
+  void idle;
+  void iowait;
+  return { busy: (user + nice + system + irq + softirq + steal) / 100, softirq: softirq / 100 };
+}
+
+/** How busy the machine was over a timed phase, in cores, and who was busy: the processes named, softirq, and everything else. */
+function machineShare(before: MachineCpu, after: MachineCpu, seconds: number, ours: Record<string, number>): string {
+  const busy = (after.busy - before.busy) / seconds;
+  const softirq = (after.softirq - before.softirq) / seconds;
+  const named = Object.values(ours).reduce((a, b) => a + b, 0) / seconds;
+  const parts = Object.entries(ours).map(([name, cpu]) => `${name} ${(cpu / seconds).toFixed(2)}`);
+  return `${busy.toFixed(2)} of ${cpus().length} cores busy: ${parts.join(', ')}, softirq ${softirq.toFixed(2)}, other processes ${Math.max(0, busy - named - softirq).toFixed(2)}`;
+}
+
+/** Resident memory of a process, in KiB (VmRSS of /proc/<pid>/status). */
 interface Rss {
   rss: number;
-  anon: number;
-  file: number;
 }
 function rssOf(pid: number): Rss {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
+  return { rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) };
 }
 
 /** The figures of the engine process's /metrics this bench reads (bytes, or a count). */
 interface EngineMetrics {
   heapUsed: number;
-  heapTotal: number;
   external: number;
   connections: number;
+  /** Handshake frames the engine has handled (`engine_messages_total{type="handshake"}`). */
+  handshakes: number;
 }
 async function engineMetrics(base: string): Promise<EngineMetrics> {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -129,21 +188,49 @@ async function engineMetrics(base: string): Promise<EngineMetrics> {
   };
   return {
     heapUsed: value('nodejs_heap_size_used_bytes'),
-    heapTotal: value('nodejs_heap_size_total_bytes'),
     external: value('nodejs_external_memory_bytes'),
     connections: value('engine_connections'),
+    handshakes: Number(/^engine_messages_total\{type="handshake"\} ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0),
   };
 }
 
-/** Memory of the engine once it has settled: the median of five readings a second apart. */
-async function settledMemory(pid: number, base: string): Promise<Rss & EngineMetrics> {
+/**
+ * A full garbage collection in the engine, through its inspector (the bench
+ * starts it with `--inspect=127.0.0.1:0`), so that memory readings do not
+ * depend on when V8 last collected.
+ */
+async function collectGarbage(inspectorUrl: string): Promise<void> {
+  const socket = new WebSocket(inspectorUrl, { perMessageDeflate: false });
+  await new Promise<void>((resolveOpen, rejectOpen) => {
+    socket.once('open', () => resolveOpen());
+    socket.once('error', rejectOpen);
+  });
+  await new Promise<void>((resolveGc) => {
+    socket.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { id?: number }).id === 1) resolveGc();
+    });
+    socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  });
+  socket.close();
+}
+
+/** Memory of the engine after full collections: the median of three readings, each after a GC and half a second. */
+async function settledMemory(pid: number, base: string, inspectorUrl: string): Promise<Rss & EngineMetrics> {
   const samples: Array<Rss & EngineMetrics> = [];
-  for (let i = 0; i < 5; i++) {
-    await sleep(1_000);
+  for (let i = 0; i < 3; i++) {
+    await collectGarbage(inspectorUrl);
+    await sleep(500);
     samples.push({ ...rssOf(pid), ...(await engineMetrics(base)) });
   }
   samples.sort((a, b) => a.rss - b.rss);
-  return samples[2]!;
+  return samples[1]!;
+}
+
+/** CPU seconds per second a process uses over 5 s of doing nothing asked of it. */
+async function idleCpu(pid: number): Promise<number> {
+  const cpu0 = processCpuSeconds(pid);
+  await sleep(5_000);
+  return (processCpuSeconds(pid) - cpu0) / 5;
 }
 
 // ---------------------------------------------------------------- tokens
@@ -231,16 +318,18 @@ interface IdleResult {
   alive: number;
   pingSeconds: number;
   idleCpuPerSecond: number;
+  idleCpuBaseline: number;
   failures: string[];
 }
 
-async function benchIdle(proc: ServiceProcess, base: string, url: string, mint: (sub: string) => Promise<string>): Promise<IdleResult> {
+async function benchIdle(proc: ServiceProcess, base: string, url: string, mint: (sub: string) => Promise<string>, inspectorUrl: string): Promise<IdleResult> {
   const pid = proc.child.pid!;
   const target = Math.max(...CONNECTION_STEPS);
   console.log(`idle: minting ${fmt(target)} tokens (one user each)...`);
   const tokens: string[] = [];
   for (let i = 0; i < target; i++) tokens.push(await mint(`bench-idle-${i}`));
-  const baseline = await settledMemory(pid, base);
+  const baseline = await settledMemory(pid, base, inspectorUrl);
+  const idleCpuBaseline = await idleCpu(pid);
   console.log(`  baseline: RSS ${fmt(baseline.rss / 1024, 1)} MiB, heap used ${fmt(baseline.heapUsed / 1048576, 1)} MiB, ${baseline.connections} connections`);
   const open: IdleConnection[] = [];
   const failures: string[] = [];
@@ -264,7 +353,7 @@ async function benchIdle(proc: ServiceProcess, base: string, url: string, mint: 
     );
     const openSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const openEngineCpu = processCpuSeconds(pid) - cpu0;
-    const memory = await settledMemory(pid, base);
+    const memory = await settledMemory(pid, base, inspectorUrl);
     steps.push({ n: open.length, openSeconds, openEngineCpu, memory });
     const delta = memory.rss - baseline.rss;
     console.log(
@@ -273,10 +362,9 @@ async function benchIdle(proc: ServiceProcess, base: string, url: string, mint: 
         `external +${fmt((memory.external - baseline.external) / 1024 / open.length, 1)} KB per connection; engine counts ${memory.connections}`,
     );
   }
-  // What 10,000 idle connections cost the engine in CPU: the sweep (every second) and nothing else until the 30 s ping.
-  const idle0 = processCpuSeconds(pid);
-  await sleep(5_000);
-  const idleCpuPerSecond = (processCpuSeconds(pid) - idle0) / 5;
+  // What the idle connections cost the engine in CPU: the sweep every second, and the keep-alive ping
+  // round (every 30 s) when it falls into the 5 s window.
+  const idleCpuPerSecond = await idleCpu(pid);
   // Still alive? Every connection answers an engine-level ping.
   const pingStarted = process.hrtime.bigint();
   let alive = 0;
@@ -285,10 +373,13 @@ async function benchIdle(proc: ServiceProcess, base: string, url: string, mint: 
     alive += answers.filter(Boolean).length;
   }
   const pingSeconds = Number(process.hrtime.bigint() - pingStarted) / 1e9;
-  console.log(`  alive at the end: ${fmt(alive)}/${fmt(open.length)} answered an engine ping (in ${pingSeconds.toFixed(1)} s); engine idle CPU ${fmt(idleCpuPerSecond * 1000, 1)} ms/s`);
+  console.log(
+    `  alive at the end: ${fmt(alive)}/${fmt(open.length)} answered an engine ping (in ${pingSeconds.toFixed(1)} s); ` +
+      `engine CPU while idle: ${fmt(idleCpuPerSecond * 1000, 1)} ms/s (${fmt(idleCpuBaseline * 1000, 1)} ms/s with no connection)`,
+  );
   for (const c of open) c.socket.terminate();
   for (let i = 0; i < 100 && (await engineMetrics(base)).connections > 0; i++) await sleep(100);
-  return { baseline, steps, alive, pingSeconds, idleCpuPerSecond, failures };
+  return { baseline, steps, alive, pingSeconds, idleCpuPerSecond, idleCpuBaseline, failures };
 }
 
 // ---------------------------------------------------------------- handshakes
@@ -301,8 +392,14 @@ interface HandshakeResult {
   p50: number;
   p99: number;
   engineCpuUs: number;
+  /** Of which in the kernel (sockets). */
+  engineSystemUs: number;
   mainThreadUs: number;
+  /** Engine CPU per handshake by thread name. */
+  threads: string;
   clientCpuUs: number;
+  /** Who kept the machine busy during the timed phase. */
+  machine: string;
   rawBefore: number;
   rawAfter: number;
   firstFailure?: string;
@@ -324,17 +421,24 @@ async function benchHandshakes(proc: ServiceProcess, url: string, mint: (sub: st
   console.log(`handshakes: warm-up ${fmt(warmRate)}/s; minting ${fmt(count)} distinct tokens for ~${SECONDS} s...`);
   const frames = await handshakeFrames(mint, count, 'bench-hs');
   const rawBefore = rawEs256PerSecond();
-  const cpu0 = processCpuSeconds(pid);
-  const threads0 = threadCpuSeconds(pid);
+  const machine0 = machineCpu();
+  const split0 = cpuSplit(`/proc/${pid}/stat`);
+  const threads0 = cpuByThreadName(pid);
   const client0 = cpuSelf();
   const result = await runHandshakeLoad(url, frames, IN_FLIGHT);
   const clientCpu = cpuSelf() - client0;
-  const engineCpu = processCpuSeconds(pid) - cpu0;
-  const mainThread = (threadCpuSeconds(pid).get(pid) ?? 0) - (threads0.get(pid) ?? 0);
+  const split1 = cpuSplit(`/proc/${pid}/stat`);
+  const threads1 = cpuByThreadName(pid);
+  const machine = machineShare(machine0, machineCpu(), result.seconds, {
+    engine: split1.user + split1.system - split0.user - split0.system,
+    'bench (clients)': clientCpu,
+  });
   const rawAfter = rawEs256PerSecond();
   const ok = result.answers.filter((a) => a.startsWith('{"type":"handshake_ok"')).length;
   const refused = result.answers.find((a) => !a.startsWith('{"type":"handshake_ok"'));
   const latencies = [...result.latencies].sort((a, b) => a - b);
+  const engineUser = split1.user - split0.user;
+  const engineSystem = split1.system - split0.system;
   return {
     rate: ok / result.seconds,
     ok,
@@ -342,9 +446,12 @@ async function benchHandshakes(proc: ServiceProcess, url: string, mint: (sub: st
     seconds: result.seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
-    engineCpuUs: (engineCpu * 1e6) / ok,
-    mainThreadUs: (mainThread * 1e6) / ok,
+    engineCpuUs: ((engineUser + engineSystem) * 1e6) / ok,
+    engineSystemUs: (engineSystem * 1e6) / ok,
+    mainThreadUs: (((threads1.get('main') ?? 0) - (threads0.get('main') ?? 0)) * 1e6) / ok,
+    threads: threadShares(threads0, threads1, ok),
     clientCpuUs: (clientCpu * 1e6) / ok,
+    machine,
     rawBefore,
     rawAfter,
     ...(result.failures[0] || refused ? { firstFailure: result.failures[0] ?? refused } : {}),
@@ -359,6 +466,7 @@ interface Peer {
   issuerUrl: string;
   pdpUrl: string;
   ask<T extends PeerMessage['type']>(request: PeerRequest, answer: T): Promise<Extract<PeerMessage, { type: T }>>;
+  stop(): Promise<void>;
 }
 
 async function startPeer(): Promise<Peer> {
@@ -384,6 +492,14 @@ async function startPeer(): Promise<Peer> {
       const answered = next(answer);
       child.send(request);
       return answered;
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+      child.send({ type: 'close' } satisfies PeerRequest);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
@@ -434,13 +550,20 @@ interface FlowResultSummary {
   p99: number;
   engineCpuMs: number;
   engineMainMs: number;
+  engineSystemMs: number;
+  /** Engine CPU per flow by thread name, in µs. */
+  threads: string;
   peerCpuMs: number;
   clientCpuMs: number;
   peerStats: Extract<PeerMessage, { type: 'stats' }>;
+  /** Handshakes the engine saw during the timed phase (the clients connected before it). */
+  reconnects: number;
+  /** Who kept the machine busy during the timed phase. */
+  machine: string;
   firstFailure?: string;
 }
 
-async function benchFlows(proc: ServiceProcess, peer: Peer, url: string, mint: (sub: string) => Promise<string>): Promise<FlowResultSummary> {
+async function benchFlows(proc: ServiceProcess, peer: Peer, base: string, url: string, mint: (sub: string) => Promise<string>): Promise<FlowResultSummary> {
   const pid = proc.child.pid!;
   const clients: EngineClient[] = [];
   for (let i = 0; i < FLOW_CLIENTS; i++) {
@@ -462,21 +585,28 @@ async function benchFlows(proc: ServiceProcess, peer: Peer, url: string, mint: (
     const warm = await runFlows(clients, warmOffers, Date.now() + 600_000);
     if (warm.failed) throw new Error(`warm-up flows failed (${warm.failed}): ${warm.firstFailure}`);
     const warmRate = warm.done / warm.seconds;
-    const count = Math.ceil(Math.max(warmRate, 50) * SECONDS * 2);
+    const count = Math.ceil(Math.max(warmRate, 100) * SECONDS * 2.5);
     console.log(`flows: warm-up ${fmt(warmRate, 1)}/s (${warm.done} flows); ${fmt(count)} offers ready for ~${SECONDS} s...`);
     const offers = (await peer.ask({ type: 'offers', count }, 'offers')).offers;
     await peer.ask({ type: 'stats' }, 'stats'); // resets the peer's counters
     await sleep(500);
-    const engine0 = processCpuSeconds(pid);
-    const threads0 = threadCpuSeconds(pid);
+    const handshakes0 = (await engineMetrics(base)).handshakes;
+    const machine0 = machineCpu();
+    const engine0 = cpuSplit(`/proc/${pid}/stat`);
+    const threads0 = cpuByThreadName(pid);
     const peer0 = processCpuSeconds(peer.child.pid!);
     const client0 = cpuSelf();
     const timed = await runFlows(clients, offers, Date.now() + SECONDS * 1000);
     const clientCpu = cpuSelf() - client0;
-    const engineCpu = processCpuSeconds(pid) - engine0;
-    const engineMain = (threadCpuSeconds(pid).get(pid) ?? 0) - (threads0.get(pid) ?? 0);
+    const engine1 = cpuSplit(`/proc/${pid}/stat`);
+    const threads1 = cpuByThreadName(pid);
+    const engineCpu = engine1.user + engine1.system - engine0.user - engine0.system;
+    const engineMain = (threads1.get('main') ?? 0) - (threads0.get('main') ?? 0);
     const peerCpu = processCpuSeconds(peer.child.pid!) - peer0;
+    const machine = machineShare(machine0, machineCpu(), timed.seconds, { engine: engineCpu, 'issuer peer': peerCpu, 'bench (clients)': clientCpu });
     const peerStats = await peer.ask({ type: 'stats' }, 'stats');
+    // The clients connected before the clock: a handshake in the timed phase is a reconnect.
+    const reconnects = (await engineMetrics(base)).handshakes - handshakes0;
     const latencies = [...timed.latencies].sort((a, b) => a - b);
     return {
       rate: timed.done / timed.seconds,
@@ -487,9 +617,13 @@ async function benchFlows(proc: ServiceProcess, peer: Peer, url: string, mint: (
       p99: percentile(latencies, 99),
       engineCpuMs: (engineCpu * 1e3) / timed.done,
       engineMainMs: (engineMain * 1e3) / timed.done,
+      engineSystemMs: ((engine1.system - engine0.system) * 1e3) / timed.done,
+      threads: threadShares(threads0, threads1, timed.done),
       peerCpuMs: (peerCpu * 1e3) / timed.done,
       clientCpuMs: (clientCpu * 1e3) / timed.done,
       peerStats,
+      reconnects,
+      machine,
       ...(timed.firstFailure ? { firstFailure: timed.firstFailure } : {}),
     };
   } finally {
@@ -509,14 +643,19 @@ async function main(): Promise<void> {
     WALLET_TRUST_PDP_ALLOW_HTTP: 'true',
     WALLET_TRUST_PDP_ALLOW_CIDRS: '127.0.0.0/8',
     ...ENGINE_ENV,
+    // The inspector on a free loopback port, for full GCs before memory readings (no session is attached otherwise).
+    NODE_OPTIONS: `${process.env['BENCH_NODE_OPTIONS'] ?? ''} --inspect=127.0.0.1:0`.trim(),
   });
+  const inspectorUrl = proc.output.map((line) => /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1]).find(Boolean);
   // startBuiltApp keeps every log line; a long bench does not need them.
   const keepOutput = setInterval(() => proc.output.splice(0, Math.max(0, proc.output.length - 200)), 1_000);
-  const minter = await tokenMinter(proc);
   const base = proc.servers.get('wallet')!;
   const url = `${base.replace(/^http/, 'ws')}/api/v2/wallet`;
   const rows: Array<[string, string, string, string]> = [];
+  let minter: Awaited<ReturnType<typeof tokenMinter>> | undefined;
   try {
+    if (!inspectorUrl) throw new Error('the engine did not say where its inspector listens');
+    minter = await tokenMinter(proc);
     // Warm-up for everything: the handshake path, JIT and lazily loaded modules, before any baseline.
     const warm = await runHandshakeLoad(url, await handshakeFrames(minter.mint, HANDSHAKE_WARM_UP, 'bench-first'), IN_FLIGHT);
     if (warm.failures.length || !warm.answers.every((a) => a.startsWith('{"type":"handshake_ok"'))) {
@@ -524,7 +663,7 @@ async function main(): Promise<void> {
     }
 
     if (PHASES.has('idle')) {
-      const idle = await benchIdle(proc, base, url, minter.mint);
+      const idle = await benchIdle(proc, base, url, minter.mint, inspectorUrl);
       for (const step of idle.steps) {
         const perConnection = (step.memory.rss - idle.baseline.rss) / step.n;
         const heap = (step.memory.heapUsed - idle.baseline.heapUsed) / 1024 / step.n;
@@ -538,7 +677,7 @@ async function main(): Promise<void> {
       const last = idle.steps[idle.steps.length - 1];
       rows.push([
         'idle connections alive at the end (engine ping)',
-        `${fmt(idle.alive)}/${fmt(last?.n ?? 0)}; engine idle CPU ${fmt(idle.idleCpuPerSecond * 1000, 1)} ms/s`,
+        `${fmt(idle.alive)}/${fmt(last?.n ?? 0)}; engine CPU while idle ${fmt(idle.idleCpuPerSecond * 1000, 1)} ms/s (${fmt(idle.idleCpuBaseline * 1000, 1)} with none)`,
         'all',
         idle.alive === (last?.n ?? -1) && idle.failures.length === 0 ? 'yes' : `no (${idle.failures.length} failed to open${idle.failures[0] ? `: ${idle.failures[0]}` : ''})`,
       ]);
@@ -549,9 +688,10 @@ async function main(): Promise<void> {
       const raw = (hs.rawBefore + hs.rawAfter) / 2;
       console.log(
         `  ${fmt(hs.ok)} handshakes in ${hs.seconds.toFixed(1)} s = ${fmt(hs.rate)}/s (${hs.failed} failed${hs.firstFailure ? `: ${hs.firstFailure}` : ''}); ` +
-          `p50 ${hs.p50.toFixed(1)} ms, p99 ${hs.p99.toFixed(1)} ms; engine ${fmt(hs.engineCpuUs)} µs CPU each (main thread ${fmt(hs.mainThreadUs)} µs); ` +
+          `p50 ${hs.p50.toFixed(1)} ms, p99 ${hs.p99.toFixed(1)} ms; engine ${fmt(hs.engineCpuUs)} µs CPU each (${fmt(hs.engineSystemUs)} µs in the kernel; by thread, µs: ${hs.threads}); ` +
           `client ${fmt(hs.clientCpuUs)} µs each; raw ES256 ${fmt(hs.rawBefore)} before, ${fmt(hs.rawAfter)} after`,
       );
+      console.log(`  machine during the phase: ${hs.machine}`);
       rows.push([`raw ES256 verifications (node:crypto, one core)`, `${fmt(raw)}/s (${fmt(hs.rawBefore)} before, ${fmt(hs.rawAfter)} after)`, '', '']);
       rows.push([
         `handshakes/s (connect+upgrade+handshake_ok+close, distinct tokens, ${IN_FLIGHT} in flight)`,
@@ -561,19 +701,20 @@ async function main(): Promise<void> {
       ]);
       rows.push([
         'engine CPU per handshake',
-        `${fmt(hs.engineCpuUs)} µs (main thread ${fmt(hs.mainThreadUs)} µs; ${fmt(1e6 / hs.engineCpuUs)} per CPU-second); client ${fmt(hs.clientCpuUs)} µs`,
+        `${fmt(hs.engineCpuUs)} µs (kernel ${fmt(hs.engineSystemUs)}; main thread ${fmt(hs.mainThreadUs)}; ${fmt(1e6 / hs.engineCpuUs)} per CPU-second); client ${fmt(hs.clientCpuUs)} µs`,
         '',
         '',
       ]);
     }
 
     if (PHASES.has('flows')) {
-      const flows = await benchFlows(proc, peer, url, minter.mint);
+      const flows = await benchFlows(proc, peer, base, url, minter.mint);
       console.log(
         `  ${fmt(flows.done)} flows in ${flows.seconds.toFixed(1)} s = ${fmt(flows.rate, 1)}/s (${flows.failed} failed${flows.firstFailure ? `: ${flows.firstFailure}` : ''}); ` +
-          `p50 ${flows.p50.toFixed(0)} ms, p99 ${flows.p99.toFixed(0)} ms; CPU per flow: engine ${flows.engineCpuMs.toFixed(2)} ms (main thread ${flows.engineMainMs.toFixed(2)} ms), ` +
+          `p50 ${flows.p50.toFixed(0)} ms, p99 ${flows.p99.toFixed(0)} ms; CPU per flow: engine ${flows.engineCpuMs.toFixed(2)} ms (kernel ${flows.engineSystemMs.toFixed(2)} ms; by thread, µs: ${flows.threads}), ` +
           `issuer peer + PDP ${flows.peerCpuMs.toFixed(2)} ms, clients ${flows.clientCpuMs.toFixed(2)} ms; peer saw ${JSON.stringify(flows.peerStats.statuses)}`,
       );
+      console.log(`  machine during the phase: ${flows.machine}; handshakes (reconnects) during it: ${flows.reconnects}`);
       rows.push([
         `pre-authorized issuance flows/s (${FLOW_CLIENTS} EngineClients, 1 flow each at a time)`,
         `${fmt(flows.rate, 1)}/s (${flows.failed} failed); p50 ${flows.p50.toFixed(0)} ms, p99 ${flows.p99.toFixed(0)} ms`,
@@ -589,10 +730,9 @@ async function main(): Promise<void> {
     }
   } finally {
     clearInterval(keepOutput);
-    await minter.close();
+    await minter?.close();
     await proc.stop('SIGTERM');
-    await peer.ask({ type: 'close' }, 'ready').catch(() => undefined);
-    if (peer.child.exitCode === null) peer.child.kill('SIGTERM');
+    await peer.stop();
   }
 
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['measure', 'result', 'target', 'met?'][i]!.length));

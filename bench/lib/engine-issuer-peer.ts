@@ -41,6 +41,8 @@ async function main(): Promise<void> {
       }
     })();
   });
+  // The bench went away (finished, failed or killed): so does the peer.
+  process.on('disconnect', () => process.exit(0));
   send({ type: 'ready', issuerUrl: issuer.url, pdpUrl: pdp.url });
 }
 

@@ -4,12 +4,13 @@
  * `raw-http-load.ts` for HTTP). Per connection it opens a TCP socket, writes
  * a fixed HTTP upgrade request, waits for `101`, writes one pre-built masked
  * text frame (the engine's `handshake`), reads one text frame back, and then
- * either closes cleanly (close frame 1000) or hands the socket over. It does
+ * closes as a browser does (close frame 1000; the server ends the TCP
+ * connection). It does
  * not validate `Sec-WebSocket-Accept`, and uses an all-zero mask (allowed by
  * RFC 6455; the server unmasks either way), so frames are serialized before
  * the clock starts. Used for timed phases only; `ws` drives everything else.
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 
 /** A client-to-server text frame: FIN + text opcode, masked with a zero key. */
 export function maskedTextFrame(text: string): Buffer {
@@ -46,8 +47,8 @@ function upgradeRequest(url: URL): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
-/** The first server frame's text, read off `buffered` once whole; null while incomplete. */
-function readTextFrame(buffered: Buffer): { text: string; rest: number } | null {
+/** One whole server frame off the front of `buffered` (servers do not mask), or null while incomplete. */
+function readFrame(buffered: Buffer): { opcode: number; payload: Buffer; size: number } | null {
   if (buffered.length < 2) return null;
   let length = buffered[1]! & 0x7f;
   let offset = 2;
@@ -61,7 +62,26 @@ function readTextFrame(buffered: Buffer): { text: string; rest: number } | null 
     offset = 10;
   }
   if (buffered.length < offset + length) return null;
-  return { text: buffered.toString('utf8', offset, offset + length), rest: offset + length };
+  return { opcode: buffered[0]! & 0x0f, payload: buffered.subarray(offset, offset + length), size: offset + length };
+}
+
+/**
+ * The first text frame's text, skipping pings and pongs (the server's
+ * keep-alive ping can reach a connection mid-handshake); a close frame is an
+ * error naming its code and reason.
+ */
+function readTextFrame(buffered: Buffer): { text: string } | { closed: string } | null {
+  let at = 0;
+  for (;;) {
+    const frame = readFrame(buffered.subarray(at));
+    if (!frame) return null;
+    at += frame.size;
+    if (frame.opcode === 0x1) return { text: frame.payload.toString('utf8') };
+    if (frame.opcode === 0x8) {
+      const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005;
+      return { closed: `closed by the server: ${code} ${frame.payload.toString('utf8', 2)}` };
+    }
+  }
 }
 
 export interface HandshakeOutcome {
@@ -69,15 +89,14 @@ export interface HandshakeOutcome {
   text: string;
   /** Milliseconds from connect to that frame. */
   ms: number;
-  /** The open socket when `keep` was asked; the caller owns it. */
-  socket?: Socket;
 }
 
-/** One connect + upgrade + handshake frame + first answer; closes cleanly unless `keep`. */
-export function handshakeOnce(url: URL, upgrade: Buffer, frame: Buffer, keep = false): Promise<HandshakeOutcome> {
+/** One connect + upgrade + handshake frame + first answer, then a clean close. */
+export function handshakeOnce(url: URL, upgrade: Buffer, frame: Buffer): Promise<HandshakeOutcome> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    socket.write(upgrade);
     let buffered: Buffer = Buffer.alloc(0);
     let upgraded = false;
     let settled = false;
@@ -103,21 +122,28 @@ export function handshakeOnce(url: URL, upgrade: Buffer, frame: Buffer, keep = f
       }
       const read = readTextFrame(buffered);
       if (!read) return;
+      if ('closed' in read) return fail(new Error(read.closed));
       settled = true;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       socket.removeAllListeners('data');
       socket.removeAllListeners('close');
-      if (keep) {
-        resolve({ text: read.text, ms, socket });
-        return;
-      }
-      // The server answers the close frame with its own and ends the TCP connection.
+      // As a browser closes: the close frame, then the server answers with its own
+      // and ends the TCP connection (this socket ends too: no half-open).
+      const linger = setTimeout(() => socket.destroy(), 5_000);
       socket.on('data', () => undefined);
-      socket.on('close', () => undefined);
-      socket.end(CLOSE_FRAME);
+      socket.on('close', () => clearTimeout(linger));
+      socket.write(CLOSE_FRAME);
       resolve({ text: read.text, ms });
     });
   });
+}
+
+/** An error's code and message (connect errors may come as an AggregateError with an empty message). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const inner = error instanceof AggregateError ? ` [${error.errors.map((e: unknown) => describe(e)).join('; ')}]` : '';
+  return `${error.name}${code ? ` ${code}` : ''}: ${error.message}${inner}`;
 }
 
 export interface HandshakeLoadResult {
@@ -150,16 +176,10 @@ export async function runHandshakeLoad(wsUrl: string, frames: Buffer[], concurre
           answers.push(outcome.text.slice(0, 40));
           latencies.push(outcome.ms);
         } catch (error) {
-          failures.push(error instanceof Error ? error.message : String(error));
+          failures.push(describe(error));
         }
       }
     }),
   );
   return { answers, latencies, failures, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
-}
-
-/** The upgrade request bytes for `wsUrl` (for callers of {@link handshakeOnce}). */
-export function upgradeRequestFor(wsUrl: string): { url: URL; upgrade: Buffer } {
-  const url = new URL(wsUrl.replace(/^ws/, 'http'));
-  return { url, upgrade: upgradeRequest(url) };
 }
