@@ -147,7 +147,7 @@ export class EngineFlows {
         status: record.result ? record.status : 'running',
         updatedAt: this.now(),
       };
-      if ((await this.store.replace(loaded.raw, next)) !== null) {
+      if ((await this.store.replace(loaded.raw, next, record.status)) !== null) {
         this.run(record.id);
         return;
       }
@@ -189,7 +189,7 @@ export class EngineFlows {
         actions: [...record.actions, { id: `n${record.actions.length + 1}`, kind: 'notification', params, ...(messageId ? { messageId } : {}), done: false }],
         updatedAt: this.now(),
       };
-      if ((await this.store.replace(loaded.raw, next)) !== null) {
+      if ((await this.store.replace(loaded.raw, next, record.status)) !== null) {
         this.run(record.id);
         return;
       }

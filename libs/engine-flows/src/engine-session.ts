@@ -75,9 +75,12 @@ export class EngineHub {
   }
 }
 
-/** What this engine supports, for `handshake_ok`. */
+/** What this engine supports, for `handshake_ok` (built once: it is the same for every connection). */
 export function engineCapabilities(): Capabilities {
-  return {
+  return CAPABILITIES;
+}
+
+const CAPABILITIES: Capabilities = {
     protocols: ['oid4vci', 'oid4vp'],
     oid4vp: {
       versions: ['1.0'],
@@ -109,8 +112,7 @@ export function engineCapabilities(): Capabilities {
       proof_types: ['jwt'],
     },
     resume: true,
-  };
-}
+};
 
 /** The `handshake_ok` frame for a principal. */
 export async function handshakeOk(

@@ -136,7 +136,7 @@ export class FlowRunner {
         lease: { owner: `${this.options.replica}:${randomBytes(6).toString('base64url')}`, until: now + this.options.leaseMs },
         updatedAt: now,
       };
-      const raw = await this.store.replace(loaded.raw, leased);
+      const raw = await this.store.replace(loaded.raw, leased, record.status);
       if (raw === null) continue;
       await this.run({ record: leased, raw });
       return;
@@ -155,7 +155,7 @@ export class FlowRunner {
       ...(messageId ? { message_id: messageId } : {}),
     };
     const next: FlowRecord = { ...record, status: 'failed', result: frame, lease: null, waiting: null, due: null, updatedAt: this.now() };
-    if ((await this.store.replace(loaded.raw, next)) === null) return false;
+    if ((await this.store.replace(loaded.raw, next, record.status)) === null) return false;
     await this.store.setDue(record.id, null).catch(() => undefined);
     await this.emit(record, frame);
     return true;
@@ -219,6 +219,8 @@ export function toFlowFailure(error: unknown): FlowFailure {
 class RunContext implements FlowContext {
   record: FlowRecord;
   raw: string;
+  /** The status the stored record has (the in-memory record changes before it is written). */
+  stored: FlowRecord['status'];
   private prefix = '';
 
   constructor(
@@ -230,6 +232,7 @@ class RunContext implements FlowContext {
   ) {
     this.record = loaded.record;
     this.raw = loaded.raw;
+    this.stored = loaded.record.status;
   }
 
   get flowId(): string {
@@ -259,9 +262,10 @@ class RunContext implements FlowContext {
     const record = root.record;
     record.updatedAt = this.now();
     if (record.lease) record.lease = { ...record.lease, until: this.now() + this.options.leaseMs };
-    const raw = await this.store.replace(root.raw, record);
+    const raw = await this.store.replace(root.raw, record, root.stored);
     if (raw === null) throw CONFLICT;
     root.raw = raw;
+    root.stored = record.status;
   }
 
   async stage<T>(name: string, work: () => Promise<T>): Promise<T> {

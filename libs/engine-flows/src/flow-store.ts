@@ -90,12 +90,13 @@ export class FlowStore {
    * Replaces the record read as `previous` with `next`; the new raw value, or
    * null when someone else changed it meanwhile (reload and decide again).
    */
-  async replace(previous: string, next: FlowRecord): Promise<string | null> {
+  async replace(previous: string, next: FlowRecord, previousStatus?: FlowRecord['status']): Promise<string | null> {
     const raw = JSON.stringify(next);
     const ok = await this.cache.compareAndSet(this.flowKey(next.id), previous, raw, { ttlMs: this.keepUntil(next) - this.now() });
     if (!ok) return null;
-    const before = parseFlowRecord(previous);
-    if (!before || before.status !== next.status) {
+    // The index lists statuses: it changes only when the status did (callers that know it say so; parsing costs).
+    const before = previousStatus ?? parseFlowRecord(previous)?.status;
+    if (before !== next.status) {
       await this.updateUserIndex(next.tenantId, next.userId, (entries) =>
         entries.some((e) => e.flow_id === next.id) ? entries.map((e) => (e.flow_id === next.id ? this.entry(next) : e)) : entries,
       );

@@ -1,4 +1,5 @@
 import type { Display, IssuerSummary, OfferedCredential } from '@wallet/engine-protocol';
+import { createHash } from 'node:crypto';
 import type { IssuerMetadataView } from '../ports';
 import { vciClient, type IssuerMetadataResult } from './openid4vc';
 
@@ -25,6 +26,23 @@ const sameId = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/
  * documents and answers 404 to anything else (nothing goes to the network).
  */
 export async function issuerMetadataResult(view: IssuerMetadataView): Promise<IssuerMetadataResult> {
+  // Every run of a flow reads the same documents again; the library's validation of them costs
+  // more than hashing them, so results are remembered by content (briefly, a bounded number).
+  const key = createHash('sha256').update(JSON.stringify([view.issuer, view.credentialIssuerMetadata, view.authorizationServers])).digest('base64url');
+  const now = Date.now();
+  const known = parsed.get(key);
+  if (known && known.until > now) return known.result;
+  const result = await resolve(view);
+  if (parsed.size >= MEMO_MAX) parsed.clear();
+  parsed.set(key, { result, until: now + MEMO_MS });
+  return result;
+}
+
+const MEMO_MS = 60_000;
+const MEMO_MAX = 256;
+const parsed = new Map<string, { result: IssuerMetadataResult; until: number }>();
+
+async function resolve(view: IssuerMetadataView): Promise<IssuerMetadataResult> {
   // The registry verified and applied signed_metadata; the library would want to verify it again.
   const { signed_metadata: _signed, ...credentialIssuer } = view.credentialIssuerMetadata;
   const fetch = async (input: string | URL | Request): Promise<Response> => {

@@ -13,6 +13,8 @@ import { ClusterBridge } from './cluster-bridge';
 import { ENGINE_CORE } from './engine.tokens';
 
 const PATH = /^\/(?:t\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\/)?api\/v2\/wallet\/?$/;
+/** Connections pinged per event-loop turn. */
+const PING_BATCH = 250;
 /** A connection whose unsent frames pile up past this is too slow to keep. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -263,7 +265,7 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     };
     let principal: Principal & { expiresAt: number };
     try {
-      const verified = await this.verifier.verify(message.token);
+      const verified = await this.verifier.verify(message.token, { signatureCheck: 'thread-pool' });
       principal = { tenantId: verified.tenantId, userId: verified.userId, expiresAt: verified.expiresAt * 1000 };
     } catch (error) {
       if (error instanceof RefusalError) return fail('unauthenticated', error.message, CLOSE_CODES.unauthenticated);
@@ -353,15 +355,25 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Pings every connection; one that did not answer the last ping is gone. */
+  /**
+   * Pings every connection; one that did not answer the last ping is gone.
+   * In batches, yielding to the event loop between them: one pass over
+   * 10,000 sockets in a single turn held every other message for ~0.2 s.
+   */
   private ping(): void {
-    for (const connection of this.connections) {
-      if (!connection.alive) {
-        connection.socket.terminate();
-        continue;
+    const all = [...this.connections];
+    const batch = (from: number): void => {
+      for (const connection of all.slice(from, from + PING_BATCH)) {
+        if (connection.socket.readyState !== connection.socket.OPEN) continue;
+        if (!connection.alive) {
+          connection.socket.terminate();
+          continue;
+        }
+        connection.alive = false;
+        connection.socket.ping();
       }
-      connection.alive = false;
-      connection.socket.ping();
-    }
+      if (from + PING_BATCH < all.length) setImmediate(() => batch(from + PING_BATCH));
+    };
+    batch(0);
   }
 }
