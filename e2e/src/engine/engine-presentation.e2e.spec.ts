@@ -168,6 +168,20 @@ describe('engine: OpenID4VP presentation to our verifier', () => {
     expect((await status(sessionId))['status']).toBe('answered');
   });
 
+  it.each([
+    ['a haip-vp:// link', (link: string) => link.replace(/^openid4vp:\/\//, 'haip-vp://')],
+    ['an https same-device link', (link: string) => link.replace(/^openid4vp:\/\//, 'https://wallet.example/present')],
+  ])('takes the request from %s', async (_what, rewrite) => {
+    const { link, sessionId } = await start({ client_id: 'shop' });
+    const socket = await authenticatedSocket(url, token);
+    const { flowId, question } = await ask(socket, rewrite(link));
+    const presentation = await holder.present(credential, disclose, { nonce: String(question['nonce']), aud: String(question['audience']) });
+    socket.send({ type: 'presentation_response', flow_id: flowId, message_id: question['message_id'], vp_token: { pid: [presentation] } });
+    await socket.next('flow_complete', 15_000);
+    socket.close();
+    expect((await status(sessionId))['status']).toBe('answered');
+  });
+
   it('presents to a Presentation Exchange scope', async () => {
     const { link, sessionId } = await start({ client_id: 'shop', scope: 'pex' });
     const socket = await authenticatedSocket(url, token);

@@ -376,6 +376,12 @@ describe('engine: OpenID4VP to a third-party verifier, through the client librar
         /x509_san_dns/,
       ],
       [
+        'a request object for another audience than the wallet',
+        () => ({ client: { prefix: 'x509_san_dns', pki: verifierPki }, dcqlQuery: pidQuery, jarClaims: { aud: 'https://another-wallet.example' } }),
+        'invalid_request',
+        /another audience/,
+      ],
+      [
         'an expired request object',
         () => ({
           client: { prefix: 'x509_san_dns', pki: verifierPki },
