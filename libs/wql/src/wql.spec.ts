@@ -93,6 +93,16 @@ describe('parseWql', () => {
     expect(issue({ ['n'.repeat(257)]: 'x' }).message).toBe('tag name longer than 256 characters');
   });
 
+  it('counts every part of a query, empty clauses included, so no shape expands without bound', () => {
+    // No conditions at all, yet each element would become a set operation in the store.
+    const empties = { $or: Array.from({ length: 200 }, () => ({})) };
+    expect(issue(empties)).toMatchObject({ message: 'too many parts (at most 128 objects, operators and conditions)' });
+    const nots = { $and: Array.from({ length: 70 }, () => ({ $not: {} })) };
+    expect(issue(nots).message).toContain('too many parts');
+    expect(() => parseWql({ $or: Array.from({ length: 100 }, () => ({})) })).not.toThrow();
+    expect(issue({ $or: [{}, {}, {}] }, { maxNodes: 3 })).toMatchObject({ path: '/query/$or/1' });
+  });
+
   it('puts the path in the error message as well', () => {
     expect(() => parseWql({ a: { $gt: '1' } }, {}, '/query')).toThrow(/at \/query\/a\/\$gt/);
   });

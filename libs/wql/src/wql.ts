@@ -38,6 +38,13 @@ export interface WqlLimits {
   maxDepth: number;
   /** Conditions in the whole query, every `$in` value and `$exist` name counted (default 64). */
   maxClauses: number;
+  /**
+   * Nodes of the whole query: every query object (empty ones included), every
+   * `$and`/`$or`/`$not` and every condition (default 128). Bounds what a store
+   * expands a query into, whatever its shape: `{"$or": [{}, {}, ...]}` has no
+   * conditions but becomes one set operation per element.
+   */
+  maxNodes: number;
   /** Longest tag name (default 256). */
   maxNameLength: number;
   /** Longest tag value or pattern (default 1024). */
@@ -47,6 +54,7 @@ export interface WqlLimits {
 export const DEFAULT_WQL_LIMITS: Readonly<WqlLimits> = Object.freeze({
   maxDepth: 8,
   maxClauses: 64,
+  maxNodes: 128,
   maxNameLength: 256,
   maxValueLength: 1024,
 });
@@ -60,6 +68,7 @@ const RANGE_OPS: Record<string, WqlComparison> = { $gt: 'gt', $gte: 'gte', $lt: 
 
 class Parser {
   private clauses = 0;
+  private nodes = 0;
   private readonly issues: ValidationIssue[] = [];
 
   constructor(
@@ -72,6 +81,11 @@ class Parser {
     throw new ValidationError(`invalid WQL query: ${message} at ${this.base + path || '/'}`, this.issues);
   }
 
+  node(path: string): void {
+    this.nodes += 1;
+    if (this.nodes > this.limits.maxNodes) this.fail(path, `too many parts (at most ${this.limits.maxNodes} objects, operators and conditions)`);
+  }
+
   count(path: string, n = 1): void {
     this.clauses += n;
     if (this.clauses > this.limits.maxClauses) this.fail(path, `too many conditions (at most ${this.limits.maxClauses})`);
@@ -80,6 +94,7 @@ class Parser {
   query(value: unknown, path: string, depth: number): WqlNode {
     if (depth > this.limits.maxDepth) this.fail(path, `nested too deeply (at most ${this.limits.maxDepth} levels)`);
     if (!isPlainObject(value)) this.fail(path, 'must be an object');
+    this.node(path);
     const clauses: WqlNode[] = [];
     for (const key of Object.keys(value)) {
       const child = `${path}/${escapePointer(key)}`;
@@ -88,16 +103,19 @@ class Parser {
         case '$and':
         case '$or': {
           if (!Array.isArray(item)) this.fail(child, `${key} takes an array of queries`);
+          this.node(child);
           const inner = item.map((q, i) => this.query(q, `${child}/${i}`, depth + 1));
           clauses.push({ op: key === '$and' ? 'and' : 'or', clauses: inner });
           break;
         }
         case '$not':
+          this.node(child);
           clauses.push({ op: 'not', clause: this.query(item, child, depth + 1) });
           break;
         case '$exist': {
           const names = typeof item === 'string' ? [item] : item;
           if (!Array.isArray(names) || names.length === 0) this.fail(child, '$exist takes a tag name or a non-empty array of names');
+          this.node(child);
           this.count(child, names.length);
           names.forEach((name, i) => this.name(name, Array.isArray(item) ? `${child}/${i}` : child));
           clauses.push({ op: 'exist', names: names as string[] });
@@ -114,6 +132,7 @@ class Parser {
   }
 
   private condition(name: string, value: unknown, path: string, depth: number): WqlNode {
+    this.node(path);
     if (typeof value === 'string') {
       this.count(path);
       this.value(value, path);
