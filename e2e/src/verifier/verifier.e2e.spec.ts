@@ -203,6 +203,23 @@ describe('verifier: OpenID4VP with a wallet built from @openid4vc/openid4vp and 
     expect(await status(sessionId)).toMatchObject({ status: 'answered' });
   });
 
+  it('request object: an unknown id is a 404 and a malformed wallet_nonce a 400, as OAuth error JSON', async () => {
+    const unknown = await fetch(`${base}/api/v1/request/no-such-request`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toContain('application/json');
+    expect(await unknown.json()).toMatchObject({ error: 'invalid_request_uri' });
+    const { sessionId } = await start({ client_id: 'shop', client_callback: APP_CALLBACK, request_uri_method: 'post' });
+    for (const nonce of ['n'.repeat(257), 'with space']) {
+      const bad = await fetch(`${base}/api/v1/request/${sessionId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ wallet_nonce: nonce }),
+      });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ error: 'invalid_request', error_description: 'wallet_nonce is malformed' });
+    }
+  });
+
   it('Presentation Exchange: a definition instead of a DCQL query, answered with a presentation_submission', async () => {
     for (const [requestMode, responseMode] of [
       ['byReference', 'direct_post'],

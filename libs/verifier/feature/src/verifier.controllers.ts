@@ -12,6 +12,12 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 const requestBase = (req: FastifyRequest) => `${req.protocol}://${req.headers.host ?? 'localhost'}`;
 
 const REQUEST_OBJECT_TYPE = 'application/oauth-authz-req+jwt';
+/**
+ * The request object's media type is set only once it is signed: set before an
+ * error, it would make the error filter's JSON body unserialisable (a 500).
+ */
+const sendRequestObject = (reply: FastifyReply, jwt: string) =>
+  void reply.header('content-type', REQUEST_OBJECT_TYPE).header('cache-control', 'no-store').send(jwt);
 
 /**
  * The VCVerifier-compatible front channel: login pages with QR codes, the
@@ -154,14 +160,14 @@ export class VerifierFrontendController {
   /** The request object (`request_uri`), GET, or POST with `wallet_nonce` (`request_uri_method=post`). */
   @Get('v1/request/:id')
   async requestObject(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
-    void reply.header('content-type', REQUEST_OBJECT_TYPE).header('cache-control', 'no-store').send(await this.core.requestObject(id, null));
+    sendRequestObject(reply, await this.core.requestObject(id, null));
   }
 
   @Post('v1/request/:id')
   @HttpCode(200)
   async requestObjectPost(@Param('id') id: string, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
     const walletNonce = str((body as Record<string, unknown> | null)?.['wallet_nonce']) ?? null;
-    void reply.header('content-type', REQUEST_OBJECT_TYPE).header('cache-control', 'no-store').send(await this.core.requestObject(id, walletNonce));
+    sendRequestObject(reply, await this.core.requestObject(id, walletNonce));
   }
 
   /** The wallet's response (`direct_post` / `direct_post.jwt`, form encoded). */
