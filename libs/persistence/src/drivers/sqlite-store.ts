@@ -12,6 +12,7 @@ import { FIELD_NAME, type CollectionPlan, type NormalizedFilter, type PageReques
 import type { CollectionBackend, RawRecord } from '../generic-repository';
 import type { StoreDeps } from '../ports';
 import { SqliteVaultBackend } from '../vault/sqlite-vault';
+import { SqliteReader } from './sqlite-reader';
 import type { VaultBackend } from '../vault/vault-service';
 
 export interface SqliteStoreOptions {
@@ -67,6 +68,7 @@ export class SqliteStore extends BaseStore {
     private readonly db: Database.Database,
     deps: StoreDeps,
     private readonly checkpointer: Worker | null,
+    private readonly reader: SqliteReader | null,
   ) {
     super(deps);
     this.ping$ = db.prepare('SELECT 1');
@@ -96,7 +98,9 @@ export class SqliteStore extends BaseStore {
         checkpointer.on('error', () => undefined);
         checkpointer.unref();
       }
-      return new SqliteStore(opened, deps, checkpointer);
+      // An in-memory database has no file a second connection could open.
+      const reader = opened.memory ? null : new SqliteReader({ path: options.path, busyTimeoutMs });
+      return new SqliteStore(opened, deps, checkpointer, reader);
     } catch (error) {
       db?.close();
       throw mapSqliteError(error, 'the sqlite database');
@@ -110,7 +114,7 @@ export class SqliteStore extends BaseStore {
   protected openVault(): VaultBackend {
     const map = (error: unknown) => mapSqliteError(error, 'the sqlite vault tables');
     try {
-      return new SqliteVaultBackend(this.db, map);
+      return new SqliteVaultBackend(this.db, map, this.reader);
     } catch (error) {
       throw map(error);
     }
@@ -128,6 +132,7 @@ export class SqliteStore extends BaseStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.reader?.close();
     if (this.checkpointer) {
       const worker = this.checkpointer;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { likeToGlob, type WqlNode } from '@wallet/wql';
 import type { PageRequest } from '../collection-plan';
+import type { SqliteReader } from '../drivers/sqlite-reader';
 import type { VaultBackend, VaultDecision, VaultRow, VaultRowDraft } from './vault-service';
 import type { VaultOwner, VaultUsage } from './vault-ports';
 
@@ -47,9 +48,16 @@ export class SqliteVaultBackend implements VaultBackend {
   private readonly purgeRow$: Database.Statement;
   private readonly raiseHorizon$: Database.Statement;
 
+  /**
+   * @param reader where WQL queries run when given (a thread with its own
+   * connection): their cost grows with the owner's records times the query's
+   * conditions, which must not hold the event loop. Plain lists are one index
+   * range and stay here.
+   */
   constructor(
     private readonly db: Database.Database,
     private readonly mapError: (error: unknown) => unknown,
+    private readonly reader: SqliteReader | null = null,
   ) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS vault_records (
@@ -112,7 +120,7 @@ export class SqliteVaultBackend implements VaultBackend {
       .immediate());
   }
 
-  find(owner: VaultOwner, query: WqlNode | null, category: string | null, page: PageRequest): VaultRow[] {
+  find(owner: VaultOwner, query: WqlNode | null, category: string | null, page: PageRequest): VaultRow[] | Promise<VaultRow[]> {
     const params: unknown[] = [owner.tenantId, owner.userId];
     let where = 'r.scope = ? AND r.user_id = ? AND r.deleted = 0';
     if (category !== null) {
@@ -121,9 +129,20 @@ export class SqliteVaultBackend implements VaultBackend {
     }
     where += ' AND r.id > ?';
     params.push(page.afterId);
-    if (query !== null) where += ` AND r.id IN (${toIdSet(query, owner, params)})`;
+    const condition = query === null ? null : wqlCondition(query, owner);
+    if (condition === false) return [];
+    if (condition !== null) {
+      where += ` AND ${condition.sql}`;
+      params.push(...condition.params);
+    }
     params.push(page.limit);
     const sql = `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM vault_records r WHERE ${where} ORDER BY r.id LIMIT ?`;
+    if (query !== null && this.reader) {
+      return this.reader.all<Row>(sql, params).then(
+        (rows) => rows.map(toRow),
+        (error: unknown) => Promise.reject(this.mapError(error)),
+      );
+    }
     return this.run(() => this.statement(sql).all(...params) as Row[]).map(toRow);
   }
 
@@ -220,36 +239,78 @@ export class SqliteVaultBackend implements VaultBackend {
 }
 
 /**
- * A WQL node as an SQL set expression: a compound SELECT of the matching
- * record ids of the owner. Conditions are index ranges on
- * `vault_tags__value`; AND, OR and NOT become INTERSECT, UNION and EXCEPT, so
- * the database never walks the records themselves (whose rows carry the
- * blobs) except to fetch the page of matches. Names and values are always
- * bound parameters; the SQL text depends on the query's shape alone.
+ * A set of record ids as SQL: `sql` selects `record_id` (null for the empty
+ * set), `params` are its bound values in text order. `complement` means the
+ * owner's live records *except* that set, which lets NOT, and an AND or OR
+ * over negations, stay set operations over the tag index without ever
+ * listing every record.
  */
-export function toIdSet(node: WqlNode, owner: VaultOwner, params: unknown[]): string {
-  const tagged = (condition: string, ...values: unknown[]): string => {
-    params.push(owner.tenantId, owner.userId, ...values);
-    return `SELECT record_id FROM vault_tags WHERE scope = ? AND user_id = ? AND ${condition}`;
+interface IdSet {
+  readonly sql: string | null;
+  readonly params: readonly unknown[];
+  readonly complement: boolean;
+}
+
+const EMPTY: IdSet = { sql: null, params: [], complement: false };
+const ALL: IdSet = { sql: null, params: [], complement: true };
+
+function combine(sets: readonly IdSet[], operator: 'INTERSECT' | 'UNION'): IdSet {
+  const operands = sets.filter((set) => set.sql !== null);
+  if (operands.length === 0) return { sql: null, params: [], complement: false };
+  return {
+    sql: operands.map((set) => (operands.length === 1 ? set.sql : `SELECT record_id FROM (${set.sql})`)).join(` ${operator} `),
+    params: operands.flatMap((set) => set.params),
+    complement: false,
   };
-  const live = (): string => {
-    params.push(owner.tenantId, owner.userId);
-    return 'SELECT id AS record_id FROM vault_records WHERE scope = ? AND user_id = ? AND deleted = 0';
-  };
-  const nested = (sql: string) => `SELECT record_id FROM (${sql})`;
+}
+
+function except(from: IdSet, minus: IdSet): IdSet {
+  if (from.sql === null || minus.sql === null) return from;
+  return { sql: `SELECT record_id FROM (${from.sql}) EXCEPT SELECT record_id FROM (${minus.sql})`, params: [...from.params, ...minus.params], complement: false };
+}
+
+/**
+ * A WQL node as a set of the owner's record ids. Conditions are index ranges
+ * on `vault_tags__value`; AND and OR become INTERSECT and UNION, and NOT
+ * flips `complement`: `a AND NOT b` is `a EXCEPT b`, `NOT a OR NOT b` is the
+ * complement of `a INTERSECT b`. So the database reads only the index ranges
+ * the conditions name, never the owner's whole record list, and the work is
+ * bounded by the number of conditions (which `parseWql` limits) times the
+ * tags matching each. Names and values are always bound parameters; the SQL
+ * text depends on the query's shape alone.
+ */
+export function toIdSet(node: WqlNode, owner: VaultOwner): IdSet {
+  const tagged = (condition: string, ...values: unknown[]): IdSet => ({
+    sql: `SELECT record_id FROM vault_tags WHERE scope = ? AND user_id = ? AND ${condition}`,
+    params: [owner.tenantId, owner.userId, ...values],
+    complement: false,
+  });
   switch (node.op) {
-    case 'and':
-      return node.clauses.length === 0 ? live() : node.clauses.map((c) => nested(toIdSet(c, owner, params))).join(' INTERSECT ');
-    case 'or':
-      return node.clauses.length === 0
-        ? 'SELECT NULL AS record_id WHERE 0'
-        : node.clauses.map((c) => nested(toIdSet(c, owner, params))).join(' UNION ');
+    case 'and': {
+      const sets = node.clauses.map((clause) => toIdSet(clause, owner));
+      const positive = sets.filter((set) => !set.complement);
+      const negated = combine(sets.filter((set) => set.complement), 'UNION');
+      if (positive.length === 0) return { ...negated, complement: true };
+      if (positive.some((set) => set.sql === null)) return EMPTY;
+      return except(combine(positive, 'INTERSECT'), negated);
+    }
+    case 'or': {
+      const sets = node.clauses.map((clause) => toIdSet(clause, owner));
+      const positive = combine(sets.filter((set) => !set.complement), 'UNION');
+      const negated = sets.filter((set) => set.complement);
+      if (negated.length === 0) return positive;
+      if (negated.some((set) => set.sql === null)) return ALL;
+      return { ...except(combine(negated, 'INTERSECT'), positive), complement: true };
+    }
     case 'not': {
-      const all = live();
-      return `${all} EXCEPT ${nested(toIdSet(node.clause, owner, params))}`;
+      const set = toIdSet(node.clause, owner);
+      return { ...set, complement: !set.complement };
     }
     case 'exist':
-      return node.names.map((name) => nested(tagged('name = ?', name))).join(' INTERSECT ');
+      return combine(
+        node.names.map((name) => tagged('name = ?', name)),
+        'INTERSECT',
+      );
     case 'in':
       return tagged(`name = ? AND value IN (${node.values.map(() => '?').join(', ')})`, node.name, ...node.values);
     case 'eq':
@@ -268,6 +329,17 @@ export function toIdSet(node: WqlNode, owner: VaultOwner, params: unknown[]): st
       // GLOB is case-sensitive, as `$like` is on every driver.
       return tagged('name = ? AND value GLOB ?', node.name, likeToGlob(node.value));
   }
+}
+
+/**
+ * The condition on `r.id` (records aliased `r`) that a WQL query adds to a
+ * record query: `null` when it matches every live record, `false` when it
+ * matches none.
+ */
+export function wqlCondition(node: WqlNode, owner: VaultOwner): { sql: string; params: readonly unknown[] } | null | false {
+  const set = toIdSet(node, owner);
+  if (set.sql === null) return set.complement ? null : false;
+  return { sql: `r.id ${set.complement ? 'NOT IN' : 'IN'} (${set.sql})`, params: set.params };
 }
 
 function toRow(row: Row): VaultRow {

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseWql } from '@wallet/wql';
 import { createStore } from '../create-store';
-import { toIdSet } from './sqlite-vault';
+import { wqlCondition } from './sqlite-vault';
 import { runVaultContract } from './vault.contract';
+import { SqliteReader } from '../drivers/sqlite-reader';
+import { UnavailableError } from '@wallet/domain';
 
 const dir = mkdtempSync(join(tmpdir(), 'wallet-vault-sqlite-'));
 let files = 0;
@@ -39,12 +41,11 @@ describe('sqlite vault', () => {
 
     const db = new Database(path, { readonly: true });
     try {
-      const params: unknown[] = ['acme', 'u1'];
-      const set = toIdSet(parseWql({ a: 'x', b: { $in: ['y', 'z'] }, $not: { '~c': { $like: 'q%' } } }), owner, params);
-      params.push('', 10);
+      const condition = wqlCondition(parseWql({ a: 'x', b: { $in: ['y', 'z'] }, $not: { '~c': { $like: 'q%' } } }), owner);
+      if (!condition) throw new Error('expected a condition');
       const plan = db
-        .prepare(`EXPLAIN QUERY PLAN SELECT r.id FROM vault_records r WHERE r.scope = ? AND r.user_id = ? AND r.id IN (${set}) AND r.id > ? ORDER BY r.id LIMIT ?`)
-        .all(...params)
+        .prepare(`EXPLAIN QUERY PLAN SELECT r.id FROM vault_records r WHERE r.scope = ? AND r.user_id = ? AND ${condition.sql} AND r.id > ? ORDER BY r.id LIMIT ?`)
+        .all('acme', 'u1', ...condition.params, '', 10)
         .map((row) => (row as { detail: string }).detail);
       // Every tag condition is an index search, records are only looked up by key, nothing is scanned.
       expect(plan.filter((line) => line.includes('vault_tags'))).toEqual(
@@ -55,5 +56,57 @@ describe('sqlite vault', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('runs WQL queries on the reader thread: the event loop keeps turning while one runs, and the result is the same', async () => {
+    const store = await createStore({ type: 'sqlite', path: join(dir, 'reader.db') });
+    const vault = store.vault();
+    const owner = { tenantId: 'acme', userId: 'u1' };
+    for (let i = 0; i < 600; i++) {
+      const tags: Record<string, string> = {};
+      for (let k = 0; k < 12; k++) tags[`t${k}`] = `v${(i + k) % 7}`;
+      await vault.create(owner, { id: `r${String(i).padStart(4, '0')}`, category: 'c', blob: 'AAAA', tags });
+    }
+    // Every condition spans all 600 records: the dearest shape per condition.
+    const query = parseWql({ $and: Array.from({ length: 12 }, (_, k) => ({ [`t${k}`]: { $neq: 'none' } })) });
+    let turns = 0;
+    const turn = () => {
+      turns += 1;
+      turning = setImmediate(turn);
+    };
+    let turning = setImmediate(turn);
+    try {
+      const page = await vault.query(owner, query, { limit: 1000 });
+      const turnsWhileQuerying = turns;
+      expect(page.items).toHaveLength(600);
+      // Run inline, the query would finish (and its promise settle) before the loop turned once.
+      expect(turnsWhileQuerying).toBeGreaterThan(0);
+      const written = await vault.create(owner, { id: 'zz-new', category: 'c', blob: 'AAAA', tags: { t0: 'fresh' } });
+      expect(written.id).toBe('zz-new');
+      // A write whose promise resolved is seen by the next read on the thread.
+      expect((await vault.query(owner, parseWql({ t0: 'fresh' }))).items.map((r) => r.id)).toEqual(['zz-new']);
+    } finally {
+      clearImmediate(turning);
+      await store.close();
+    }
+  });
+});
+
+describe('SqliteReader', () => {
+  it('answers SQLite errors with their code, refuses reads after close, and starts a new thread after one dies', async () => {
+    const path = join(dir, 'reader-errors.db');
+    new Database(path).exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2)').close();
+    const reader = new SqliteReader({ path, busyTimeoutMs: 100 });
+    expect(await reader.all('SELECT x FROM t ORDER BY x', [])).toEqual([{ x: 1 }, { x: 2 }]);
+    await expect(reader.all('SELECT nope FROM t', [])).rejects.toMatchObject({ code: 'SQLITE_ERROR', message: 'no such column: nope' });
+    // The connection is read-only: a write through it is refused by SQLite.
+    await expect(reader.all('DELETE FROM t RETURNING x', [])).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
+    const thread = (reader as unknown as { worker: { thread: import('node:worker_threads').Worker } }).worker.thread;
+    const pending = reader.all('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT count(*) AS c FROM n', []);
+    await thread.terminate();
+    await expect(pending).rejects.toBeInstanceOf(UnavailableError);
+    expect(await reader.all('SELECT count(*) AS c FROM t', [])).toEqual([{ c: 2 }]);
+    await reader.close();
+    await expect(reader.all('SELECT 1', [])).rejects.toBeInstanceOf(UnavailableError);
   });
 });

@@ -258,6 +258,38 @@ export function runVaultContract(name: string, makeStore: (deps: StoreDeps) => P
         { nope: { $neq: 'x' } },
       ];
 
+      it('random query shapes (seeded: NOT, AND and OR over negations, empty clauses) match the reference evaluation', async () => {
+        let seed = 0x5eed;
+        const next = (n: number) => {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          return (seed >>> 8) % n;
+        };
+        const leaves: unknown[] = [
+          { type: 'pid' },
+          { type: 'mdl' },
+          { revoked: 'yes' },
+          { type: { $neq: 'diploma' } },
+          { '~n': { $lt: '012' } },
+          { '~n': { $gte: '030' } },
+          { $exist: ['~name'] },
+          { type: { $in: ['pid', 'diploma'] } },
+          {},
+        ];
+        const shape = (depth: number): unknown => {
+          const pick = depth === 0 ? 0 : next(5);
+          if (pick === 0) return leaves[next(leaves.length)];
+          if (pick === 1) return { $not: shape(depth - 1) };
+          const list = Array.from({ length: next(4) }, () => shape(depth - 1));
+          return pick === 2 ? { $and: list } : pick === 3 ? { $or: list } : { ...(leaves[next(leaves.length)] as object), $not: shape(depth - 1) };
+        };
+        for (let i = 0; i < 150; i++) {
+          const query = shape(4);
+          const expected = plain.filter((p) => matchesWql(parseWql(query), p.tags)).map((p) => p.id);
+          const found = await vault.query(owner, parseWql(blindQuery(query)), { limit: 1000 });
+          expect({ query, ids: found.items.map((item) => item.id) }).toEqual({ query, ids: expected });
+        }
+      }, timeout);
+
       it.each(queries.map((q) => [JSON.stringify(q), q]))('query %s matches the reference evaluation', async (_label, query) => {
         const node = parseWql(query);
         const expected = plain.filter((p) => matchesWql(node, p.tags)).map((p) => p.id);
