@@ -211,6 +211,19 @@ describe('platform HTTP conventions', () => {
     expect(metrics).not.toContain('/items/by-id/1');
     expect(metrics).toContain('process_cpu_user_seconds_total');
   });
+
+  it('reports the longest event-loop stall since the previous scrape', async () => {
+    await fetch(`${server.url}/metrics`);
+    const until = Date.now() + 150;
+    while (Date.now() < until) {
+      // Hold the event loop, as an expensive request would.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const max = Number(/^nodejs_eventloop_lag_max_seconds\{[^}]*\} ([0-9.e+-]+)$/m.exec(metrics)?.[1]);
+    expect(max).toBeGreaterThanOrEqual(0.14);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds\{/m);
+  });
 });
 
 describe('framework logs in a process with several servers', () => {
