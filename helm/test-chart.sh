@@ -3,19 +3,30 @@
 # without a cluster:
 #   - helm lint (default values, and --strict with the bundled stores);
 #   - helm template for each case; every document is decoded strictly into its
-#     Kubernetes API type and cross-checked by helm/test/manifestcheck
-#     (selectors, ports, probes, Secret/ConfigMap references, Ingress backends);
+#     Kubernetes API type (ServiceMonitor, PrometheusRule: the Prometheus
+#     Operator's) and cross-checked by helm/test/manifestcheck (selectors,
+#     ports, probes, Secret/ConfigMap references and mounted files, Ingress
+#     backends, helm test Pods, NetworkPolicy reachability, ServiceMonitor
+#     targets, alert rules through Prometheus's rule-file validation);
 #   - greps for the expected objects: 6 Deployments, the Ingress routes, no
 #     route to admin, HPAs, bundled StatefulSets, ...;
+#   - an upgrade against a cluster that holds the generated Secrets keeps them
+#     (helm/test/clusterrender answers `lookup` from given objects);
 #   - values that must be refused are refused (schema or template checks).
 #
 # helm: $HELM if set, else a cached build, else built from the Go module proxy
-# (helm.sh/helm/v3 at HELM_VERSION) the way helm's Makefile does. Needs go.
+# (helm.sh/helm/v3 at HELM_VERSION) the way helm's Makefile does. The checkers
+# are built in a module of their own that adds the Prometheus Operator's API
+# types and Prometheus's rule parser. Needs go.
 #
 # Usage: helm/test-chart.sh            (prints "N passed, N failed" last)
 set -euo pipefail
 
 HELM_VERSION="${HELM_VERSION:-v3.19.0}"
+# Their Kubernetes modules are no newer than helm's (v0.34.0), so the checkers
+# decode with the API types helm renders for.
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
+PROMETHEUS_VERSION=v0.306.0
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 chart="$here/wallet"
 cache="${WALLET_TOOLS_DIR:-$HOME/.cache/wallet}"
@@ -25,19 +36,20 @@ KUBE_VERSION="${KUBE_VERSION:-1.30.0}"
 # ---------------------------------------------------------------------------
 # Tools
 
-checker_src="$here/test/manifestcheck/main.go"
-checker_sum="$(sha256sum "$checker_src" | cut -c1-12)"
-checker="$cache/wallet-manifestcheck-$HELM_VERSION-$checker_sum"
+tool_srcs=("$here/test/manifestcheck/main.go" "$here/test/clusterrender/main.go")
+tools_sum="$( (cat "${tool_srcs[@]}"; echo "$HELM_VERSION $PROMETHEUS_OPERATOR_VERSION $PROMETHEUS_VERSION") | sha256sum | cut -c1-12)"
+checker="$cache/wallet-manifestcheck-$tools_sum"
+clusterrender="$cache/wallet-clusterrender-$tools_sum"
 helm_bin="${HELM:-$cache/helm-$HELM_VERSION}"
 
-build_tools() {
+build_helm() {
   command -v go >/dev/null || { echo "go is not installed: cannot build helm $HELM_VERSION" >&2; exit 1; }
   local mod
   mod="$(mktemp -d)"
   trap 'rm -rf "$mod"' RETURN
-  mkdir -p "$mod/manifestcheck" "$cache"
+  mkdir -p "$cache"
   cat >"$mod/go.mod" <<EOF
-module wallet-chart-tools
+module wallet-chart-helm
 
 go 1.24
 
@@ -52,29 +64,54 @@ package tools
 
 import _ "helm.sh/helm/v3/cmd/helm"
 EOF
-  cp "$checker_src" "$mod/manifestcheck/main.go"
   (
     cd "$mod"
     export GOFLAGS=-mod=mod
     go mod tidy >/dev/null
-    if [ ! -x "$helm_bin" ]; then
-      # As helm's Makefile: the default Kubernetes version of `helm template`
-      # and the lint deprecation rules follow the client-go it is built with.
-      local k8s major minor ld
-      k8s="$(go list -m -f '{{.Version}}' k8s.io/client-go)" # v0.34.0
-      major=$(( $(echo "${k8s#v}" | cut -d. -f1) + 1 ))
-      minor="$(echo "${k8s#v}" | cut -d. -f2)"
-      ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
-      for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
-        ld="$ld -X $pkg.k8sVersionMajor=$major -X $pkg.k8sVersionMinor=$minor"
-      done
-      echo "building helm $HELM_VERSION (Kubernetes $major.$minor) -> $helm_bin" >&2
-      CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$helm_bin.tmp" helm.sh/helm/v3/cmd/helm
-      mv "$helm_bin.tmp" "$helm_bin"
-    fi
-    echo "building manifestcheck -> $checker" >&2
+    # As helm's Makefile: the default Kubernetes version of `helm template`
+    # and the lint deprecation rules follow the client-go it is built with.
+    local k8s major minor ld
+    k8s="$(go list -m -f '{{.Version}}' k8s.io/client-go)" # v0.34.0
+    major=$(( $(echo "${k8s#v}" | cut -d. -f1) + 1 ))
+    minor="$(echo "${k8s#v}" | cut -d. -f2)"
+    ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+    for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+      ld="$ld -X $pkg.k8sVersionMajor=$major -X $pkg.k8sVersionMinor=$minor"
+    done
+    echo "building helm $HELM_VERSION (Kubernetes $major.$minor) -> $helm_bin" >&2
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ld" -o "$helm_bin.tmp" helm.sh/helm/v3/cmd/helm
+    mv "$helm_bin.tmp" "$helm_bin"
+  )
+}
+
+build_checkers() {
+  command -v go >/dev/null || { echo "go is not installed: cannot build the chart checkers" >&2; exit 1; }
+  local mod
+  mod="$(mktemp -d)"
+  trap 'rm -rf "$mod"' RETURN
+  mkdir -p "$mod/manifestcheck" "$mod/clusterrender" "$cache"
+  cat >"$mod/go.mod" <<EOF
+module wallet-chart-checks
+
+go 1.24
+
+require (
+	helm.sh/helm/v3 $HELM_VERSION
+	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring $PROMETHEUS_OPERATOR_VERSION
+	github.com/prometheus/prometheus $PROMETHEUS_VERSION
+)
+EOF
+  cp "$here/test/manifestcheck/main.go" "$mod/manifestcheck/main.go"
+  cp "$here/test/clusterrender/main.go" "$mod/clusterrender/main.go"
+  (
+    cd "$mod"
+    export GOFLAGS=-mod=mod
+    go mod tidy >/dev/null
+    echo "building manifestcheck and clusterrender (k8s.io/api $(go list -m -f '{{.Version}}' k8s.io/api)) -> $cache" >&2
     go build -trimpath -o "$checker.tmp" ./manifestcheck
+    go build -trimpath -o "$clusterrender.tmp" ./clusterrender
     mv "$checker.tmp" "$checker"
+    mv "$clusterrender.tmp" "$clusterrender"
   )
 }
 
@@ -82,8 +119,9 @@ if [ -n "${HELM:-}" ] && [ ! -x "$HELM" ]; then
   echo "HELM=$HELM is not executable" >&2
   exit 1
 fi
-if [ ! -x "$helm_bin" ] || [ ! -x "$checker" ]; then
-  build_tools
+[ -x "$helm_bin" ] || build_helm
+if [ ! -x "$checker" ] || [ ! -x "$clusterrender" ]; then
+  build_checkers
 fi
 "$helm_bin" version --short
 
@@ -118,7 +156,7 @@ check() {
     ok "$name: manifests valid ($(tail -1 "$out/$name.check"))"
   else
     fail "$name: manifestcheck"
-    grep -v '^ok\|^route' "$out/$name.check" | sed 's/^/     /'
+    grep -vE '^(ok|route|file|test|servicemonitor|alert) ' "$out/$name.check" | sed 's/^/     /'
   fi
 }
 
