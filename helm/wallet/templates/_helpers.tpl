@@ -129,8 +129,17 @@ Bundled stores (dev clusters)
 {{- printf "mongodb://%s/%s?replicaSet=%s" (include "wallet.mongodb.bundledHost" .) $b.database $b.replicaSetName }}
 {{- end }}
 
+{{/* The bundled Redis's URL as the services get it: the password is expanded by Kubernetes from REDIS_PASSWORD (set before it). */}}
 {{- define "wallet.redis.bundledUrl" -}}
-{{- printf "redis://%s.%s.svc:6379" (include "wallet.redis.bundledName" .) .Release.Namespace }}
+{{- printf "redis://default:$(REDIS_PASSWORD)@%s.%s.svc:6379" (include "wallet.redis.bundledName" .) .Release.Namespace }}
+{{- end }}
+
+{{- define "wallet.redis.passwordSecretName" -}}
+{{- .Values.redis.bundled.auth.existingSecret | default (printf "%s-redis" (include "wallet.fullname" .)) }}
+{{- end }}
+
+{{- define "wallet.redis.passwordSecretKey" -}}
+{{- if .Values.redis.bundled.auth.existingSecret }}{{ .Values.redis.bundled.auth.existingSecretKey }}{{ else }}redis-password{{ end }}
 {{- end }}
 
 {{/*
@@ -162,8 +171,8 @@ Checks that make the chart refuse to render a broken or single-process setup.
 {{- if and $m.uri (not (regexMatch "^mongodb(\\+srv)?://" $m.uri)) }}
 {{- fail "\n\nwallet: externalMongodb.uri must start with mongodb:// or mongodb+srv://" }}
 {{- end }}
-{{- if and $r.url (not (regexMatch "^rediss?://" $r.url)) }}
-{{- fail "\n\nwallet: externalRedis.url must start with redis:// or rediss://" }}
+{{- if and $r.url (not (regexMatch "^rediss?(\\+sentinel|\\+cluster)?://" $r.url)) }}
+{{- fail "\n\nwallet: externalRedis.url must start with redis://, rediss://, redis+sentinel:// or redis+cluster:// (rediss+...: TLS)" }}
 {{- end }}
 {{- /* The chart sets the store and cache types; overriding them would split state between replicas. */}}
 {{- $envMaps := list .Values.config }}
@@ -191,6 +200,66 @@ Checks that make the chart refuse to render a broken or single-process setup.
 {{- with .Values.services.admin }}
 {{- if and .enabled .service (ne (.service.type | default "ClusterIP") "ClusterIP") }}
 {{- fail "\n\nwallet: services.admin.service.type must stay ClusterIP: the admin API is never exposed publicly." }}
+{{- end }}
+{{- end }}
+{{- /* Secrets that would be generated: refused when generation is off (helm template GitOps). */}}
+{{- if not .Values.secrets.generate }}
+{{- if and (not .Values.secrets.existingSecret) (not (and .Values.secrets.adminToken .Values.secrets.keyEncryptionKey)) }}
+{{- fail "\n\nwallet: secrets.generate is false: set secrets.existingSecret (a Secret you manage) or both secrets.adminToken and secrets.keyEncryptionKey." }}
+{{- end }}
+{{- if and .Values.redis.bundled.enabled (not .Values.redis.bundled.auth.existingSecret) (not .Values.redis.bundled.auth.password) }}
+{{- fail "\n\nwallet: secrets.generate is false: set redis.bundled.auth.existingSecret or redis.bundled.auth.password." }}
+{{- end }}
+{{- end }}
+{{- with .Values.redis.bundled.auth.password }}
+{{- if not (regexMatch "^[A-Za-z0-9._~-]+$" .) }}
+{{- fail "\n\nwallet: redis.bundled.auth.password must be URL-safe (letters, digits, . _ ~ -): it is part of the services' Redis URL." }}
+{{- end }}
+{{- end }}
+{{- /* Mounted files: one source each; the key pair together; the setting not also given as an env var. */}}
+{{- $files := .Values.files }}
+{{- range $name, $spec := (include "wallet.fileTable" . | fromYaml) }}
+{{- $f := get $files $name }}
+{{- $sources := 0 }}
+{{- if $f.existingSecret }}{{ $sources = add1 $sources }}{{ end }}
+{{- if $f.existingConfigMap }}{{ $sources = add1 $sources }}{{ end }}
+{{- if $f.content }}{{ $sources = add1 $sources }}{{ end }}
+{{- if gt (int $sources) 1 }}
+{{- fail (printf "\n\nwallet: files.%s: set only one of existingSecret, existingConfigMap and content." $name) }}
+{{- end }}
+{{- if gt (int $sources) 0 }}
+{{- if hasKey ($.Values.config | default dict) $spec.env }}
+{{- fail (printf "\n\nwallet: %s is set by files.%s; remove it from config." $spec.env $name) }}
+{{- end }}
+{{- range $svcName := $spec.services }}
+{{- if hasKey ((get $.Values.services $svcName).env | default dict) $spec.env }}
+{{- fail (printf "\n\nwallet: %s is set by files.%s; remove it from services.%s.env." $spec.env $name $svcName) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $files.config.existingSecret $files.config.existingConfigMap }}
+{{- fail "\n\nwallet: files.config: set only one of existingSecret and existingConfigMap." }}
+{{- end }}
+{{- if and .Values.configFile (or $files.config.existingSecret $files.config.existingConfigMap) }}
+{{- fail "\n\nwallet: set either configFile (inline) or files.config (your ConfigMap or Secret), not both." }}
+{{- end }}
+{{- $cert := or $files.verifierCertificate.existingSecret $files.verifierCertificate.existingConfigMap $files.verifierCertificate.content }}
+{{- if and $cert (not $files.verifierPrivateKey.existingSecret) }}
+{{- fail "\n\nwallet: files.verifierCertificate needs files.verifierPrivateKey (a Secret with the leaf certificate's private key)." }}
+{{- end }}
+{{- if and $files.verifierPrivateKey.existingSecret (not $cert) }}
+{{- fail "\n\nwallet: files.verifierPrivateKey needs files.verifierCertificate." }}
+{{- end }}
+{{- /* Passkeys: one place to set them. */}}
+{{- range $key, $value := dict "WALLET_AUTH_RP_ID" .Values.passkeys.rpId "WALLET_AUTH_ORIGINS" .Values.passkeys.origins }}
+{{- if and $value (include "wallet.explicitEnv" (dict "root" $ "name" "auth" "env" $key)) }}
+{{- fail (printf "\n\nwallet: %s is set both by passkeys.* and in config / services.auth.env / extraEnv; keep one." $key) }}
+{{- end }}
+{{- end }}
+{{- range .Values.trustedProxies | default list }}
+{{- if not (regexMatch "^([0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?)$" .) }}
+{{- fail (printf "\n\nwallet: trustedProxies: %q is not an IPv4/IPv6 address or CIDR range." .) }}
 {{- end }}
 {{- end }}
 {{- if .Values.ingress.enabled }}
@@ -240,4 +309,142 @@ Call with (dict "root" $ "name" "auth" "svc" $svc).
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+Files the services read (files.*): where each is mounted, the setting naming it
+and the services that read it. The config file goes to every service.
+*/}}
+{{- define "wallet.fileTable" -}}
+verifierCertificate: {dir: verifier-certificate, file: certificate.pem, env: WALLET_VERIFIER_X509_CERTIFICATE_FILE, services: [verifier]}
+verifierPrivateKey: {dir: verifier-private-key, file: private-key.pem, env: WALLET_VERIFIER_X509_PRIVATE_KEY_FILE, services: [verifier]}
+verifierTrustedRoots: {dir: verifier-trusted-roots, file: roots.pem, env: WALLET_VERIFIER_TRUSTED_ROOTS_FILE, services: [verifier]}
+verifierServices: {dir: verifier-services, file: services.yaml, env: WALLET_VERIFIER_SERVICES_FILE, services: [verifier]}
+engineTrustedRoots: {dir: engine-trusted-roots, file: roots.pem, env: WALLET_ENGINE_TRUSTED_ROOTS_FILE, services: [engine]}
+config: {dir: config, file: config.yaml, env: WALLET_CONFIG, services: [auth, storage, engine, registry, admin, verifier]}
+{{- end }}
+
+{{/* The chart's ConfigMap for inline file content. */}}
+{{- define "wallet.filesConfigMapName" -}}
+{{- printf "%s-files" (include "wallet.fullname" .) }}
+{{- end }}
+
+{{/*
+Inline file contents (files.*.content and configFile) as a dict: entry name -> text.
+*/}}
+{{- define "wallet.inlineFiles" -}}
+{{- $out := dict }}
+{{- range $name, $spec := (include "wallet.fileTable" . | fromYaml) }}
+{{- $f := get $.Values.files $name }}
+{{- with $f.content }}
+{{- $_ := set $out $name (ternary . (toYaml .) (kindIs "string" .)) }}
+{{- end }}
+{{- end }}
+{{- with .Values.configFile }}
+{{- $_ := set $out "config" (toYaml .) }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+The files one service mounts, as a list of {name, dir, file, env, volume}, where
+volume is the Kubernetes volume source. Call with (dict "root" $ "name" "verifier").
+*/}}
+{{- define "wallet.serviceFiles" -}}
+{{- $root := .root }}
+{{- $inline := include "wallet.inlineFiles" $root | fromYaml }}
+{{- $out := list }}
+{{- range $name, $spec := (include "wallet.fileTable" $root | fromYaml) }}
+{{- if has $.name $spec.services }}
+{{- $f := get $root.Values.files $name }}
+{{- $items := list (dict "key" ($f.key | default $spec.file) "path" $spec.file) }}
+{{- $volume := dict }}
+{{- if $f.existingSecret }}
+{{- $volume = dict "secret" (dict "secretName" $f.existingSecret "items" $items "defaultMode" 288) }}
+{{- else if $f.existingConfigMap }}
+{{- $volume = dict "configMap" (dict "name" $f.existingConfigMap "items" $items) }}
+{{- else if hasKey $inline $name }}
+{{- $volume = dict "configMap" (dict "name" (include "wallet.filesConfigMapName" $root) "items" (list (dict "key" $name "path" $spec.file))) }}
+{{- end }}
+{{- if $volume }}
+{{- $out = append $out (dict "name" (printf "file-%s" $spec.dir) "path" (printf "/etc/wallet/%s" $spec.dir) "file" $spec.file "env" $spec.env "volume" $volume) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toYaml (dict "files" $out) }}
+{{- end }}
+
+{{/*
+"true" when the setting env is given explicitly to service name: in config,
+services.<name>.env, or extraEnv (global or the service's).
+Call with (dict "root" $ "name" "auth" "env" "WALLET_AUTH_RP_ID").
+*/}}
+{{- define "wallet.explicitEnv" -}}
+{{- $svc := get .root.Values.services .name }}
+{{- $found := or (hasKey (.root.Values.config | default dict) .env) (hasKey ($svc.env | default dict) .env) }}
+{{- range concat (.root.Values.extraEnv | default list) ($svc.extraEnv | default list) }}
+{{- if eq .name $.env }}{{ $found = true }}{{ end }}
+{{- end }}
+{{- if $found }}true{{ end }}
+{{- end }}
+
+{{/*
+The public URL the auth service is reached at: WALLET_SERVER_PUBLIC_URL when
+given as a plain value (config, services.auth.env), else the wallet host's as
+the Ingress makes it; "" without either.
+*/}}
+{{- define "wallet.authPublicUrl" -}}
+{{- $explicit := get (.Values.services.auth.env | default dict) "WALLET_SERVER_PUBLIC_URL" | default (get (.Values.config | default dict) "WALLET_SERVER_PUBLIC_URL") }}
+{{- if $explicit }}
+{{- $explicit }}
+{{- else if .Values.ingress.enabled }}
+{{- .Values.ingress.wallet.publicUrl | default (printf "%s://%s" (ternary "https" "http" .Values.ingress.wallet.tls.enabled) .Values.ingress.wallet.host) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Passkey settings of the auth service as a dict env -> value: passkeys.* when
+set, else derived from the auth public URL (ingress) unless given explicitly
+(config, services.auth.env, extraEnv, configFile auth.*).
+*/}}
+{{- define "wallet.passkeyEnv" -}}
+{{- $out := dict }}
+{{- $url := include "wallet.authPublicUrl" . }}
+{{- $fileAuth := (.Values.configFile | default dict).auth | default dict }}
+{{- if .Values.passkeys.rpId }}
+{{- $_ := set $out "WALLET_AUTH_RP_ID" .Values.passkeys.rpId }}
+{{- else if and $url .Values.ingress.enabled (not (include "wallet.explicitEnv" (dict "root" . "name" "auth" "env" "WALLET_AUTH_RP_ID"))) (not (hasKey $fileAuth "rpId")) }}
+{{- $_ := set $out "WALLET_AUTH_RP_ID" (urlParse $url).hostname }}
+{{- end }}
+{{- if .Values.passkeys.origins }}
+{{- $_ := set $out "WALLET_AUTH_ORIGINS" (join "," .Values.passkeys.origins) }}
+{{- else if and $url .Values.ingress.enabled (not (include "wallet.explicitEnv" (dict "root" . "name" "auth" "env" "WALLET_AUTH_ORIGINS"))) (not (hasKey $fileAuth "origins")) }}
+{{- $u := urlParse $url }}
+{{- $_ := set $out "WALLET_AUTH_ORIGINS" (printf "%s://%s" $u.scheme $u.host) }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* trustedProxies as a list: the value, or the private ranges behind the ingress. */}}
+{{- define "wallet.trustedProxies" -}}
+{{- $list := .Values.trustedProxies }}
+{{- if kindIs "invalid" $list }}
+{{- $list = ternary (list "10.0.0.0/8" "172.16.0.0/12" "192.168.0.0/16" "100.64.0.0/10" "fc00::/7") (list) .Values.ingress.enabled }}
+{{- end }}
+{{- join "," $list }}
+{{- end }}
+
+{{/* Names of the enabled services, as a regex alternation for PromQL. */}}
+{{- define "wallet.enabledServicesRegex" -}}
+{{- $names := list }}
+{{- range $name, $svc := .Values.services }}
+{{- if $svc.enabled }}{{ $names = append $names (include "wallet.componentName" (dict "root" $ "name" $name)) }}{{ end }}
+{{- end }}
+{{- join "|" $names }}
+{{- end }}
+
+{{/* Pods of this release (services, bundled stores, test pods). */}}
+{{- define "wallet.releasePodSelector" -}}
+app.kubernetes.io/name: {{ include "wallet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
