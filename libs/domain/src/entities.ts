@@ -110,7 +110,11 @@ export const zInvite = z.object({
 });
 export type Invite = z.infer<typeof zInvite>;
 
-/** A service signing key (JWK). Stored in the global scope, per service purpose. */
+/**
+ * A service signing key (JWK), one record per key: the layout before key rings
+ * (`zServiceKeyRing`). Read once, when a purpose's ring is first created, to
+ * carry its keys over; removed when the ring prunes them.
+ */
 export const zServiceKey = z.object({
   /** The JWK `kid`. */
   id: zRecordId,
@@ -123,6 +127,35 @@ export const zServiceKey = z.object({
   publishUntil: z.string().nullable(),
 });
 export type ServiceKey = z.infer<typeof zServiceKey>;
+
+/** One key of a key ring (see `zServiceKeyRing`). Times are ISO 8601. */
+export const zServiceKeyRingKey = z.object({
+  /** The JWK `kid` (the public key's RFC 7638 thumbprint). */
+  kid: z.string().min(1).max(200),
+  alg: z.enum(['ES256', 'EdDSA', 'RS256']),
+  publicJwk: z.record(z.string(), z.unknown()),
+  /** Encrypted with `crypto.keyEncryptionKey` (a JWE) unless none is configured. */
+  privateJwk: z.record(z.string(), z.unknown()),
+  /** When the key entered the ring: from then on every replica publishes it. */
+  publishedAt: z.string(),
+  /** When it starts signing (a pre-publication interval after `publishedAt`, except the ring's first key). */
+  activeFrom: z.string(),
+  /** Set when a successor is added: the key leaves the JWKS (and the ring) then. */
+  publishUntil: z.string().nullable(),
+});
+export type ServiceKeyRingKey = z.infer<typeof zServiceKeyRingKey>;
+
+/**
+ * A service's key ring for one purpose (`auth-access-token`, `verifier-token`,
+ * ...), in the global scope, id = the purpose. One record holds every key, so
+ * creating the ring and each rotation is a single compare-and-set: of replicas
+ * racing, exactly one wins and the others adopt its keys.
+ */
+export const zServiceKeyRing = z.object({
+  id: zRecordId,
+  keys: z.array(zServiceKeyRingKey).min(1).max(256),
+});
+export type ServiceKeyRing = z.infer<typeof zServiceKeyRing>;
 
 /**
  * A refresh token, stored by its hash only. Rotation marks the old token

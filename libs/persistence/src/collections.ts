@@ -7,6 +7,7 @@ import {
   zPasskey,
   zRefreshToken,
   zServiceKey,
+  zServiceKeyRing,
   zStoredCredential,
   zStoredPresentation,
   zTenant,
@@ -21,6 +22,7 @@ import {
   type Passkey,
   type RefreshToken,
   type ServiceKey,
+  type ServiceKeyRing,
   type StoredCredential,
   type StoredPresentation,
   type Tenant,
@@ -32,7 +34,7 @@ import type { CollectionSpec } from './ports';
 
 /**
  * How the domain entities are stored. Every index is per scope (tenant), so
- * "unique" means unique within one tenant. `tenants` and `serviceKeys` belong
+ * "unique" means unique within one tenant. `tenants`, `serviceKeys` and `keyRings` belong
  * to no tenant and live under `GLOBAL_SCOPE` only.
  */
 
@@ -89,6 +91,14 @@ const serviceKeys: CollectionSpec<ServiceKey> = {
   global: true,
 };
 
+/** A service's signing keys for one purpose, one record per purpose (id = purpose); see ADR 0014. */
+const keyRings: CollectionSpec<ServiceKeyRing> = {
+  name: 'key_rings',
+  schema: zServiceKeyRing,
+  indexes: [],
+  global: true,
+};
+
 const refreshTokens: CollectionSpec<RefreshToken> = {
   name: 'refresh_tokens',
   schema: zRefreshToken,
@@ -129,6 +139,7 @@ export const Collections = {
   verifiers,
   invites,
   serviceKeys,
+  keyRings,
   refreshTokens,
   auditEvents,
   typeMetadata,

@@ -795,6 +795,7 @@ export function runPersistenceContract(
             'presentations',
             'refreshTokens',
             'serviceKeys',
+            'keyRings',
             'tenants',
             'users',
             'verifiers',
@@ -804,6 +805,7 @@ export function runPersistenceContract(
         );
         expect(Collections.tenants.global).toBe(true);
         expect(Collections.serviceKeys.global).toBe(true);
+        expect(Collections.keyRings.global).toBe(true);
         expect(Collections.users.global).toBeFalsy();
       });
 
@@ -902,6 +904,16 @@ export function runPersistenceContract(
           },
           { purpose: `p${run}` },
         );
+        const ringKey = {
+          kid: 'kid-1',
+          alg: 'ES256' as const,
+          publicJwk: { kty: 'EC', crv: 'P-256', x: 'abc', y: 'def' },
+          privateJwk: { wrapped: 'jwe' },
+          publishedAt: '2030-01-02T03:04:05.000Z',
+          activeFrom: '2030-01-02T03:04:05.000Z',
+          publishUntil: null,
+        };
+        await roundTrip(Collections.keyRings, GLOBAL_SCOPE, { id: `ring${run}`, keys: [ringKey, { ...ringKey, kid: 'kid-2' }] }, { id: `ring${run}` });
       });
     });
 

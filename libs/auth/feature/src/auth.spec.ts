@@ -2,12 +2,13 @@ import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
 import { GLOBAL_SCOPE } from '@wallet/domain';
 import { Collections, createStore } from '@wallet/persistence';
-import { createServiceApp, ensureDefaultTenant, type RunningService, type Runtime } from '@wallet/platform';
+import { createServiceApp, ensureDefaultTenant, keyRingTimings, type RunningService, type Runtime } from '@wallet/platform';
 import { blob, newAuthenticator, PasskeyTestClient, type AuthSession } from '@wallet/testing';
 import { deserializeCredential, PasskeysCredentialsMemoryRepository, serializeCredential } from 'nid-webauthn-emulator';
 import WebAuthnEmulator, { AuthenticatorEmulator } from 'nid-webauthn-emulator';
 import pino from 'pino';
 import type { KeyRing } from '@wallet/crypto';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { AuthFeatureModule } from './auth-feature.module';
 import { AUTH_ACCESS_TOKEN_KEYS } from './auth-keys';
 import { hashInviteCode } from './invite.service';
@@ -338,20 +339,42 @@ describe('tokens', () => {
 });
 
 describe('key rotation', () => {
-  it('keeps the retired key published, so tokens it signed still work, and signs new tokens with the new key', async () => {
+  it('publishes the next key before it signs, then signs new tokens with it and keeps the retired key published, so tokens it signed still verify', async () => {
     const c = client();
     const before = await c.registered();
     const ring = server.app.get<KeyRing>(AUTH_ACCESS_TOKEN_KEYS, { strict: false });
     const oldKid = ring.activeKid;
+    const served = () => fetch(`${server.url}/auth/.well-known/jwks.json`).then((r) => r.json() as Promise<JSONWebKeySet>);
     await ring.rotate();
-    expect(ring.activeKid).not.toBe(oldKid);
-    const jwks = await fetch(`${server.url}/auth/.well-known/jwks.json`).then((r) => r.json() as Promise<{ keys: Array<{ kid: string }> }>);
-    expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, ring.activeKid]));
+    // Published at once, signing only after the pre-publication interval: every replica publishes it by then.
+    const nextKid = ring.jwks().keys.map((k) => k.kid).find((kid) => kid !== oldKid)!;
+    expect(nextKid).toEqual(expect.any(String));
+    expect(ring.activeKid).toBe(oldKid);
+    expect((await served()).keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, nextKid]));
+    const during = await c.login();
+    expect(JSON.parse(Buffer.from(during.body.appToken.split('.')[0]!, 'base64url').toString())).toMatchObject({ kid: oldKid });
     expect((await c.call('GET', '/user/session/account-info', { token: before.appToken })).status).toBe(200);
-    const after = await c.login();
-    const header = JSON.parse(Buffer.from(after.body.appToken.split('.')[0]!, 'base64url').toString()) as { kid: string };
-    expect(header.kid).toBe(ring.activeKid);
-    expect((await c.call('GET', '/user/session/account-info', { token: after.body.appToken })).status).toBe(200);
+
+    // The clock passes the next key's activeFrom (Date only; timers run as usual).
+    const issuedBefore = new Date();
+    jest.useFakeTimers({
+      advanceTimers: true,
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      now: Date.now() + keyRingTimings(runtime.config).prePublishMs + 1000,
+    });
+    try {
+      expect(ring.activeKid).toBe(nextKid);
+      const jwks = await served();
+      expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, nextKid]));
+      // The retired key is still served: tokens it signed verify (as of when they were valid).
+      await expect(jwtVerify(before.appToken, createLocalJWKSet(jwks), { currentDate: issuedBefore })).resolves.toBeTruthy();
+      const after = await c.login();
+      const header = JSON.parse(Buffer.from(after.body.appToken.split('.')[0]!, 'base64url').toString()) as { kid: string };
+      expect(header.kid).toBe(nextKid);
+      expect((await c.call('GET', '/user/session/account-info', { token: after.body.appToken })).status).toBe(200);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

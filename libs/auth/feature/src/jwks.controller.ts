@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import type { KeyRing } from '@wallet/crypto';
-import { Public } from '@wallet/platform';
+import { JWKS_MAX_AGE_SECONDS, Public } from '@wallet/platform';
 import type { JSONWebKeySet } from 'jose';
 import { AUTH_ACCESS_TOKEN_KEYS } from './auth-keys';
 
@@ -14,7 +14,8 @@ export class JwksController {
   constructor(@Inject(AUTH_ACCESS_TOKEN_KEYS) private readonly keys: KeyRing) {}
 
   @Get('jwks.json')
-  @Header('cache-control', 'public, max-age=300')
+  // A new key is published at least this long before it signs (keyRingTimings).
+  @Header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
   jwks(): JSONWebKeySet {
     return this.keys.jwks();
   }

@@ -1,3 +1,4 @@
+import { publishedRingKeys } from '@wallet/crypto';
 import { GLOBAL_SCOPE, UnavailableError } from '@wallet/domain';
 import { Collections, type Store } from '@wallet/persistence';
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
@@ -133,13 +134,20 @@ export class CachedJwks implements AccessTokenKeys {
   }
 }
 
-/** The public keys auth's key ring stored: for services that share auth's store (and the all-in-one). */
+/**
+ * The public keys auth's key ring stored: for services that share auth's store
+ * (and the all-in-one). The same keys auth's JWKS lists (`publishedRingKeys`),
+ * including the next key before it signs. Before auth has created its ring (a
+ * store written by an older auth), the per-key records.
+ */
 export function storedJwksLoader(store: Store): JwksLoader {
   return async () => {
+    const now = new Date();
+    const ring = await store.repository(Collections.keyRings).get(GLOBAL_SCOPE, ACCESS_TOKEN_KEY_PURPOSE);
+    if (ring) return publishedRingKeys(ring.keys, now);
     const repository = store.repository(Collections.serviceKeys);
     const out: JWK[] = [];
     let cursor: string | undefined;
-    const now = Date.now();
     do {
       const page = await repository.list(GLOBAL_SCOPE, {
         where: { purpose: ACCESS_TOKEN_KEY_PURPOSE },
@@ -147,7 +155,7 @@ export function storedJwksLoader(store: Store): JwksLoader {
         ...(cursor ? { cursor } : {}),
       });
       for (const record of page.items) {
-        const published = record.status === 'active' || (record.publishUntil !== null && Date.parse(record.publishUntil) > now);
+        const published = record.status === 'active' || (record.publishUntil !== null && Date.parse(record.publishUntil) > now.getTime());
         if (!published) continue;
         const { d: _d, ...pub } = record.publicJwk as unknown as JWK;
         out.push({ ...pub, kid: record.id, alg: record.alg });

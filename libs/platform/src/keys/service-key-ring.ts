@@ -1,38 +1,42 @@
-import { KeyRing, type KeyRecord, type KeyRecordStore, type SigningAlg } from '@wallet/crypto';
-import { GLOBAL_SCOPE, NotFoundError, VersionConflictError, type ServiceKey } from '@wallet/domain';
-import { Collections, type Repository, type Stored } from '@wallet/persistence';
+import { defaultKeyRefreshIntervalMs, KeyRing, type KeyRingStore, type RingKey, type RingState, type SigningAlg } from '@wallet/crypto';
+import { GLOBAL_SCOPE, NotFoundError, UniqueViolationError, VersionConflictError, type ServiceKeyRing } from '@wallet/domain';
+import { Collections, type Repository } from '@wallet/persistence';
 import type { WalletConfig } from '@wallet/config';
 import type { Store } from '@wallet/persistence';
 
-/** Backs the key ring's storage port with the `serviceKeys` collection (global scope). */
-export class StoredKeyRecords implements KeyRecordStore {
-  private readonly keys: Repository<ServiceKey>;
+/**
+ * Backs the key ring's storage port with the `keyRings` collection (global
+ * scope, one record per purpose): creating a ring is a create that only one
+ * replica wins, every change a compare-and-set on the record's version.
+ * Keys of the older layout (`serviceKeys`, one record per key) are carried
+ * over when a purpose's ring is first created, and removed once the ring has
+ * dropped them.
+ */
+export class StoredKeyRings implements KeyRingStore {
+  private readonly rings: Repository<ServiceKeyRing>;
 
-  constructor(store: Store) {
-    this.keys = store.repository(Collections.serviceKeys);
+  constructor(private readonly store: Store) {
+    this.rings = store.repository(Collections.keyRings);
   }
 
-  async list(purpose: string): Promise<KeyRecord[]> {
-    const out: KeyRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.keys.list(GLOBAL_SCOPE, { where: { purpose }, limit: 1000, ...(cursor ? { cursor } : {}) });
-      out.push(...page.items.map(toRecord));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return out;
+  async read(purpose: string): Promise<RingState | null> {
+    const stored = await this.rings.get(GLOBAL_SCOPE, purpose);
+    return stored ? { keys: stored.keys, version: stored.version } : null;
   }
 
-  async create(record: Omit<KeyRecord, 'createdAt' | 'version'>): Promise<void> {
-    await this.keys.create(GLOBAL_SCOPE, { ...record, alg: record.alg });
-  }
-
-  async retire(record: KeyRecord, publishUntil: string): Promise<boolean> {
-    const current = await this.keys.get(GLOBAL_SCOPE, record.id);
-    if (!current) return false;
+  async create(purpose: string, keys: RingKey[]): Promise<boolean> {
     try {
-      const { tenantId: _t, version: _v, createdAt: _c, updatedAt: _u, ...value } = current;
-      await this.keys.update(GLOBAL_SCOPE, record.id, { ...value, status: 'retired', publishUntil }, record.version);
+      await this.rings.create(GLOBAL_SCOPE, { id: purpose, keys });
+      return true;
+    } catch (error) {
+      if (error instanceof UniqueViolationError) return false;
+      throw error;
+    }
+  }
+
+  async replace(purpose: string, keys: RingKey[], expectedVersion: number): Promise<boolean> {
+    try {
+      await this.rings.update(GLOBAL_SCOPE, purpose, { id: purpose, keys }, expectedVersion);
       return true;
     } catch (error) {
       if (error instanceof VersionConflictError || error instanceof NotFoundError) return false;
@@ -40,28 +44,46 @@ export class StoredKeyRecords implements KeyRecordStore {
     }
   }
 
-  async remove(record: KeyRecord): Promise<void> {
-    try {
-      await this.keys.delete(GLOBAL_SCOPE, record.id, record.version);
-    } catch (error) {
-      // Another replica pruned or changed it first: nothing left to do.
-      if (!(error instanceof VersionConflictError || error instanceof NotFoundError)) throw error;
+  /**
+   * The purpose's keys in the per-key layout: the newest active one keeps
+   * signing (replicas not yet upgraded sign with it too), other active ones
+   * are treated as superseded now, retired ones keep their publication window.
+   */
+  async legacyKeys(purpose: string, now: Date): Promise<RingKey[]> {
+    const records = [];
+    const repository = this.store.repository(Collections.serviceKeys);
+    let cursor: string | undefined;
+    do {
+      const page = await repository.list(GLOBAL_SCOPE, { where: { purpose }, limit: 1000, ...(cursor ? { cursor } : {}) });
+      records.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    const nowMs = now.getTime();
+    const live = records.filter((r) => r.status === 'active' || (r.publishUntil !== null && Date.parse(r.publishUntil) > nowMs));
+    const newestActive = live
+      .filter((r) => r.status === 'active')
+      .sort((a, b) => (a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : a.createdAt < b.createdAt ? 1 : -1))[0];
+    return live.map((r) => ({
+      kid: r.id,
+      alg: r.alg,
+      publicJwk: r.publicJwk,
+      privateJwk: r.privateJwk,
+      publishedAt: r.createdAt,
+      activeFrom: r.createdAt,
+      publishUntil: r === newestActive ? null : (r.publishUntil ?? now.toISOString()),
+    }));
+  }
+
+  async discarded(_purpose: string, kids: string[]): Promise<void> {
+    const repository = this.store.repository(Collections.serviceKeys);
+    for (const kid of kids) {
+      try {
+        await repository.delete(GLOBAL_SCOPE, kid);
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
     }
   }
-}
-
-function toRecord(stored: Stored<ServiceKey>): KeyRecord {
-  return {
-    id: stored.id,
-    purpose: stored.purpose,
-    alg: stored.alg,
-    publicJwk: stored.publicJwk,
-    privateJwk: stored.privateJwk,
-    status: stored.status,
-    publishUntil: stored.publishUntil,
-    createdAt: stored.createdAt,
-    version: stored.version,
-  };
 }
 
 /** Decodes `crypto.keyEncryptionKey` (base64url of 32 bytes), or null when unset. */
@@ -70,20 +92,53 @@ export function keyEncryptionKey(config: WalletConfig): Uint8Array | null {
   return value ? new Uint8Array(Buffer.from(value, 'base64url')) : null;
 }
 
-/** A loaded key ring for one purpose (`auth-access-token`, `verifier-id-token`, ...). */
+/** How often replicas re-read a ring, and how long a new key is published before it signs. */
+export interface KeyRingTimings {
+  refreshIntervalMs: number;
+  prePublishMs: number;
+}
+
+/**
+ * `Cache-Control: max-age` of the JWKS endpoints: an HTTP cache (a proxy, a
+ * relying party's client) may serve a JWKS this old, so a new key is published
+ * at least this long before it signs (where the rotation interval allows).
+ */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
+/**
+ * The timings for `crypto.keyRotationIntervalMs`: re-read every tenth of it
+ * (1 s to 1 h); publish a new key twice that long before it signs, and at
+ * least a JWKS cache lifetime plus one refresh, but at most half the rotation
+ * interval (never less than two refreshes).
+ */
+export function keyRingTimings(config: WalletConfig): KeyRingTimings {
+  const rotation = config.crypto.keyRotationIntervalMs;
+  const refreshIntervalMs = defaultKeyRefreshIntervalMs(rotation);
+  const wanted = Math.max(2 * refreshIntervalMs, JWKS_MAX_AGE_SECONDS * 1000 + refreshIntervalMs);
+  return { refreshIntervalMs, prePublishMs: Math.max(2 * refreshIntervalMs, Math.min(wanted, Math.floor(rotation / 2))) };
+}
+
+/**
+ * A loaded key ring for one purpose (`auth-access-token`, `verifier-token`,
+ * ...). Not refreshing yet: `start()` it (ServiceKeysModule does).
+ */
 export async function openServiceKeyRing(
   store: Store,
   config: WalletConfig,
   purpose: string,
   now?: () => Date,
   alg: SigningAlg = config.crypto.signingAlg,
+  timings: KeyRingTimings = keyRingTimings(config),
+  onRefreshError?: (error: unknown) => void,
 ): Promise<KeyRing> {
-  const ring = new KeyRing(new StoredKeyRecords(store), {
+  const ring = new KeyRing(new StoredKeyRings(store), {
     purpose,
     alg,
     rotationIntervalMs: config.crypto.keyRotationIntervalMs,
     maxTokenLifetimeMs: config.crypto.maxTokenLifetimeMs,
     keyEncryptionKey: keyEncryptionKey(config),
+    ...timings,
+    ...(onRefreshError ? { onRefreshError } : {}),
     ...(now ? { now } : {}),
   });
   await ring.refresh();

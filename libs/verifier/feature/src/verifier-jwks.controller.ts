@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import type { KeyRing } from '@wallet/crypto';
-import { Public } from '@wallet/platform';
+import { JWKS_MAX_AGE_SECONDS, Public } from '@wallet/platform';
 import type { JSONWebKeySet } from 'jose';
 import { VERIFIER_TOKEN_KEYS } from './verifier-keys';
 
@@ -11,7 +11,8 @@ export class VerifierJwksController {
   constructor(@Inject(VERIFIER_TOKEN_KEYS) private readonly keys: KeyRing) {}
 
   @Get('jwks')
-  @Header('cache-control', 'public, max-age=300')
+  // A new key is published at least this long before it signs (keyRingTimings).
+  @Header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`)
   jwks(): JSONWebKeySet {
     return this.keys.jwks();
   }
