@@ -1,5 +1,5 @@
 import type { WalletConfig } from '@wallet/config';
-import { subjectAltNames, type KeyRing } from '@wallet/crypto';
+import { jwkThumbprint, subjectAltNames, UnknownSigningKeyError, type KeyRing } from '@wallet/crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -36,9 +36,29 @@ class DidJwkSigner implements RequestSigner {
     return `decentralized_identifier:${this.did()}`;
   }
 
-  sign(payload: JWTPayload): Promise<string> {
-    return this.keys.sign(payload, { typ: REQUEST_OBJECT_TYP, kid: `${this.did()}#0` });
+  /**
+   * Signs with the key the request's client id names (a did:jwk fixed when the
+   * session started, on whichever replica): after a rotation, or on a replica
+   * that has not read the newest key yet, signing with the key that signs now
+   * would give a request object whose signature its client id does not match.
+   */
+  async sign(payload: JWTPayload): Promise<string> {
+    const did = didJwkOf(payload['client_id']) ?? this.did();
+    let signingKid: string;
+    try {
+      signingKid = jwkThumbprint(JSON.parse(Buffer.from(did.slice('did:jwk:'.length), 'base64url').toString('utf8')) as object);
+    } catch {
+      throw new UnknownSigningKeyError(this.keys.purpose, 'unreadable did:jwk');
+    }
+    return this.keys.sign(payload, { typ: REQUEST_OBJECT_TYP, kid: `${did}#0`, signingKid });
   }
+}
+
+/** The did:jwk in a client id (`decentralized_identifier:did:jwk:...`, or the bare DID of the drafts), or null. */
+function didJwkOf(clientId: unknown): string | null {
+  if (typeof clientId !== 'string') return null;
+  const did = clientId.startsWith('decentralized_identifier:') ? clientId.slice('decentralized_identifier:'.length) : clientId;
+  return did.startsWith('did:jwk:') ? did : null;
 }
 
 class X509Signer implements RequestSigner {

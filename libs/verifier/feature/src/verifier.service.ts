@@ -1,6 +1,6 @@
 import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
-import { randomToken, type KeyRing } from '@wallet/crypto';
+import { randomToken, UnknownSigningKeyError, type KeyRing } from '@wallet/crypto';
 import type { TrustEvaluator } from '@wallet/trust';
 import { PresentationError, type IssuerKeyResolver } from '@wallet/protocol';
 import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
@@ -252,7 +252,13 @@ export class VerifierCore {
     if (!session || Date.parse(session.expiresAt) <= Date.now()) throw new OAuthError(404, 'invalid_request_uri', 'the request does not exist or has expired');
     if (session.requestMode !== 'byReference') throw new OAuthError(400, 'invalid_request_uri', 'this request was not issued by reference');
     if (walletNonce !== null && !/^[\x21-\x7e]{1,256}$/.test(walletNonce)) throw new OAuthError(400, 'invalid_request', 'wallet_nonce is malformed');
-    return this.signRequest(session, this.signer(session.clientIdPrefix), walletNonce);
+    try {
+      return await this.signRequest(session, this.signer(session.clientIdPrefix), walletNonce);
+    } catch (error) {
+      // The key the session's client id names has left the ring (a session older than a key's publication).
+      if (error instanceof UnknownSigningKeyError) throw new OAuthError(404, 'invalid_request_uri', 'the request does not exist or has expired');
+      throw error;
+    }
   }
 
   /**
