@@ -16,6 +16,8 @@ import { ALL_IN_ONE_SERVERS } from './servers';
  */
 const PUBLIC_ROUTES: Record<string, string[]> = {
   wallet: [
+    // The landing page: what runs on this port, with links (no secrets).
+    'GET /',
     'GET /health/live',
     'GET /health/ready',
     'GET /metrics',
@@ -35,10 +37,11 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     'GET /registry/type-metadata',
     'GET /registry/issuer-metadata',
   ],
-  admin: ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /admin/status'],
+  admin: ['GET /', 'GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /admin/status'],
   // The verifier's users are browsers, wallets and relying-party back ends, none with our access tokens:
   // its flows are protected by unguessable session ids, nonces, single-use codes and PKCE.
   verifier: [
+    'GET /',
     'GET /health/live',
     'GET /health/ready',
     'GET /metrics',
@@ -59,6 +62,8 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     'POST /services/:serviceId/token',
     'POST /services/:serviceId/nonce',
     'GET /services/:serviceId/.well-known/openid-configuration',
+    // The default service's discovery document.
+    'GET /.well-known/openid-configuration',
   ],
 };
 

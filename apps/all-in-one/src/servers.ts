@@ -10,7 +10,8 @@ import { VerifierFeatureModule } from '@wallet/verifier-feature';
 /**
  * The all-in-one's servers: the four wallet-facing services share the wallet
  * port (their routes carry distinct path prefixes), the admin API and the
- * verifier have their own ports. Every service app composes the same feature
+ * verifier have their own ports; the admin API listens on loopback only
+ * unless `allInOne.adminHost` says otherwise. Every service app composes the same feature
  * modules, so walking these walks every route of every app.
  */
 export const ALL_IN_ONE_SERVERS: ServerSpec[] = [
@@ -18,16 +19,22 @@ export const ALL_IN_ONE_SERVERS: ServerSpec[] = [
     info: { name: 'wallet', services: ['auth', 'storage', 'engine', 'registry'] },
     imports: [AuthFeatureModule, StorageFeatureModule, EngineFeatureModule, RegistryFeatureModule, PublicConfigModule],
     port: (config) => config.allInOne.walletPort,
+    portKey: 'allInOne.walletPort',
     websockets: true,
   },
   {
     info: { name: 'admin', services: ['admin'] },
     imports: [AdminFeatureModule],
     port: (config) => config.allInOne.adminPort,
+    portKey: 'allInOne.adminPort',
+    // Loopback unless configured otherwise: the admin API must not face the network by accident.
+    listenHost: (config) => config.allInOne.adminHost,
+    hostKey: 'allInOne.adminHost',
   },
   {
     info: { name: 'verifier', services: ['verifier'] },
     imports: [VerifierFeatureModule],
     port: (config) => config.allInOne.verifierPort,
+    portKey: 'allInOne.verifierPort',
   },
 ];

@@ -93,6 +93,46 @@ describe('wallet-admin CLI', () => {
     }
   });
 
+  it('names options after the API fields, and still accepts the older names', async () => {
+    const api = await fakeAdmin(() => ({ status: 201, body: {} }));
+    try {
+      const env = { WALLET_ADMIN_URL: api.url, WALLET_ADMIN_TOKEN: 'tok' };
+      expect((await run(['tenant', 'create', 'acme', '--display-name', 'Acme', '--allowed-protocols', 'oid4vp'], env)).code).toBe(EXIT.ok);
+      expect((await run(['tenant', 'update', 'acme', '--name', 'Old', '--protocols', 'oid4vci'], env)).code).toBe(EXIT.ok);
+      expect((await run(['user', 'add', '-T', 'acme', '--display-name', 'Ulla'], env)).code).toBe(EXIT.ok);
+      expect((await run(['issuer', 'create', '-T', 'acme', '--credential-issuer-identifier', 'https://issuer.example'], env)).code).toBe(EXIT.ok);
+      expect(api.seen.map((r) => JSON.parse(r.body) as unknown)).toEqual([
+        { id: 'acme', display_name: 'Acme', allowed_protocols: ['oid4vp'] },
+        { display_name: 'Old', allowed_protocols: ['oid4vci'] },
+        { display_name: 'Ulla', role: 'member' },
+        { credential_issuer_identifier: 'https://issuer.example' },
+      ]);
+      const both = await run(['tenant', 'update', 'acme', '--display-name', 'A', '--name', 'B'], env);
+      expect(both.code).toBe(EXIT.usage);
+      expect(both.stderr).toBe('error: --name is another name for --display-name: give one of them\n');
+    } finally {
+      await api.close();
+    }
+    const help = await run(['tenant', 'create', '--help']);
+    expect(help.stdout).toContain('--display-name <value>');
+    expect(help.stdout).toContain('--allowed-protocols <value>');
+    expect(help.stdout).not.toMatch(/--name\b|--protocols\b/);
+    expect((await run(['issuer', 'create', '--help'])).stdout).toContain('--client-private-key-file <value>');
+  });
+
+  it('words usage errors plainly, with balanced quotes', async () => {
+    const unknown = await run(['tenant', 'list', '--bogus']);
+    expect(unknown.stderr).toBe('error: unknown option --bogus (see --help for the options of this command)\n');
+    const missing = await run(['tenant', 'list', '-o']);
+    expect(missing.stderr).toBe('error: option --output needs a value\n');
+    const flag = await run(['tenant', 'list', '--help=yes']);
+    expect(flag.stderr).toBe('error: option --help takes no value\n');
+    for (const text of [unknown.stderr, missing.stderr, flag.stderr]) {
+      expect(text.split("'").length % 2).toBe(1);
+      expect(text.split('"').length % 2).toBe(1);
+    }
+  });
+
   it('renders JSON and records', () => {
     expect(render({ a: 1 }, 'json')).toBe('{\n  "a": 1\n}\n');
     expect(render({ id: 'x', list: ['a', 'b'], none: null }, 'table')).toBe('id    x\nlist  a,b\nnone  -\n');

@@ -16,7 +16,13 @@ export interface CliIO {
   env: Record<string, string | undefined>;
 }
 
-type OptionSpec = { type: 'string' | 'boolean'; short?: string; description: string };
+type OptionSpec = {
+  type: 'string' | 'boolean';
+  short?: string;
+  description: string;
+  /** An older name still accepted; not shown in help. */
+  hidden?: boolean;
+};
 type Values = Record<string, string | boolean | undefined>;
 
 interface Context {
@@ -69,42 +75,61 @@ const str = (values: Values, name: string): string | undefined => (typeof values
 const defined = (value: Record<string, unknown>) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 const seg = encodeURIComponent;
 
+/** `--old-name`, accepted as before but no longer shown: option names follow the API's fields. */
+const alias = (of: string): OptionSpec => ({ type: 'string', description: `Same as --${of}`, hidden: true });
+
+/** The value of an option given by its name or by its older alias (both at once: a usage error). */
+const either = (values: Values, name: string, old: string): string | undefined => {
+  const value = str(values, name);
+  const oldValue = str(values, old);
+  if (value !== undefined && oldValue !== undefined) throw new UsageError(`--${old} is another name for --${name}: give one of them`);
+  return value ?? oldValue;
+};
+
+// Option names are the API's field names in kebab case (display_name: --display-name).
 const tenantFields: Record<string, OptionSpec> = {
-  name: { type: 'string', description: 'Display name' },
+  'display-name': { type: 'string', description: 'Display name' },
   enabled: { type: 'string', description: 'true or false' },
   'require-invite': { type: 'string', description: 'true or false' },
-  'pdp-url': { type: 'string', description: 'AuthZEN PDP URL overriding the default, `none`, or `default`' },
-  protocols: { type: 'string', description: 'Allowed protocols, comma-separated (e.g. oid4vci,oid4vp)' },
+  'pdp-url': { type: 'string', description: 'AuthZEN PDP URL overriding the default, none, or default (trust_config.pdp_url)' },
+  'allowed-protocols': { type: 'string', description: 'Allowed protocols, comma-separated (e.g. oid4vci,oid4vp)' },
+  name: alias('display-name'),
+  protocols: alias('allowed-protocols'),
 };
 const tenantBody = (values: Values) => {
   const pdp = str(values, 'pdp-url');
   return defined({
-    display_name: str(values, 'name'),
+    display_name: either(values, 'display-name', 'name'),
     enabled: bool(values, 'enabled'),
     require_invite: bool(values, 'require-invite'),
     trust_config: pdp === undefined ? undefined : { pdp_url: pdp === 'default' ? null : pdp },
-    allowed_protocols: str(values, 'protocols')?.split(',').map((p) => p.trim()).filter(Boolean),
+    allowed_protocols: either(values, 'allowed-protocols', 'protocols')
+      ?.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
   });
 };
 
 const issuerFields: Record<string, OptionSpec> = {
-  identifier: { type: 'string', description: 'Credential issuer identifier (https URL)' },
+  'credential-issuer-identifier': { type: 'string', description: 'Credential issuer identifier (https URL)' },
   'client-id': { type: 'string', description: 'OAuth client id at the issuer' },
   visible: { type: 'string', description: 'true or false: shown to wallets' },
-  'private-key-file': { type: 'string', description: 'File with the client private key (write-only; never shown)' },
+  'client-private-key-file': { type: 'string', description: 'File with the client private key (write-only; never shown)' },
+  identifier: alias('credential-issuer-identifier'),
+  'private-key-file': alias('client-private-key-file'),
 };
 const issuerBody = (values: Values) => {
-  const keyFile = str(values, 'private-key-file');
+  const keyFile = either(values, 'client-private-key-file', 'private-key-file');
   let key: string | undefined;
   if (keyFile !== undefined) {
     try {
       key = readFileSync(keyFile, 'utf8').trim();
     } catch {
-      throw new UsageError(`cannot read --private-key-file ${keyFile}`);
+      throw new UsageError(`cannot read the client private key file ${keyFile}`);
     }
   }
   return defined({
-    credential_issuer_identifier: str(values, 'identifier'),
+    credential_issuer_identifier: either(values, 'credential-issuer-identifier', 'identifier'),
     client_id: str(values, 'client-id'),
     visible: bool(values, 'visible'),
     client_private_key: key,
@@ -162,8 +187,9 @@ export const COMMANDS: Command[] = [
       ...TENANT_OPTION,
       ...idOpt,
       handle: { type: 'string', description: 'WebAuthn user handle (base64url; default: generated)' },
-      name: { type: 'string', description: 'Display name' },
+      'display-name': { type: 'string', description: 'Display name' },
       role: { type: 'string', description: 'member (default) or admin' },
+      name: alias('display-name'),
     },
     run: async (ctx) => {
       const id = str(ctx.values, 'id');
@@ -177,7 +203,7 @@ export const COMMANDS: Command[] = [
           if (!(error instanceof ApiError && error.status === 404)) throw error;
         }
       }
-      return ctx.client.call('POST', base, defined({ id, handle: str(ctx.values, 'handle'), display_name: str(ctx.values, 'name'), role }));
+      return ctx.client.call('POST', base, defined({ id, handle: str(ctx.values, 'handle'), display_name: either(ctx.values, 'display-name', 'name'), role }));
     },
   },
   {
@@ -284,6 +310,7 @@ const RESOURCES = [...new Set(COMMANDS.map((c) => c.resource))];
 
 function optionHelp(options: Record<string, OptionSpec>): string {
   return Object.entries(options)
+    .filter(([, spec]) => !spec.hidden)
     .map(([name, spec]) => {
       const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ' <value>' : ''}`;
       return `  ${flag.padEnd(30)} ${spec.description}`;
@@ -363,7 +390,7 @@ function fail(error: unknown, io: CliIO): number {
   // parseArgs' errors: TypeErrors with an ERR_PARSE_ARGS_* code (checked by code, not class: realms differ under test runners).
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-    io.stderr(`error: ${(error as Error).message}\n`);
+    io.stderr(`error: ${parseArgsMessage(code, (error as Error).message)}\n`);
     return EXIT.usage;
   }
   if (error instanceof ConnectionError) {
@@ -372,15 +399,32 @@ function fail(error: unknown, io: CliIO): number {
   }
   if (error instanceof ApiError) {
     const issues = (error.problem.issues ?? []).map((i) => `\n  ${i.path}: ${i.message}`).join('');
-    io.stderr(`error: ${error.status} ${error.problem.code ?? ''}: ${error.message}${issues}\n`);
+    io.stderr(`error: ${error.status}${error.problem.code ? ` ${error.problem.code}` : ''}: ${error.message}${issues}\n`);
     if (error.status === 401) {
-      io.stderr('hint: pass --token or set WALLET_ADMIN_TOKEN\n');
+      io.stderr(`hint: pass --token or set WALLET_ADMIN_TOKEN (a development server keeps its generated token in <dataDir>/admin-token: export WALLET_ADMIN_TOKEN="$(cat data/admin-token)")\n`);
       return EXIT.unauthorized;
     }
     return EXIT.apiError;
   }
   io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   return EXIT.apiError;
+}
+
+/**
+ * parseArgs' messages in this CLI's words: Node's quote the option oddly
+ * (`Unknown option '--x'. ... as in '-- "--x"`, with unbalanced quotes).
+ */
+function parseArgsMessage(code: string, message: string): string {
+  const option = /'(--?[^'\s,]+)/.exec(message)?.[1] ?? 'given';
+  const long = /--[\w-]+/.exec(message)?.[0] ?? option;
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option} (see --help for the options of this command)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(message) ? `option ${long} needs a value` : `option ${long} takes no value`;
+    default:
+      return message.replace(/['"]/g, '');
+  }
 }
 
 function describeChange(change: Change): string {

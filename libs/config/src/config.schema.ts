@@ -132,6 +132,15 @@ const zAllInOne = z
   .strictObject({
     walletPort: zPort(8080, 'Port serving auth, storage, engine and registry together.'),
     adminPort: zPort(8081, 'Port of the admin service.'),
+    adminHost: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .meta(
+        meta(
+          'Interface the admin API listens on. Default: loopback only, so the admin API is reachable from this machine alone; `0.0.0.0` (all interfaces) only behind a firewall or in a container whose port is published to loopback. `server.host` applies to the other two ports.',
+        ),
+      ),
     verifierPort: zPort(8090, 'Port of the verifier service.'),
   })
   .prefault({})
@@ -401,7 +410,21 @@ export const zConfig = zConfigShape.superRefine(
   { when: () => true },
 );
 
-/** The validated configuration, as every service receives it. */
-export type WalletConfig = z.infer<typeof zConfig>;
+type ParsedConfig = z.infer<typeof zConfig>;
+
+/** The validated configuration, as every service receives it (derived defaults filled in). */
+export type WalletConfig = ParsedConfig & { auth: { origins: string[] } };
+
+/**
+ * Defaults that depend on other settings, filled in after validation:
+ * `auth.origins` follows `server.publicUrl` and `allInOne.walletPort`.
+ */
+export function withDerivedDefaults(config: ParsedConfig): WalletConfig {
+  const origins = config.auth.origins ?? [
+    config.server.publicUrl ? new URL(config.server.publicUrl).origin : `http://localhost:${config.allInOne.walletPort}`,
+  ];
+  return { ...config, auth: { ...config.auth, origins } };
+}
+
 /** What a configuration file may contain: every key optional. */
 export type WalletConfigInput = z.input<typeof zConfig>;

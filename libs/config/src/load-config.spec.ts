@@ -69,7 +69,7 @@ describe('loadConfig: defaults', () => {
         admin: { port: 3005 },
         verifier: { port: 3006 },
       },
-      allInOne: { walletPort: 8080, adminPort: 8081, verifierPort: 8090 },
+      allInOne: { walletPort: 8080, adminPort: 8081, adminHost: '127.0.0.1', verifierPort: 8090 },
       storage: {
         type: 'sqlite',
         sqlite: { busyTimeoutMs: 5000, synchronous: 'normal' },

@@ -4,7 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config-error';
 import { CONFIG_FILE_ENV, ENV_PREFIX, FIELD_INDEX, suggestName, type ConfigField } from './config-fields';
-import { zConfig, type WalletConfig } from './config.schema';
+import { withDerivedDefaults, zConfig, type WalletConfig } from './config.schema';
 
 /** Where a setting's value came from. Later sources win: default < file < env < flag. */
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
@@ -313,7 +313,7 @@ function toConfigIssues(
 
 function validate(raw: unknown, origins: ReadonlyMap<string, RawValue>, issues: ConfigIssue[]): WalletConfig | undefined {
   const result = zConfig.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) return withDerivedDefaults(result.data);
   issues.push(...toConfigIssues(result.error.issues, raw, origins));
   return undefined;
 }

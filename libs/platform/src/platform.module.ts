@@ -9,6 +9,7 @@ import { AccessTokenGuard } from './auth/access-token.guard';
 import { AccessTokenVerifier } from './auth/access-token-verifier';
 import { AccessTokenRevocations } from './auth/token-revocations';
 import { HealthController } from './health/health.controller';
+import { LandingController } from './health/landing.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { HttpMetrics } from './metrics/metrics';
 import { LeanRoutes } from './lean-routes/lean-routes';
@@ -38,10 +39,10 @@ class TenancyLifecycle implements OnModuleDestroy {
 
 /**
  * What every service gets: configuration, the store and the cache (created
- * outside Nest, so the all-in-one shares one of each), health and metrics,
- * tenant resolution, and two global guards: `AccessTokenGuard` (every route
- * needs an access token unless `@Public()` or admin-token guarded) and
- * `RateLimitGuard` (`@RateLimit()` rules).
+ * outside Nest, so the all-in-one shares one of each), a landing page at `/`,
+ * health and metrics, tenant resolution, and two global guards:
+ * `AccessTokenGuard` (every route needs an access token unless `@Public()` or
+ * admin-token guarded) and `RateLimitGuard` (`@RateLimit()` rules).
  */
 @Global()
 @Module({})
@@ -51,7 +52,7 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [HealthController, MetricsController],
+      controllers: [LandingController, HealthController, MetricsController],
       providers: [
         { provide: WALLET_CONFIG, useValue: config },
         { provide: WALLET_STORE, useValue: options.store },

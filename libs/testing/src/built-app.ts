@@ -55,6 +55,9 @@ export async function startBuiltApp(app: string, env: Record<string, string> = {
       WALLET_ALL_IN_ONE_WALLET_PORT: '0',
       WALLET_ALL_IN_ONE_ADMIN_PORT: '0',
       WALLET_ALL_IN_ONE_VERIFIER_PORT: '0',
+      // The ports are ephemeral, so the derived default (`http://localhost:<wallet port>`) would
+      // change every run: tests use the fixed origin PasskeyTestClient reports. Pass '' for the default.
+      WALLET_AUTH_ORIGINS: 'http://localhost:8080',
       // BENCH_NODE_OPTIONS (e.g. `--require ./profile.cjs`) instruments the child, for profiling a bench.
       ...(process.env['BENCH_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_NODE_OPTIONS'] } : {}),
       ...env,

@@ -127,6 +127,10 @@ for (const driver of drivers) {
         version: 1,
       });
       expect((await call('POST', '/admin/tenants', { id: 'acme', display_name: 'Again' })).status).toBe(409);
+      expect((await call('POST', '/admin/tenants', { id: 'acme', display_name: 'Again' })).body).toMatchObject({
+        code: 'already_exists',
+        detail: 'tenant acme already exists',
+      });
       for (const bad of [
         { id: 'Bad_Id', display_name: 'x' },
         { id: 'ok', display_name: 'x', extra: 1 },
@@ -166,6 +170,9 @@ for (const driver of drivers) {
       expect(added.status).toBe(201);
       expect(added.body).toMatchObject({ id: 'u1', handle: 'aGFuZGxl', status: 'active', role: 'member', private_data_set: false });
       expect((await call('POST', '/admin/tenants/users-t/users', { id: 'u2', handle: 'aGFuZGxl' })).status).toBe(409);
+      expect((await call('POST', '/admin/tenants/users-t/users', { id: 'u2', handle: 'aGFuZGxl' })).body).toMatchObject({
+        detail: 'a user with the same handle already exists in tenant users-t',
+      });
       expect((await call('POST', '/admin/tenants/missing/users', { id: 'u3' })).status).toBe(404);
       await runtime.store.repository(Collections.refreshTokens).create('users-t', {
         id: 'rt1',
@@ -211,6 +218,12 @@ for (const driver of drivers) {
       expect(stored).not.toContain('MIGHAgEA');
       expect(await openSealedSecret(stored, issuerKeyContext('iss-t', 'pid'), Buffer.from(KEK, 'base64url'))).toBe(secret);
       expect((await call('POST', '/admin/tenants/iss-t/issuers', { credential_issuer_identifier: 'https://issuer.example/pid' })).status).toBe(409);
+      expect((await call('POST', '/admin/tenants/iss-t/issuers', { id: 'pid', credential_issuer_identifier: 'https://issuer.example/other' })).body).toMatchObject({
+        detail: 'issuer pid already exists in tenant iss-t',
+      });
+      expect((await call('POST', '/admin/tenants/iss-t/issuers', { credential_issuer_identifier: 'https://issuer.example/pid' })).body).toMatchObject({
+        detail: 'an issuer with the same credential_issuer_identifier already exists in tenant iss-t',
+      });
       for (const read of [await call('GET', '/admin/tenants/iss-t/issuers/pid'), await call('GET', '/admin/tenants/iss-t/issuers')]) {
         expect(read.text).not.toContain('MIGHAgEA');
         expect(read.text).toContain('"client_private_key_set":true');
@@ -230,6 +243,9 @@ for (const driver of drivers) {
       const created = await call('POST', '/admin/tenants/ver-t/verifiers', { id: 'rp', name: 'Shop', url: 'https://shop.example' });
       expect(created.status).toBe(201);
       expect((await call('POST', '/admin/tenants/ver-t/verifiers', { id: 'rp', name: 'Shop', url: 'https://shop.example' })).status).toBe(409);
+      expect((await call('POST', '/admin/tenants/ver-t/verifiers', { id: 'rp', name: 'Shop', url: 'https://shop.example' })).body).toMatchObject({
+        detail: 'verifier rp already exists in tenant ver-t',
+      });
       expect((await call('POST', '/admin/tenants/ver-t/verifiers', { name: 'Bad', url: 'javascript:alert(1)' })).status).toBe(400);
       expect((await call('PATCH', '/admin/tenants/ver-t/verifiers/rp', { name: 'Shop 2' })).body).toMatchObject({ name: 'Shop 2', version: 2 });
       expect((await call('GET', '/admin/tenants/ver-t/verifiers')).body['items']).toHaveLength(1);

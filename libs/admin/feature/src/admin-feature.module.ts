@@ -1,6 +1,5 @@
-import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import type { WalletConfig } from '@wallet/config';
-import { AdminTokenGuard, announceGeneratedAdminToken, WALLET_CONFIG } from '@wallet/platform';
+import { Module } from '@nestjs/common';
+import { AdminTokenGuard } from '@wallet/platform';
 import { AdminJobsService } from './admin-jobs.service';
 import { AdminStatusController } from './admin-status.controller';
 import { ADMIN_CLOCK, AdminService } from './admin.service';
@@ -10,7 +9,11 @@ import { InvitesController, IssuersController, UsersController, VerifiersControl
 import { TenantsController } from './tenants.controller';
 import { VerifierServicesController } from './verifier-services.controller';
 
-/** The admin API. It is only ever served on the admin port. */
+/**
+ * The admin API. It is only ever served on the admin port. In development
+ * without a configured token, the process that serves it keeps a generated
+ * one in the data directory and says where (see `runServers`).
+ */
 @Module({
   controllers: [
     AdminStatusController,
@@ -25,10 +28,4 @@ import { VerifierServicesController } from './verifier-services.controller';
   ],
   providers: [AdminTokenGuard, AdminService, AdminJobsService, { provide: ADMIN_CLOCK, useValue: () => new Date() }],
 })
-export class AdminFeatureModule implements OnApplicationBootstrap {
-  constructor(@Inject(WALLET_CONFIG) private readonly config: WalletConfig) {}
-
-  onApplicationBootstrap(): void {
-    announceGeneratedAdminToken(this.config);
-  }
-}
+export class AdminFeatureModule {}

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
 import { JOB_SLOTS, TenantDirectory } from '@wallet/platform';
@@ -5,6 +6,9 @@ import { createStore } from '@wallet/persistence';
 import { AdminJobsService } from './admin-jobs.service';
 
 describe('AdminJobsService', () => {
+  // Built outside a Nest app, the service would log its job runs with Nest's console logger.
+  beforeAll(() => Logger.overrideLogger(false));
+
   it('fills the vault-tombstones and trust-refresh slots itself, so a standalone admin process runs them', async () => {
     const { config } = loadConfig({ argv: [], env: { WALLET_STORAGE_TYPE: 'memory', WALLET_LOGGING_LEVEL: 'silent' } });
     const store = await createStore({ type: 'memory' });

@@ -4,6 +4,7 @@ import {
   DEFAULT_TENANT_ID,
   GLOBAL_SCOPE,
   NotFoundError,
+  UniqueViolationError,
   ValidationError,
   WalletError,
   type Invite,
@@ -67,6 +68,27 @@ export const ADMIN_CLOCK = Symbol('ADMIN_CLOCK');
 type ListQuery = z.infer<typeof zListQuery>;
 
 const newId = (): string => randomBytes(12).toString('base64url');
+
+const apiFieldName = (field: string): string => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * A create refused for a duplicate, in plain words ("tenant acme already
+ * exists", "issuer pid already exists in tenant acme") instead of the store's
+ * ("a tenants record with the same id already exists").
+ */
+async function uniquely<T>(write: Promise<T>, what: string, id: string, tenant?: string): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (!(error instanceof UniqueViolationError)) throw error;
+    const where = tenant === undefined ? '' : ` in tenant ${tenant}`;
+    const message =
+      error.fields.length === 1 && error.fields[0] === 'id'
+        ? `${what} ${id} already exists${where}`
+        : `${what === 'issuer' ? 'an' : 'a'} ${what} with the same ${error.fields.map(apiFieldName).join(', ')} already exists${where}`;
+    throw new WalletError('already_exists', message, { cause: error, details: error.details });
+  }
+}
 /** The context an issuer's sealed client key is bound to. */
 export const issuerKeyContext = (tenant: string, issuerId: string): string => `issuer:${tenant}/${issuerId}`;
 
@@ -108,15 +130,19 @@ export class AdminService {
   }
 
   async createTenant(input: z.infer<typeof zTenantCreate>, who: AdminActor) {
-    const created = await this.tenants.create(GLOBAL_SCOPE, {
-      id: input.id,
-      displayName: input.display_name,
-      enabled: input.enabled,
-      requireInvite: input.require_invite,
-      trustConfig: pdpConfig(input.trust_config.pdp_url ?? null),
-      allowedProtocols: input.allowed_protocols,
-      allowedOrigins: input.allowed_origins,
-    });
+    const created = await uniquely(
+      this.tenants.create(GLOBAL_SCOPE, {
+        id: input.id,
+        displayName: input.display_name,
+        enabled: input.enabled,
+        requireInvite: input.require_invite,
+        trustConfig: pdpConfig(input.trust_config.pdp_url ?? null),
+        allowedProtocols: input.allowed_protocols,
+        allowedOrigins: input.allowed_origins,
+      }),
+      'tenant',
+      input.id,
+    );
     const view = tenantView(created);
     await this.record(GLOBAL_SCOPE, who, 'tenant.create', 'tenant', created.id, null, view);
     // Replicas may hold a cached "no such tenant" answer.
@@ -198,14 +224,19 @@ export class AdminService {
   async createUser(tenant: string, input: z.infer<typeof zUserCreate>, who: AdminActor) {
     await this.requireTenant(tenant);
     const id = input.id ?? newId();
-    const user = await this.store.repository(Collections.users).create(tenant, {
+    const user = await uniquely(
+      this.store.repository(Collections.users).create(tenant, {
+        id,
+        handle: input.handle ?? randomBytes(32).toString('base64url'),
+        displayName: input.display_name,
+        status: 'active',
+        privateData: null,
+        privateDataEtag: null,
+      }),
+      'user',
       id,
-      handle: input.handle ?? randomBytes(32).toString('base64url'),
-      displayName: input.display_name,
-      status: 'active',
-      privateData: null,
-      privateDataEtag: null,
-    });
+      tenant,
+    );
     await this.store.repository(Collections.memberships).create(tenant, { id, userId: id, role: input.role });
     const view = userView(user, input.role);
     await this.record(tenant, who, 'user.create', 'user', id, null, view);
@@ -277,13 +308,18 @@ export class AdminService {
   async createIssuer(tenant: string, input: z.infer<typeof zIssuerCreate>, who: AdminActor) {
     await this.requireTenant(tenant);
     const id = input.id ?? newId();
-    const created = await this.store.repository(Collections.issuers).create(tenant, {
+    const created = await uniquely(
+      this.store.repository(Collections.issuers).create(tenant, {
+        id,
+        credentialIssuerIdentifier: input.credential_issuer_identifier,
+        clientId: input.client_id,
+        visible: input.visible,
+        clientPrivateKey: await this.sealKey(input.client_private_key, tenant, id),
+      }),
+      'issuer',
       id,
-      credentialIssuerIdentifier: input.credential_issuer_identifier,
-      clientId: input.client_id,
-      visible: input.visible,
-      clientPrivateKey: await this.sealKey(input.client_private_key, tenant, id),
-    });
+      tenant,
+    );
     const view = issuerView(created);
     await this.record(tenant, who, 'issuer.create', 'issuer', created.id, null, view);
     return view;
@@ -327,15 +363,19 @@ export class AdminService {
 
   async createVerifier(tenant: string, input: z.infer<typeof zVerifierCreate>, who: AdminActor) {
     await this.requireTenant(tenant);
-    const created = await this.store
-      .repository(Collections.verifiers)
-      .create(tenant, {
-        id: input.id ?? newId(),
+    const id = input.id ?? newId();
+    const created = await uniquely(
+      this.store.repository(Collections.verifiers).create(tenant, {
+        id,
         name: input.name,
         url: input.url,
         ...(input.client_id ? { clientId: input.client_id } : {}),
         ...(input.jwks ? { jwks: input.jwks } : {}),
-      });
+      }),
+      'verifier',
+      id,
+      tenant,
+    );
     const view = verifierView(created);
     await this.record(tenant, who, 'verifier.create', 'verifier', created.id, null, view);
     return view;

@@ -1,5 +1,5 @@
 import { ConfigError } from '../config-error';
-import { loadConfig } from '../load-config';
+import { loadConfig, parseConfig } from '../load-config';
 
 const load = (env: Record<string, string>) => loadConfig({ argv: [], env });
 
@@ -25,6 +25,19 @@ describe('auth configuration section', () => {
     expect(auth.rpId).toBe('wallet.example');
     expect(auth.accessTokenTtlMs).toBe(60_000);
     expect(auth.rateLimits.ceremony).toEqual({ limit: 5, windowMs: 60_000 });
+  });
+
+  it('derives the default origins from the wallet port and the public URL, so passkeys keep working on another port', () => {
+    expect(load({}).config.auth.origins).toEqual(['http://localhost:8080']);
+    expect(load({ WALLET_ALL_IN_ONE_WALLET_PORT: '9090' }).config.auth.origins).toEqual(['http://localhost:9090']);
+    expect(load({ WALLET_SERVER_PUBLIC_URL: 'https://wallet.example.com/base/' }).config.auth.origins).toEqual(['https://wallet.example.com']);
+    expect(load({ WALLET_SERVER_PUBLIC_URL: 'http://192.0.2.7:9090', WALLET_ALL_IN_ONE_WALLET_PORT: '9090' }).config.auth.origins).toEqual([
+      'http://192.0.2.7:9090',
+    ]);
+    // A configured list wins; an empty variable counts as unset.
+    expect(load({ WALLET_AUTH_ORIGINS: 'https://app.example', WALLET_ALL_IN_ONE_WALLET_PORT: '9090' }).config.auth.origins).toEqual(['https://app.example']);
+    expect(load({ WALLET_AUTH_ORIGINS: '', WALLET_ALL_IN_ONE_WALLET_PORT: '9090' }).config.auth.origins).toEqual(['http://localhost:9090']);
+    expect(parseConfig({ allInOne: { walletPort: 9191 } }).auth.origins).toEqual(['http://localhost:9191']);
   });
 
   it('names the key and the problem for malformed values', () => {

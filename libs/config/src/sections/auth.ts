@@ -19,7 +19,7 @@ const zRule = (limit: number, windowMs: number, what: string) =>
         .min(1)
         .default(limit)
         .meta({ description: `Requests allowed per window and client address on ${what}.` }),
-      windowMs: zDurationMs(windowMs, `Length of the ${what} rate-limit window.`, 1000),
+      windowMs: zDurationMs(windowMs, `Length of the rate-limit window on ${what}.`, 1000),
     })
     .prefault({})
     .meta({ description: `Rate limit on ${what}, shared by every replica through the cache.` });
@@ -43,10 +43,10 @@ export const zAuthSection = z
       .array(z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin such as https://wallet.example.com (no path)'))
       .min(1)
       .max(32)
-      .default(['http://localhost:8080'])
+      .optional()
       .meta({
         description:
-          'Origins the WebAuthn ceremonies may come from (the front ends). As an environment variable or flag: a comma-separated list.',
+          'Origins the WebAuthn ceremonies may come from (the front ends). As an environment variable or flag: a comma-separated list. Unset: the origin of `server.publicUrl` when that is set, else `http://localhost:<allInOne.walletPort>` (`http://localhost:8080` by default), so passkeys keep working when the wallet port changes.',
       }),
     challengeTtlMs: zDurationMs(300_000, 'How long a registration or login challenge stays valid (default 5 minutes).', 1000),
     accessTokenTtlMs: zDurationMs(

@@ -29,8 +29,10 @@ export interface ServiceAppOptions {
 export interface RunningService {
   readonly info: ServiceInfo;
   readonly app: NestFastifyApplication;
-  /** Base URL, e.g. http://127.0.0.1:3001 */
+  /** Base URL to reach it from this machine, e.g. http://127.0.0.1:3001 */
   readonly url: string;
+  /** Where it really listens, e.g. `0.0.0.0:8080` (every interface) or `127.0.0.1:8081` (loopback only). */
+  readonly address: string;
   readonly port: number;
   /** Stops accepting connections and waits for in-flight requests. */
   close(): Promise<void>;
@@ -102,15 +104,18 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     metrics: config.metrics.enabled ? metrics : null,
   });
   await app.listen({ port: options.port, host: options.host ?? config.server.host });
-  const address = app.getHttpServer().address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
-  logger.info({ url, services: info.services }, 'listening');
+  const bound = app.getHttpServer().address() as AddressInfo;
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  const everywhere = host === '0.0.0.0' || host === '[::]';
+  const url = `http://${everywhere ? '127.0.0.1' : host}:${bound.port}`;
+  const address = `${host}:${bound.port}`;
+  logger.info({ address, reachableFrom: reachableFrom(bound.address), url, services: info.services }, 'listening');
   return {
     info,
     app,
     url,
-    port: address.port,
+    address,
+    port: bound.port,
     close: async () => {
       closing = true;
       // Node closes idle keep-alive sockets only when close() starts; sockets of
@@ -124,4 +129,11 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
       }
     },
   };
+}
+
+/** Who can connect to a server bound to `address`, in words for the start log. */
+export function reachableFrom(address: string): string {
+  if (address === '0.0.0.0' || address === '::') return 'every interface (other machines too)';
+  if (address === '::1' || address.startsWith('127.') || address === 'localhost') return 'this machine only (loopback)';
+  return `the interface with address ${address}`;
 }

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loginPage, qrPng, qrSvg } from './login-page';
 import { OAuthError, OAuthErrorFilter, oauthErrorResponse } from './oauth-error';
 import { VerifierCore } from './verifier.service';
+import { DEFAULT_SERVICE } from './verifier-services';
 import { VerifierSessions } from './verifier-sessions';
 
 type QueryParams = Record<string, string | undefined>;
@@ -221,6 +222,12 @@ export class VerifierTokenController {
   @Get('services/:serviceId/.well-known/openid-configuration')
   openidConfiguration(@Param('serviceId') serviceId: string, @Req() req: FastifyRequest): Record<string, unknown> {
     return this.core.openidConfiguration(serviceId, requestBase(req));
+  }
+
+  /** The default service's discovery document at the root, for clients that look only there (its `issuer` stays the service's). */
+  @Get('.well-known/openid-configuration')
+  defaultOpenidConfiguration(@Req() req: FastifyRequest): Record<string, unknown> {
+    return this.core.openidConfiguration(DEFAULT_SERVICE.id, requestBase(req));
   }
 }
 
