@@ -1,4 +1,5 @@
 import { zVaultSection } from './sections/vault';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { zAuthSection } from './sections/auth';
 import { zOutboundSection } from './sections/outbound';
@@ -51,6 +52,15 @@ function isKey32(value: string): boolean {
   return bytes.length === 32 && bytes.toString('base64url') === value.replace(/=$/, '');
 }
 
+/** An IPv4 or IPv6 address, or one with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrRange(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 const zServer = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0').meta(meta('Interface the HTTP servers listen on.')),
@@ -81,7 +91,16 @@ const zServer = z
       .default(false)
       .meta(
         meta(
-          'Trust `X-Forwarded-*` headers for the client address, protocol and host. Enable only behind a reverse proxy that sets them.',
+          'Trust `X-Forwarded-*` headers from any peer for the client address, protocol and host. Enable only behind a reverse proxy that sets them and that no client can bypass; prefer `server.trustedProxies`.',
+        ),
+      ),
+    trustedProxies: z
+      .array(z.string().refine(isAddressOrRange, 'must be an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8'))
+      .max(64)
+      .default([])
+      .meta(
+        meta(
+          'Addresses or CIDR ranges of the reverse proxies whose `X-Forwarded-*` headers are trusted (the client address is the first one not in these ranges, walking back from the nearest hop). As an environment variable or flag: a comma-separated list. Excludes `server.trustProxy`.',
         ),
       ),
     publicUrl: z
@@ -380,6 +399,13 @@ export const CONDITIONAL_RULES: readonly ConditionalRule[] = [
     requirement: 'required (at least 32 characters)',
     applies: (c) => get(c, 'mode') === 'production',
     satisfied: (value) => typeof value === 'string' && value.length >= 32,
+  },
+  {
+    path: 'server.trustProxy',
+    when: '`server.trustedProxies` is set',
+    requirement: 'false (trust either every peer or the listed proxies, not both)',
+    applies: (c) => Array.isArray(get(c, 'server.trustedProxies')) && (get(c, 'server.trustedProxies') as unknown[]).length > 0,
+    satisfied: (value) => value !== true,
   },
   {
     path: 'crypto.keyEncryptionKey',

@@ -59,6 +59,7 @@ describe('loadConfig: defaults', () => {
         shutdownTimeoutMs: 10_000,
         bodyLimitBytes: 1_048_576,
         trustProxy: false,
+        trustedProxies: [],
         corsOrigins: [],
       },
       services: {
@@ -385,6 +386,20 @@ describe('loadConfig: coercion of environment and flag strings', () => {
     expect(config.crypto.signingAlg).toBe('EdDSA');
     expect(config.server.corsOrigins).toEqual(['https://a.example', 'https://b.example:8443']);
     expect(config.server.publicUrl).toBe('https://wallet.example.com');
+  });
+
+  it('takes trusted proxies as addresses and CIDR ranges, refuses anything else and refuses them with trustProxy', () => {
+    const { config } = load({ env: { WALLET_SERVER_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.4,fd00::/8,::1' } });
+    expect(config.server.trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.4', 'fd00::/8', '::1']);
+    expect(load({}).config.server.trustedProxies).toEqual([]);
+    for (const bad of ['10.0.0.0/33', 'fd00::/129', 'proxy.internal', '10.0.0.0/8/1', '10.0.0/8', '10.0.0.0/']) {
+      const error = loadError({ env: { WALLET_SERVER_TRUSTED_PROXIES: bad } });
+      expect(error.message).toContain('WALLET_SERVER_TRUSTED_PROXIES');
+      expect(error.message).toContain('must be an IP address or a CIDR range');
+    }
+    const both = loadError({ env: { WALLET_SERVER_TRUSTED_PROXIES: '10.0.0.0/8', WALLET_SERVER_TRUST_PROXY: 'true' } });
+    expect(both.message).toContain('server.trustProxy');
+    expect(both.message).toContain('trust either every peer or the listed proxies, not both');
   });
 
   it('accepts both flag forms, and a boolean flag on its own as true', () => {

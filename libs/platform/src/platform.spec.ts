@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Logger, Module, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Module, Param, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { createCache } from '@wallet/cache';
 import { loadConfig, type WalletConfig } from '@wallet/config';
@@ -39,6 +40,11 @@ class ItemsController {
   @Get('internal')
   internal(): never {
     throw new WalletError('internal', 'secret internal detail');
+  }
+
+  @Get('client')
+  client(@Req() req: FastifyRequest): { ip: string; protocol: string } {
+    return { ip: req.ip, protocol: req.protocol };
   }
 
   @Get('by-id/:id')
@@ -225,6 +231,28 @@ describe('platform HTTP conventions', () => {
     const max = Number(/^nodejs_eventloop_lag_max_seconds\{[^}]*\} ([0-9.e+-]+)$/m.exec(metrics)?.[1]);
     expect(max).toBeGreaterThanOrEqual(0.14);
     expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds\{/m);
+  });
+});
+
+describe('client address behind a reverse proxy', () => {
+  const forwarded = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' };
+
+  async function clientSeen(overrides: Partial<Record<string, string>>) {
+    const { server, runtime } = await startTestServer(testConfig(overrides));
+    try {
+      return (await (await fetch(`${server.url}/items/client`, { headers: forwarded })).json()) as { ip: string; protocol: string };
+    } finally {
+      await server.close();
+      await runtime.store.close();
+      await runtime.cache.close();
+    }
+  }
+
+  it('ignores X-Forwarded-* by default, honours them only from the listed proxy ranges', async () => {
+    expect(await clientSeen({})).toEqual({ ip: '127.0.0.1', protocol: 'http' });
+    expect(await clientSeen({ WALLET_SERVER_TRUSTED_PROXIES: '10.0.0.0/8,fd00::/8' })).toEqual({ ip: '127.0.0.1', protocol: 'http' });
+    expect(await clientSeen({ WALLET_SERVER_TRUSTED_PROXIES: '10.0.0.0/8,127.0.0.0/8' })).toEqual({ ip: '203.0.113.7', protocol: 'https' });
+    expect(await clientSeen({ WALLET_SERVER_TRUST_PROXY: 'true' })).toEqual({ ip: '203.0.113.7', protocol: 'https' });
   });
 });
 

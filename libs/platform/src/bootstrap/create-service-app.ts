@@ -64,7 +64,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
   const adapter = new FastifyAdapter({
     logger: false,
     bodyLimit: config.server.bodyLimitBytes,
-    trustProxy: config.server.trustProxy,
+    // A list trusts `X-Forwarded-*` only from those proxies (proxy-addr semantics); `true` from any peer.
+    trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : config.server.trustProxy,
     genReqId: (req: { headers: Record<string, unknown> }) => requestIdFor(req.headers),
     return503OnClosing: true,
     // `/t/{tenant}/...` reaches the same routes as `/...`; the guard reads the tenant back.
