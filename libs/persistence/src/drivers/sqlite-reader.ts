@@ -45,6 +45,8 @@ export interface SqliteReaderOptions {
   busyTimeoutMs: number;
   /** Distinct statements the thread keeps prepared (default 256). */
   maxStatements?: number;
+  /** Reads waiting or running at once; more are refused as unavailable (default 64). */
+  maxPending?: number;
 }
 
 /**
@@ -64,6 +66,8 @@ export class SqliteReader {
   all<R>(sql: string, params: readonly unknown[]): Promise<R[]> {
     if (this.closed) return Promise.reject(new UnavailableError('sqlite reader'));
     const { thread, pending } = this.worker ?? this.start();
+    const maxPending = this.options.maxPending ?? 64;
+    if (pending.size >= maxPending) return Promise.reject(new UnavailableError(`sqlite reader (${maxPending} reads waiting)`));
     const id = this.nextId++;
     return new Promise<R[]>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { WalletError } from '@wallet/domain';
 import { likeToGlob, type WqlNode } from '@wallet/wql';
 import type { PageRequest } from '../collection-plan';
 import type { SqliteReader } from '../drivers/sqlite-reader';
@@ -18,6 +19,9 @@ interface Row {
 }
 
 const COLUMNS = 'id, category, blob, tags, version, seq, deleted, size, updated_at';
+
+/** WQL queries one owner may have on the reader thread at once; more are refused (429). */
+const MAX_QUERIES_IN_FLIGHT_PER_OWNER = 4;
 
 /** Prepared query statements kept per distinct SQL text; beyond this the cache starts over. */
 const MAX_QUERY_SHAPES = 256;
@@ -43,6 +47,7 @@ export class SqliteVaultBackend implements VaultBackend {
   private readonly insertTag$: Database.Statement;
   private readonly changes$: Database.Statement<[string, string, number, number], Row>;
   private readonly queries = new Map<string, Database.Statement>();
+  private readonly queriesInFlight = new Map<string, number>();
   private readonly horizon$: Database.Statement<[string, string], { purged_seq: number }>;
   private readonly tombstones$: Database.Statement<[string, number], { scope: string; user_id: string; id: string; seq: number }>;
   private readonly purgeRow$: Database.Statement;
@@ -138,10 +143,24 @@ export class SqliteVaultBackend implements VaultBackend {
     params.push(page.limit);
     const sql = `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM vault_records r WHERE ${where} ORDER BY r.id LIMIT ?`;
     if (query !== null && this.reader) {
-      return this.reader.all<Row>(sql, params).then(
-        (rows) => rows.map(toRow),
-        (error: unknown) => Promise.reject(this.mapError(error)),
-      );
+      // One owner may not fill the reader's queue: their queries wait for each other, not everyone's.
+      const key = `${owner.tenantId}\u0000${owner.userId}`;
+      const running = this.queriesInFlight.get(key) ?? 0;
+      if (running >= MAX_QUERIES_IN_FLIGHT_PER_OWNER) {
+        return Promise.reject(new WalletError('rate_limited', `at most ${MAX_QUERIES_IN_FLIGHT_PER_OWNER} vault queries at a time; wait for one to finish`));
+      }
+      this.queriesInFlight.set(key, running + 1);
+      return this.reader
+        .all<Row>(sql, params)
+        .then(
+          (rows) => rows.map(toRow),
+          (error: unknown) => Promise.reject(this.mapError(error)),
+        )
+        .finally(() => {
+          const left = (this.queriesInFlight.get(key) ?? 1) - 1;
+          if (left === 0) this.queriesInFlight.delete(key);
+          else this.queriesInFlight.set(key, left);
+        });
     }
     return this.run(() => this.statement(sql).all(...params) as Row[]).map(toRow);
   }

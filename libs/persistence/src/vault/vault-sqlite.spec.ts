@@ -85,6 +85,16 @@ describe('sqlite vault', () => {
       expect(written.id).toBe('zz-new');
       // A write whose promise resolved is seen by the next read on the thread.
       expect((await vault.query(owner, parseWql({ t0: 'fresh' }))).items.map((r) => r.id)).toEqual(['zz-new']);
+      // One owner has at most four queries on the thread; the fifth is a 429, another owner is not held back.
+      const other = { tenantId: 'acme', userId: 'u2' };
+      await vault.create(other, { id: 'o1', category: 'c', blob: 'AAAA', tags: { t0: 'x' } });
+      const outcomes = await Promise.allSettled([
+        ...Array.from({ length: 5 }, () => vault.query(owner, query, { limit: 10 })),
+        vault.query(other, parseWql({ t0: 'x' })),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[4] as PromiseRejectedResult).reason).toMatchObject({ code: 'rate_limited', message: 'at most 4 vault queries at a time; wait for one to finish' });
+      expect((await vault.query(owner, query, { limit: 10 })).items).toHaveLength(10);
     } finally {
       clearImmediate(turning);
       await store.close();
@@ -108,5 +118,14 @@ describe('SqliteReader', () => {
     expect(await reader.all('SELECT count(*) AS c FROM t', [])).toEqual([{ c: 2 }]);
     await reader.close();
     await expect(reader.all('SELECT 1', [])).rejects.toBeInstanceOf(UnavailableError);
+
+    // A bounded queue: past `maxPending` reads waiting, the next is refused at once.
+    const small = new SqliteReader({ path, busyTimeoutMs: 100, maxPending: 2 });
+    const slow = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) SELECT count(*) AS c FROM n';
+    const queued = [small.all(slow, []), small.all(slow, [])];
+    await expect(small.all('SELECT 1 AS one', [])).rejects.toMatchObject({ code: 'unavailable', message: 'sqlite reader (2 reads waiting) is unavailable' });
+    expect(await Promise.all(queued)).toEqual([[{ c: 300000 }], [{ c: 300000 }]]);
+    expect(await small.all('SELECT 1 AS one', [])).toEqual([{ one: 1 }]);
+    await small.close();
   });
 });
