@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { AddressInfo } from 'node:net';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { WalletValidationPipe } from '../validation/validation.pipe';
 import { NestPinoLogger } from '../logging/logger';
 import { createAccessLog, installRequestLogging, requestIdFor } from '../logging/request-logging';
 import { installLeanRoutes, LeanRoutes } from '../lean-routes/lean-routes';
@@ -78,6 +79,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     abortOnError: false,
   });
   app.useGlobalFilters(new ProblemDetailsFilter());
+  // DTO-typed route arguments are validated; failures are `validation_failed` problem documents.
+  app.useGlobalPipes(new WalletValidationPipe());
   if (options.websockets) app.useWebSocketAdapter(new WsAdapter(app));
   // Browser front ends on other origins; none are allowed unless configured.
   if (config.server.corsOrigins.length > 0) {

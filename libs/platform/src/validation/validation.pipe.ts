@@ -1,0 +1,98 @@
+import { ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
+import { ValidationError, type ValidationIssue } from '@wallet/domain';
+import type { ValidationError as ClassValidatorError } from 'class-validator';
+import { validationIssues } from './validation-issues';
+
+/** How deep a DTO-validated input may nest; deeper input is refused before it is walked recursively. */
+export const MAX_INPUT_DEPTH = 32;
+
+/** What the exception factory hands back to `transform`, which knows which argument failed. */
+class ClassValidationFailure {
+  constructor(readonly errors: ClassValidatorError[]) {}
+}
+
+const KIND: Record<ArgumentMetadata['type'], string> = { body: 'body', query: 'query', param: 'path parameter', custom: 'input' };
+
+/**
+ * Whether `value` nests deeper than `max` objects and arrays, checked without
+ * recursion (class-transformer and class-validator recurse, so an input nested
+ * thousands of levels deep would overflow the stack there: a 500).
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value: current, depth } = next;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current as Record<string, unknown>)) {
+      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
+function failed(kind: string, issues: ValidationIssue[]): ValidationError {
+  const first = issues[0];
+  const where = first && first.path !== '/' ? `${first.path} ` : '';
+  return new ValidationError(`invalid ${kind}${first ? `: ${where}${first.message}` : ''}`, issues);
+}
+
+/**
+ * The one global pipe of every service (installed by `createServiceApp`): a
+ * route argument typed with a DTO class (`@Body() input: CreateTenantDto`,
+ * `@Query() q: ListQueryDto`, `@Param() p: TenantPathDto`) is turned into an
+ * instance of that class and validated with its `class-validator` decorators.
+ *
+ * - Unknown fields are refused (`whitelist` + `forbidNonWhitelisted`), nested
+ *   DTOs too (`@ValidateNested()` with `@Type()`).
+ * - Failures are a `ValidationError` (400 problem+json, code
+ *   `validation_failed`) whose `issues` carry JSON-pointer paths into the
+ *   argument (see `validationIssues`); a path parameter is one value, so its
+ *   path is `/` and the message names it.
+ * - A DTO body must be a JSON object; a missing body is validated as `{}`
+ *   (so a DTO whose fields are all optional makes the body optional).
+ * - Arguments without a DTO class (`unknown`, `Record<...>`, `string`: raw
+ *   and form-encoded bodies, protocol messages parsed with zod) pass through
+ *   untouched, as do custom parameter decorators.
+ */
+export class WalletValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      // A nested object without a DTO class (a missing `@Type()`) is refused, not waved through.
+      forbidUnknownValues: true,
+      transform: true,
+      // Conversions are explicit (`@Type(() => Number)` on query fields): a JSON body's "5" stays a string.
+      transformOptions: { enableImplicitConversion: false },
+      // The target lets `validationIssues` find the items of an array that failed; values are never reported.
+      validationError: { target: true, value: false },
+      exceptionFactory: (errors) => new ClassValidationFailure(errors),
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (!metadata.metatype || !this.toValidate(metadata)) return super.transform(value, metadata);
+    const kind = metadata.type === 'param' && metadata.data ? `path parameter ${metadata.data}` : KIND[metadata.type];
+    if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      throw failed(kind, [{ path: '/', message: 'must be a JSON object' }]);
+    }
+    if (nestsDeeperThan(value, MAX_INPUT_DEPTH)) {
+      throw failed(kind, [{ path: '/', message: `must not nest deeper than ${MAX_INPUT_DEPTH} levels` }]);
+    }
+    try {
+      return await super.transform(value, metadata);
+    } catch (error) {
+      if (!(error instanceof ClassValidationFailure)) throw error;
+      if (value === undefined && metadata.type === 'body') throw failed(kind, [{ path: '/', message: 'a JSON object body is required' }]);
+      if (metadata.type === 'param') {
+        // Each path parameter is a value of its own: `/` is the value, the message names the parameter.
+        const issues = error.errors.flatMap((e) =>
+          validationIssues([e]).map((issue) => ({ path: `/${issue.path.split('/').slice(2).join('/')}`, message: `${String(e.property)} ${issue.message}` })),
+        );
+        throw failed(kind, issues);
+      }
+      throw failed(kind, validationIssues(error.errors));
+    }
+  }
+}
