@@ -6,6 +6,7 @@ export * from './validation/validation.pipe';
 export * from './validation/validation-issues';
 export * from './validation/omittable.decorator';
 export * from './validation/zod-input';
+export * from './validation/checked-by.decorator';
 export * from './logging/logger';
 export * from './logging/request-logging';
 export * from './metrics/metrics';

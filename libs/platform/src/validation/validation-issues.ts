@@ -1,5 +1,6 @@
 import type { ValidationIssue } from '@wallet/domain';
 import { getMetadataStorage, type ValidationError as ClassValidatorError } from 'class-validator';
+import { CHECKED_BY, checkedIssues } from './checked-by.decorator';
 
 /** At most this many issues are reported for one input (the rest are left out). */
 export const MAX_ISSUES = 20;
@@ -79,7 +80,9 @@ function failingItems(error: ClassValidatorError, constraint: string): number[] 
  *   `/items/0/id`); of several failed constraints, a type or shape error alone;
  * - `{ each: true }` constraints name the failing items (`/allowed_protocols/1`);
  * - unknown fields (`forbidNonWhitelisted`) are one issue at the object that
- *   holds them: `unknown field: colour` or `unknown fields: a, b`.
+ *   holds them: `unknown field: colour` or `unknown fields: a, b`;
+ * - a `@CheckedBy` field reports its check's issues below the field
+ *   (`/query/a/$regex`).
  *
  * Messages name the problem, never the value the client sent.
  */
@@ -101,7 +104,14 @@ export function validationIssues(errors: readonly ClassValidatorError[], base: r
       for (const key of shape ? [shape] : keys) {
         const message = constraints[key] ?? 'is invalid';
         const items = failingItems(error, key);
-        if (items) {
+        const checked = key === CHECKED_BY ? checkedIssues(error.target, property) : undefined;
+        if (checked) {
+          const base = pointer(here);
+          for (const issue of checked) {
+            const below = issue.path === '/' ? '' : issue.path;
+            issues.push({ path: base === '/' ? below || '/' : `${base}${below}`, message: issue.message });
+          }
+        } else if (items) {
           for (const index of items) issues.push({ path: pointer([...here, String(index)]), message: withoutProperty(message, property) });
         } else if (key === 'unknownValue') {
           issues.push({ path: pointer(here), message: 'must be an object of the documented shape' });

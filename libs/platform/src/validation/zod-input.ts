@@ -1,6 +1,7 @@
 import type { PipeTransform } from '@nestjs/common';
 import { ValidationError, type ValidationIssue } from '@wallet/domain';
 import { z } from 'zod';
+import type { FieldCheck } from './checked-by.decorator';
 import { MAX_ISSUES, pointerSegment } from './validation-issues';
 
 /**
@@ -16,15 +17,32 @@ import { MAX_ISSUES, pointerSegment } from './validation-issues';
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value ?? (what === 'body' ? undefined : {}));
   if (result.success) return result.data;
-  const issues: ValidationIssue[] = result.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
+  const issues = zodIssues(result.error);
+  const first = issues[0];
+  throw new ValidationError(`invalid ${what}${first ? `: ${first.path === '/' ? '' : `${first.path} `}${first.message}` : ''}`, issues);
+}
+
+/** A zod error's issues as `ValidationIssue`s: JSON-pointer paths (`/` is the value itself), no values echoed. */
+export function zodIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.slice(0, MAX_ISSUES).map((issue) => ({
     path: `/${issue.path.map((p) => pointerSegment(String(p))).join('/')}`,
     message:
       issue.code === 'unrecognized_keys'
         ? `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.slice(0, 5).map((k) => k.slice(0, 64)).join(', ')}`
         : issue.message,
   }));
-  const first = issues[0];
-  throw new ValidationError(`invalid ${what}${first ? `: ${first.path === '/' ? '' : `${first.path} `}${first.message}` : ''}`, issues);
+}
+
+/**
+ * A `@CheckedBy` check by a zod schema, for a DTO field whose shape stays zod
+ * by ADR 0015 (a protocol message the browser client parses too):
+ * `@CheckedBy(zodCheck(zRegistrationResponse)) credential!: unknown`.
+ */
+export function zodCheck(schema: z.ZodType): FieldCheck {
+  return (value) => {
+    const result = schema.safeParse(value);
+    return result.success ? [] : zodIssues(result.error);
+  };
 }
 
 /**
