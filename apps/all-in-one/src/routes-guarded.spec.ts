@@ -36,6 +36,10 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     // Registry reads (wallet-facing, no secrets); its writes are admin-only.
     'GET /registry/type-metadata',
     'GET /registry/issuer-metadata',
+    // The services' OpenAPI documents (public descriptions of public APIs; also in docs/api/).
+    'GET /auth/openapi.json',
+    'GET /storage/openapi.json',
+    'GET /registry/openapi.json',
   ],
   admin: ['GET /', 'GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /admin/status'],
   // The verifier's users are browsers, wallets and relying-party back ends, none with our access tokens:
@@ -64,6 +68,8 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     'GET /services/:serviceId/.well-known/openid-configuration',
     // The default service's discovery document.
     'GET /.well-known/openid-configuration',
+    // The verifier's OpenAPI document.
+    'GET /openapi.json',
   ],
 };
 

@@ -1,7 +1,10 @@
+import type { RedisConnectionOptions } from './drivers/redis-topology';
+
 /**
  * The shared cache: key/value with TTL, atomic take, compare-and-set, counters,
  * locks with expiry and fencing, and pub/sub. Drivers: `memory` (one process)
- * and `redis` (shared by replicas). One contract suite runs against both.
+ * and `redis` (shared by replicas: one Redis, a Sentinel-managed master or a
+ * Redis Cluster). One contract suite runs against every one of them.
  * Values are strings; use `getJson`/`setJson` helpers for objects.
  */
 export interface SetOptions {
@@ -58,14 +61,13 @@ export interface Cache {
 
 export type CacheOptions =
   | { type: 'memory' }
-  | {
+  | ({
       type: 'redis';
-      url: string;
       /** Prepended to every key and channel (default `wallet:`). */
       keyPrefix?: string;
       /** How long a command may wait while disconnected before failing (default 2000 ms). */
       commandTimeoutMs?: number;
-    };
+    } & RedisConnectionOptions);
 
 export type CacheErrorSource = 'connection' | 'subscriber';
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ServiceApi } from '@wallet/platform';
 import { PublicConfigController } from './public-config.controller';
 
 /**
@@ -6,5 +7,6 @@ import { PublicConfigController } from './public-config.controller';
  * `/t/{tenant}/...` forms): public read-only configuration, imported by the
  * auth service and the all-in-one wallet server.
  */
+@ServiceApi('auth')
 @Module({ controllers: [PublicConfigController] })
 export class PublicConfigModule {}

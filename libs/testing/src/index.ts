@@ -1,5 +1,6 @@
 export * from './suites';
 export * from './redis-server';
+export * from './redis-topologies';
 export * from './mongo-server';
 export * from './built-app';
 export * from './sd-jwt-parties';

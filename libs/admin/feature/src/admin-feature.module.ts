@@ -1,10 +1,9 @@
 import { Module } from '@nestjs/common';
-import { AdminTokenGuard } from '@wallet/platform';
+import { AdminTokenGuard, ServiceApi } from '@wallet/platform';
 import { AdminJobsService } from './admin-jobs.service';
 import { AdminStatusController } from './admin-status.controller';
 import { ADMIN_CLOCK, AdminService } from './admin.service';
 import { AuditController } from './audit.controller';
-import { OpenApiController } from './openapi.controller';
 import { InvitesController, IssuersController, UsersController, VerifiersController } from './tenant-resources.controller';
 import { TenantsController } from './tenants.controller';
 import { VerifierServicesController } from './verifier-services.controller';
@@ -14,6 +13,7 @@ import { VerifierServicesController } from './verifier-services.controller';
  * without a configured token, the process that serves it keeps a generated
  * one in the data directory and says where (see `runServers`).
  */
+@ServiceApi('admin')
 @Module({
   controllers: [
     AdminStatusController,
@@ -23,7 +23,6 @@ import { VerifierServicesController } from './verifier-services.controller';
     VerifiersController,
     InvitesController,
     AuditController,
-    OpenApiController,
     VerifierServicesController,
   ],
   providers: [AdminTokenGuard, AdminService, AdminJobsService, { provide: ADMIN_CLOCK, useValue: () => new Date() }],

@@ -1,4 +1,3 @@
 export * from './admin-feature.module';
 export * from './admin.dto';
 export { AdminService, hashInviteCode, issuerKeyContext, type AdminActor } from './admin.service';
-export { ADMIN_OPENAPI_PATH, buildAdminOpenApi } from './admin-openapi';

@@ -11,6 +11,7 @@ import {
   WALLET_CACHE,
   WALLET_CONFIG,
   WALLET_STORE,
+  ServiceApi,
 } from '@wallet/platform';
 import { AccountService } from './account.service';
 import { AUTH_ACCESS_TOKEN_KEYS, AUTH_ACCESS_TOKEN_PURPOSE } from './auth-keys';
@@ -24,6 +25,7 @@ import { TokenService } from './token.service';
 import { UserAuthController } from './user-auth.controller';
 
 /** Auth: passkey accounts, tokens and JWKS. Routes live under `/user` and `/auth`. */
+@ServiceApi('auth')
 @Module({
   imports: [ServiceKeysModule.forPurpose(AUTH_ACCESS_TOKEN_KEYS, AUTH_ACCESS_TOKEN_PURPOSE)],
   controllers: [JwksController, UserAuthController, SessionController, TokenController],

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { UnavailableError, ValidationError, WalletError } from '@wallet/domain';
 // Types only: the module itself is loaded by `createRedisCache`, so a process
 // that uses the memory driver never loads ioredis.
-import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis as RedisClient, RedisOptions } from 'ioredis';
 import type { Cache, CacheDeps, Lock, SetOptions, Unsubscribe } from '../ports';
 import {
   checkTtl,
@@ -14,16 +14,20 @@ import {
   newLockToken,
   rejectedCommand,
 } from './common';
+import { checkKeyPrefix, hashSlot, resolveTopology, type RedisConnectionOptions, type RedisTopology } from './redis-topology';
 
-export interface RedisCacheOptions {
-  url: string;
+export interface RedisCacheOptions extends RedisConnectionOptions {
   /** Prepended to every key and channel (default `wallet:`). */
   keyPrefix?: string;
   /** How long a command may wait while disconnected before failing (default 2000 ms). */
   commandTimeoutMs?: number;
 }
 
-type RedisConstructor = new (url: string, options: RedisOptions) => RedisClient;
+/** What the driver needs from ioredis: its two client classes. */
+export interface IoRedis {
+  Redis: new (...args: [string, RedisOptions] | [RedisOptions]) => RedisClient;
+  Cluster: new (nodes: Array<{ host: string; port: number }>, options: ClusterOptions) => Cluster;
+}
 
 /** Loads ioredis and connects (in the background: Redis being down at start is not an error). */
 export async function createRedisCache(
@@ -31,36 +35,31 @@ export async function createRedisCache(
   deps: CacheDeps = {},
 ): Promise<RedisCache> {
   const settings = checkOptions(options);
-  const { Redis } = await import('ioredis');
-  return new RedisCache(Redis, settings, deps);
+  const { Redis, Cluster } = await import('ioredis');
+  return new RedisCache({ Redis, Cluster }, settings, deps);
 }
 
 interface Settings {
-  url: string;
+  topology: RedisTopology;
   keyPrefix: string;
   commandTimeoutMs: number;
 }
 
 function checkOptions(options: RedisCacheOptions): Settings {
-  let protocol: string;
-  try {
-    protocol = new URL(options.url).protocol;
-  } catch {
-    protocol = '';
-  }
-  if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    // The URL may carry a password: never echo it.
-    throw new ValidationError('the cache URL must be a redis:// or rediss:// URL', [
-      { path: '/url', message: 'expected redis://[user:password@]host[:port][/db]' },
-    ]);
-  }
+  // Throws ValidationError naming the setting; never echoes the URL or a password.
+  const topology = resolveTopology(options);
   const commandTimeoutMs = options.commandTimeoutMs ?? 2000;
   if (!Number.isSafeInteger(commandTimeoutMs) || commandTimeoutMs < 1) {
     throw new ValidationError('commandTimeoutMs must be a whole number of milliseconds, at least 1', [
       { path: '/commandTimeoutMs', message: 'expected an integer >= 1' },
     ]);
   }
-  return { url: options.url, keyPrefix: options.keyPrefix ?? 'wallet:', commandTimeoutMs };
+  const keyPrefix = options.keyPrefix ?? 'wallet:';
+  const prefixProblem = checkKeyPrefix(keyPrefix);
+  if (prefixProblem) {
+    throw new ValidationError(`keyPrefix ${prefixProblem}`, [{ path: '/keyPrefix', message: prefixProblem }]);
+  }
+  return { topology, keyPrefix, commandTimeoutMs };
 }
 
 /** Reconnect quickly at first, then once a second for as long as it takes. */
@@ -131,21 +130,74 @@ if created and ARGV[1] ~= '' then
 end
 return value`);
 
-/** Replies that mean "not now" rather than "never". */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+/**
+ * Replies that mean "not now" rather than "never": Redis refused the command
+ * without running it (loading, a busy script, a replica that is read-only
+ * since a failover, a cluster that is moving or missing slots, too few
+ * replicas), so it is tried again within the command's time budget.
+ */
+const NOT_EXECUTED_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
-/** One ioredis connection and a way to wait until it is ready. */
+/** ioredis refused to send the command because the connection was not ready. */
+const NOT_SENT = /^(Stream isn't writeable|Cluster isn't ready)/;
+
+/** Pause between tries of a command Redis did not run (see `NOT_EXECUTED_REPLY`). */
+const RETRY_DELAY_MS = 100;
+
+type Client = RedisClient | Cluster;
+
+function notExecuted(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'ReplyError') return NOT_EXECUTED_REPLY.test(error.message);
+  return NOT_SENT.test(error.message);
+}
+
+/**
+ * ioredis attaches the failed command to its errors (`error.command.args`):
+ * for AUTH and HELLO that is the password, for SET the cached value. Errors
+ * leave the driver without the arguments.
+ */
+function scrub(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null) return error;
+  const withCommand = error as { command?: { name?: unknown; args?: unknown }; lastNodeError?: unknown };
+  if (withCommand.command && typeof withCommand.command === 'object' && 'args' in withCommand.command) {
+    withCommand.command = { name: withCommand.command.name };
+  }
+  if (withCommand.lastNodeError) scrub(withCommand.lastNodeError);
+  return error;
+}
+
+/**
+ * True when the cluster client's connection to every master is open. ioredis
+ * opens them lazily, on a node's first command, and refuses the commands that
+ * arrive while one is opening (without sending them, but with the same error as
+ * for a command lost in flight): open them up front instead.
+ */
+function mastersReady(cluster: Cluster): boolean {
+  let ready = true;
+  for (const node of cluster.nodes('master')) {
+    if (node.status === 'ready') continue;
+    ready = false;
+    if (node.status === 'wait') node.connect().catch(() => undefined);
+  }
+  return ready;
+}
+
+/** One ioredis client (a connection, or a cluster's connections) and a way to wait until it is ready. */
 class Connection {
   lastError: unknown = null;
   private waiting: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | null = null;
+  private mastersOpening: Promise<void> | null = null;
 
+  /** `cluster`: the client is a Cluster that runs commands (not only subscriptions). */
   constructor(
-    readonly client: RedisClient,
+    readonly client: Client,
     report: ErrorReporter,
+    private readonly cluster: Cluster | null = null,
   ) {
     // Without an 'error' listener ioredis would print every reconnect failure.
     client.on('error', (error: unknown) => {
-      this.lastError = error;
+      this.lastError = scrub(error);
       report(error, 'connection');
     });
     client.on('ready', () => {
@@ -160,13 +212,26 @@ class Connection {
   }
 
   get ready(): boolean {
-    return this.client.status === 'ready';
+    return this.client.status === 'ready' && (this.cluster === null || mastersReady(this.cluster));
   }
 
   /** Resolves on the next 'ready'; every waiter shares one promise (no listener per command). */
   whenReady(): Promise<void> {
     if (this.ready) return Promise.resolve();
     if (this.client.status === 'end') return Promise.reject(closedError());
+    if (this.client.status === 'ready') {
+      // A cluster whose master connections are opening (at start, after a failover): look again shortly.
+      this.mastersOpening ??= (async () => {
+        try {
+          while (this.client.status === 'ready' && !this.ready) {
+            await new Promise((resolve) => setTimeout(resolve, 20).unref());
+          }
+        } finally {
+          this.mastersOpening = null;
+        }
+      })();
+      return this.mastersOpening.then(() => this.whenReady());
+    }
     if (!this.waiting) {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
@@ -177,12 +242,13 @@ class Connection {
       promise.catch(() => undefined);
       this.waiting = { promise, resolve, reject };
     }
-    return this.waiting.promise;
+    // A cluster is 'ready' before its connections to the masters are: look again.
+    return this.cluster ? this.waiting.promise.then(() => this.whenReady()) : this.waiting.promise;
   }
 
   async close(timeoutMs: number): Promise<void> {
     if (this.client.status === 'end') return;
-    if (this.ready) {
+    if (this.client.status === 'ready') {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
@@ -191,6 +257,9 @@ class Connection {
             timer = setTimeout(() => reject(new Error('QUIT was not answered')), timeoutMs);
           }),
         ]);
+        // QUIT closes the connection but not what a Sentinel client keeps
+        // beside it (its connections to the sentinels, watching for failovers).
+        if (!this.client.isCluster) this.client.disconnect();
         return;
       } catch {
         // Fall through: drop the connection instead.
@@ -213,22 +282,31 @@ interface Channel {
 }
 
 /**
- * The shared driver. Keys live under `<prefix>kv:`, locks under
- * `<prefix>lock:` with fence counters under `<prefix>fence:`; channels are
- * `<prefix><channel>`. Multi-step operations run as Lua scripts (EVALSHA with
- * an EVAL fallback, since a restarted server has an empty script cache).
+ * The shared driver, on one Redis, a Sentinel-managed master or a Redis
+ * Cluster. Keys live under `<prefix>kv:`, locks under `<prefix>lock:{<name>}`
+ * with fence counters under `<prefix>fence:{<name>}` (the hash tag keeps both
+ * in one cluster slot, as the acquire script needs); channels are
+ * `<prefix><channel>`. Multi-step operations run as Lua scripts on one key or
+ * one hash tag (EVALSHA with an EVAL fallback, since a restarted server has an
+ * empty script cache). `getMany` is one MGET, or on a cluster one MGET per
+ * slot, sent together.
  *
- * Failure behaviour: ioredis reconnects forever with a backoff capped at 1 s.
- * Commands are never queued inside ioredis; a command issued while
- * disconnected waits for the connection up to `commandTimeoutMs` and then
- * rejects with `UnavailableError`, and is never sent after its caller gave up.
- * Commands in flight when the connection drops reject at once and are not
- * resent (their effect is unknown, and resending INCR or GETDEL could apply
- * it twice). Subscriptions use a second connection, opened on first
- * `subscribe`, which resubscribes after a reconnect.
+ * Failure behaviour: ioredis reconnects forever with a backoff capped at 1 s
+ * (through the sentinels to whichever server is master now; a cluster
+ * re-reads its slots). Commands are never queued inside ioredis; a command
+ * issued while disconnected waits for the connection up to `commandTimeoutMs`
+ * and then rejects with `UnavailableError`, and is never sent after its caller
+ * gave up. A command Redis refused without running it (LOADING, READONLY after
+ * a failover, TRYAGAIN, CLUSTERDOWN, ...) is tried again within the same
+ * budget. Commands in flight when a connection drops reject at once and are
+ * not resent (their effect is unknown, and resending INCR or GETDEL could
+ * apply it twice). Subscriptions use a second client, opened on first
+ * `subscribe`, which resubscribes after a reconnect or failover.
  */
 export class RedisCache implements Cache {
   readonly driver = 'redis' as const;
+  /** `single`, `sentinel` or `cluster`. */
+  readonly topology: RedisTopology['kind'];
 
   private readonly main: Connection;
   private subscriber: Connection | null = null;
@@ -238,23 +316,13 @@ export class RedisCache implements Cache {
   private readonly report: ErrorReporter;
   private closed = false;
 
-  constructor(Redis: RedisConstructor, settings: Settings, deps: CacheDeps = {}) {
+  constructor(ioredis: IoRedis, settings: Settings, deps: CacheDeps = {}) {
     this.prefix = settings.keyPrefix;
     this.timeoutMs = settings.commandTimeoutMs;
+    this.topology = settings.topology.kind;
     this.report = deps.onError ?? defaultReporter;
-    const client = new Redis(settings.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: true,
-      retryStrategy: reconnectDelay,
-      connectTimeout: Math.max(settings.commandTimeoutMs, 1000),
-      // How long disconnect() waits for a socket to close before destroying
-      // it. ioredis also arms this timer for the dead socket of a failed
-      // reconnect, where it only keeps the process alive (default 2 s).
-      disconnectTimeout: 250,
-    });
-    this.main = new Connection(client, this.report);
+    const client = createClient(ioredis, settings);
+    this.main = new Connection(client, this.report, settings.topology.kind === 'cluster' ? (client as Cluster) : null);
   }
 
   async get(key: string): Promise<string | null> {
@@ -263,7 +331,26 @@ export class RedisCache implements Cache {
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
-    return this.run((redis) => redis.mget(keys.map((key) => this.key(key))));
+    const prefixed = keys.map((key) => this.key(key));
+    if (this.topology !== 'cluster') return this.run((redis) => redis.mget(prefixed));
+    // MGET is refused across slots: one per slot, sent together (reads, so a retry is harmless).
+    const bySlot = new Map<number, number[]>();
+    prefixed.forEach((key, index) => {
+      const slot = hashSlot(key);
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), index]);
+    });
+    return this.run(async (redis) => {
+      const values: Array<string | null> = new Array<string | null>(keys.length).fill(null);
+      await Promise.all(
+        [...bySlot.values()].map(async (indexes) => {
+          const replies = await redis.mget(indexes.map((index) => prefixed[index] as string));
+          indexes.forEach((index, at) => {
+            values[index] = replies[at] ?? null;
+          });
+        }),
+      );
+      return values;
+    });
   }
 
   async set(key: string, value: string, options: SetOptions = {}): Promise<void> {
@@ -314,9 +401,10 @@ export class RedisCache implements Cache {
 
   async acquireLock(name: string, ttlMs: number): Promise<Lock | null> {
     checkTtl(ttlMs);
-    const lockKey = `${this.prefix}lock:${name}`;
+    const tag = lockTag(name);
+    const lockKey = `${this.prefix}lock:${tag}`;
     const token = newLockToken();
-    const fence = await this.script(ACQUIRE_LOCK, [lockKey, `${this.prefix}fence:${name}`], [token, ttlMs]);
+    const fence = await this.script(ACQUIRE_LOCK, [lockKey, `${this.prefix}fence:${tag}`], [token, ttlMs]);
     if (fence === null) return null;
     return new HeldLock(name, token, Number(fence), {
       extend: async (holder, extendMs) =>
@@ -326,7 +414,10 @@ export class RedisCache implements Cache {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.run((redis) => redis.publish(this.prefix + channel, message));
+    const prefixed = this.prefix + channel;
+    await this.run((redis) =>
+      (this.topology === 'cluster' ? publisherFor(redis as Cluster, prefixed) : redis).publish(prefixed, message),
+    );
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe> {
@@ -387,6 +478,8 @@ export class RedisCache implements Cache {
 
   private subscriberConnection(): Connection {
     if (!this.subscriber) {
+      // A cluster's copy subscribes through one node of its choice: classic
+      // PUBLISH reaches every node of a cluster, so any node will do.
       const client = this.main.client.duplicate();
       client.on('message', (channel: string, message: string) => this.dispatch(channel, message));
       this.subscriber = new Connection(client, this.report);
@@ -419,7 +512,7 @@ export class RedisCache implements Cache {
    * Runs `command` once the connection is ready, within `commandTimeoutMs`
    * in total, and maps failures to domain errors.
    */
-  private async run<T>(command: (redis: RedisClient) => Promise<T>, connection = this.main): Promise<T> {
+  private async run<T>(command: (redis: Client) => Promise<T>, connection = this.main): Promise<T> {
     if (this.closed) throw closedError();
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
@@ -433,10 +526,20 @@ export class RedisCache implements Cache {
       }, this.timeoutMs);
     });
     const attempt = (async () => {
-      if (!connection.ready) await connection.whenReady();
-      // Never send a command after its caller has been told it failed.
-      if (timedOut) throw new UnavailableError('cache');
-      return command(connection.client);
+      for (;;) {
+        if (!connection.ready) await connection.whenReady();
+        // Never send a command after its caller has been told it failed.
+        if (timedOut) throw new UnavailableError('cache');
+        try {
+          return await command(connection.client);
+        } catch (error) {
+          // Only what Redis or ioredis says was not run is tried again.
+          if (!notExecuted(error) || this.closed) throw error;
+          connection.lastError = scrub(error);
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+          if (timedOut) throw error;
+        }
+      }
     })();
     try {
       return await Promise.race([attempt, timeout]);
@@ -449,9 +552,105 @@ export class RedisCache implements Cache {
   }
 }
 
+/**
+ * The lock name as a hash tag, so that the lock and its fence counter share a
+ * cluster slot. A name that contains braces (or is empty) is tagged by its
+ * digest instead, since Redis would read a different tag out of it.
+ */
+function lockTag(name: string): string {
+  if (/^[^{}]+$/.test(name)) return `{${name}}`;
+  return `{#${createHash('sha256').update(name).digest('base64url').slice(0, 22)}}:${name}`;
+}
+
+/**
+ * Where PUBLISH goes. On a cluster, ioredis would send a command without keys
+ * to a random node, and two messages published one after the other from
+ * different nodes can reach a subscriber in the wrong order; the master that
+ * serves the channel's slot is one fixed node per channel (messages published
+ * across a failover of that master may still arrive out of order). Every node
+ * forwards a classic PUBLISH to the whole cluster, so subscribers anywhere
+ * receive it.
+ */
+function publisherFor(client: Cluster, channel: string): Client {
+  const owner = client.slots[hashSlot(channel)]?.[0];
+  if (owner === undefined) return client;
+  const node = client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+  return node?.status === 'ready' ? node : client;
+}
+
+function createClient({ Redis, Cluster }: IoRedis, { topology, commandTimeoutMs }: Settings): Client {
+  const connection: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: true,
+    retryStrategy: reconnectDelay,
+    connectTimeout: Math.max(commandTimeoutMs, 1000),
+    // How long disconnect() waits for a socket to close before destroying
+    // it. ioredis also arms this timer for the dead socket of a failed
+    // reconnect, where it only keeps the process alive (default 2 s).
+    disconnectTimeout: 250,
+  };
+  const credentials = (auth: { username?: string; password?: string }): RedisOptions => ({
+    ...(auth.username !== undefined ? { username: auth.username } : {}),
+    ...(auth.password !== undefined ? { password: auth.password } : {}),
+  });
+  switch (topology.kind) {
+    case 'single': {
+      const options: RedisOptions = {
+        ...connection,
+        ...credentials(topology.auth),
+        ...(topology.database !== undefined ? { db: topology.database } : {}),
+      };
+      if (topology.url !== null) return new Redis(topology.url, options);
+      const { host, port } = topology.endpoint as { host: string; port: number };
+      return new Redis({ ...options, host, port, ...(topology.tls ? { tls: {} } : {}) });
+    }
+    case 'sentinel':
+      return new Redis({
+        ...connection,
+        ...credentials(topology.auth),
+        ...(topology.database !== undefined ? { db: topology.database } : {}),
+        sentinels: topology.sentinels,
+        name: topology.masterName,
+        role: 'master',
+        ...(topology.sentinelAuth.username !== undefined ? { sentinelUsername: topology.sentinelAuth.username } : {}),
+        ...(topology.sentinelAuth.password !== undefined ? { sentinelPassword: topology.sentinelAuth.password } : {}),
+        ...(topology.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+        sentinelRetryStrategy: reconnectDelay,
+        sentinelCommandTimeout: Math.max(commandTimeoutMs, 500),
+        // Reconnect to the new master as soon as a sentinel announces the switch,
+        // rather than when the old one refuses a write.
+        failoverDetector: true,
+        // A master demoted by a failover answers writes with READONLY: find the
+        // new one (the write is tried again, since it was not run).
+        reconnectOnError: (error) => error.message.startsWith('READONLY'),
+      });
+    case 'cluster':
+      return new Cluster(topology.nodes, {
+        redisOptions: {
+          ...credentials(topology.auth),
+          maxRetriesPerRequest: 0,
+          autoResendUnfulfilledCommands: false,
+          connectTimeout: connection.connectTimeout,
+          disconnectTimeout: 250,
+          ...(topology.tls ? { tls: {} } : {}),
+        },
+        enableOfflineQueue: false,
+        enableReadyCheck: true,
+        clusterRetryStrategy: reconnectDelay,
+        // MOVED, ASK, TRYAGAIN and CLUSTERDOWN (not run) are followed by ioredis.
+        // A command whose node connection closed may have run: it is not resent.
+        retryDelayOnFailover: 0,
+        slotsRefreshTimeout: Math.max(commandTimeoutMs, 1000),
+      });
+  }
+}
+
 function toCacheError(error: unknown): WalletError {
   if (error instanceof WalletError) return error;
-  if (error instanceof Error && error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message)) {
+  scrub(error);
+  if (error instanceof Error && error.name === 'ReplyError' && !NOT_EXECUTED_REPLY.test(error.message)) {
     return rejectedCommand(error);
   }
   return new UnavailableError('cache', { cause: error });

@@ -13,6 +13,7 @@ import {
   WALLET_CONFIG,
   WALLET_STORE,
   type RegistryLookup,
+  ServiceApi,
 } from '@wallet/platform';
 import { TrustEvaluator, trustOptionsFromConfig, type TrustKey } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
@@ -62,6 +63,7 @@ class EngineLifecycle implements OnModuleDestroy {
  * continues any flow), with the registry in process when it is (the
  * all-in-one) and over HTTP otherwise.
  */
+@ServiceApi('engine')
 @Module({
   imports: [OutboundModule],
   providers: [

@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type ForwardReference, type Type } from '@n
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { AddressInfo } from 'node:net';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
 import { WalletValidationPipe } from '../validation/validation.pipe';
@@ -10,6 +11,9 @@ import { createAccessLog, installRequestLogging, requestIdFor } from '../logging
 import { installLeanRoutes, LeanRoutes } from '../lean-routes/lean-routes';
 import { HttpMetrics } from '../metrics/metrics';
 import { PlatformModule } from '../platform.module';
+import { buildServiceApiDocument } from '../openapi/api-document';
+import { apiDocumentModules, ApiDocuments } from '../openapi/api-documents';
+import { SERVICE_API_DOCUMENTS } from '../openapi/service-api';
 import { rewriteTenantUrl } from '../tenancy/tenant-path';
 import type { ServiceInfo } from '../tokens';
 import type { Runtime } from './runtime';
@@ -35,6 +39,8 @@ export interface RunningService {
   /** Where it really listens, e.g. `0.0.0.0:8080` (every interface) or `127.0.0.1:8081` (loopback only). */
   readonly address: string;
   readonly port: number;
+  /** The OpenAPI documents of the services this server runs (served at each service's path, see `SERVICE_API_DOCUMENTS`). */
+  readonly apiDocuments: ApiDocuments;
   /** Stops accepting connections and waits for in-flight requests. */
   close(): Promise<void>;
 }
@@ -51,6 +57,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
   const logger = runtime.logger.child({ server: info.name });
   const metrics = new HttpMetrics({ server: info.name });
   const leanRoutes = new LeanRoutes();
+  const apiDocuments = new ApiDocuments();
+  const documentModules = apiDocumentModules(info.services, apiDocuments);
 
   @Module({})
   class ServiceRootModule {}
@@ -59,6 +67,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     imports: [
       PlatformModule.forRoot({ config, store: runtime.store, cache: runtime.cache, metrics, info, leanRoutes }),
       ...options.imports,
+      ...documentModules.values(),
     ],
   };
 
@@ -82,6 +91,16 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
   // DTO-typed route arguments are validated; failures are `validation_failed` problem documents.
   app.useGlobalPipes(new WalletValidationPipe());
   if (options.websockets) app.useWebSocketAdapter(new WsAdapter(app));
+  for (const service of info.services) {
+    const own = documentModules.get(service);
+    const { document, undocumented } = buildServiceApiDocument(app, service, own ? [own] : []);
+    apiDocuments.set(service, document, undocumented);
+    const uiPath = SERVICE_API_DOCUMENTS[service].uiPath;
+    // Swagger UI for people trying the API out; never in production.
+    if (config.mode === 'development' && uiPath) {
+      SwaggerModule.setup(uiPath, app, document, { raw: false, customSiteTitle: document.info.title, swaggerOptions: { persistAuthorization: false } });
+    }
+  }
   // Browser front ends on other origins; none are allowed unless configured.
   if (config.server.corsOrigins.length > 0) {
     app.enableCors({
@@ -120,6 +139,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     url,
     address,
     port: bound.port,
+    apiDocuments,
     close: async () => {
       closing = true;
       // Node closes idle keep-alive sockets only when close() starts; sockets of

@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import type { WalletConfig } from '@wallet/config';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/public.decorator';
+import { SERVICE_API_DOCUMENTS, apiDocumentFile } from '../openapi/service-api';
 import { SERVICE_INFO, WALLET_CONFIG, type ServiceInfo, type ServiceName } from '../tokens';
 
 interface Link {
@@ -21,7 +23,7 @@ const SERVICES: Record<ServiceName, ServiceEntry> = {
   auth: {
     summary: 'auth: passkey accounts and access tokens (/user/..., /auth/...)',
     links: [{ href: '/auth/.well-known/jwks.json', title: 'access-token signing keys (JWKS)' }],
-    docs: ['docs/api/auth.openapi.json', 'docs/adr/0006-auth-tokens-tenancy.md'],
+    docs: ['docs/adr/0006-auth-tokens-tenancy.md'],
   },
   storage: {
     summary: 'storage: the end-to-end encrypted credential vault (/storage/...)',
@@ -40,11 +42,8 @@ const SERVICES: Record<ServiceName, ServiceEntry> = {
   },
   admin: {
     summary: 'admin: the admin API (/admin/..., admin bearer token; never expose it publicly)',
-    links: [
-      { href: '/admin/status', title: 'status' },
-      { href: '/admin/openapi.json', title: 'OpenAPI document (admin token required)' },
-    ],
-    docs: ['docs/admin.md', 'docs/api/admin.openapi.json'],
+    links: [{ href: '/admin/status', title: 'status' }],
+    docs: ['docs/admin.md'],
   },
   verifier: {
     summary: 'verifier: an OpenID4VP relying party (/api/v1/..., /token)',
@@ -63,9 +62,23 @@ export interface LandingPage {
   docs: string[];
 }
 
+/** A service's OpenAPI document and, in development, its Swagger UI (see `SERVICE_API_DOCUMENTS`). */
+function apiLinks(service: ServiceName, mode: WalletConfig['mode']): Link[] {
+  const { path, uiPath, readers } = SERVICE_API_DOCUMENTS[service];
+  const guarded = readers === 'admin' ? ' (admin token required)' : '';
+  return [
+    ...(path ? [{ href: path, title: `${service} OpenAPI document${guarded}` }] : []),
+    ...(uiPath && mode === 'development' ? [{ href: uiPath, title: `${service} API in Swagger UI (development only)` }] : []),
+  ];
+}
+
 /** The landing page's content for one server (pure, for tests and the controller). */
-export function landingPage(info: ServiceInfo, config: Pick<WalletConfig, 'metrics'>): LandingPage {
-  const entries = info.services.map((name) => SERVICES[name]);
+export function landingPage(info: ServiceInfo, config: Pick<WalletConfig, 'metrics' | 'mode'>): LandingPage {
+  const entries = info.services.map((name) => ({
+    ...SERVICES[name],
+    links: [...SERVICES[name].links, ...apiLinks(name, config.mode)],
+    docs: [...SERVICES[name].docs, apiDocumentFile(name)],
+  }));
   return {
     server: info.name,
     services: entries.map((e) => e.summary),
@@ -107,6 +120,7 @@ function renderHtml(page: LandingPage): string {
  * `GET /` on every port: what runs there, with links to health, metrics and
  * the service's discovery and API documents. HTML for browsers, JSON otherwise.
  */
+@ApiTags('platform')
 @Public({ tenant: false })
 @Controller()
 export class LandingController {
@@ -116,6 +130,25 @@ export class LandingController {
   ) {}
 
   @Get()
+  @ApiOperation({ operationId: 'getLandingPage', summary: 'What runs on this port, with links (JSON; HTML when the client accepts text/html)' })
+  @ApiOkResponse({
+    description: 'The landing page',
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          properties: {
+            server: { type: 'string' },
+            services: { type: 'array', items: { type: 'string' } },
+            links: { type: 'array', items: { type: 'object', properties: { href: { type: 'string' }, title: { type: 'string' } }, required: ['href', 'title'] } },
+            docs: { type: 'array', items: { type: 'string' } },
+          },
+          required: ['server', 'services', 'links', 'docs'],
+        },
+      },
+      'text/html': { schema: { type: 'string' } },
+    },
+  })
   landing(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): LandingPage | string {
     const page = landingPage(this.info, this.config);
     void reply.header('vary', 'accept');

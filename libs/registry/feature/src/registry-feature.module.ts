@@ -24,6 +24,7 @@ import {
   pdpOutboundOptions,
   REGISTRY_LOOKUP,
   type RegistryLookup,
+  ServiceApi,
 } from '@wallet/platform';
 import { isWalletError } from '@wallet/domain';
 import { TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
@@ -75,6 +76,7 @@ class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
  * services of the same server reach it in process ({@link REGISTRY_LOOKUP}).
  */
 @Global()
+@ServiceApi('registry')
 @Module({
   imports: [OutboundModule],
   controllers: [RegistryController],

@@ -2,7 +2,7 @@ import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { WalletConfig } from '@wallet/config';
 import type { Store } from '@wallet/persistence';
-import { WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
+import { WALLET_CONFIG, WALLET_STORE, ServiceApi } from '@wallet/platform';
 import type { FastifyInstance } from 'fastify';
 import { KeystoreAccess } from './keystore-access';
 import { StorageV1Controller } from './storage-v1.controller';
@@ -14,6 +14,7 @@ import { VAULT_ARCHIVE_CONTENT_TYPE, VaultController } from './vault.controller'
  * (`/storage/vc`, `/storage/vp`), both on the store's `VaultStore` with the
  * `vault.*` limits. See docs/vault.md.
  */
+@ServiceApi('storage')
 @Module({
   controllers: [VaultController, StorageV1Controller],
   providers: [

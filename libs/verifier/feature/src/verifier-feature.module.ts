@@ -14,6 +14,7 @@ import {
   WALLET_CACHE,
   WALLET_CONFIG,
   WALLET_STORE,
+  ServiceApi,
 } from '@wallet/platform';
 import { TrustEvaluator, trustOptionsFromConfig } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
@@ -109,6 +110,7 @@ class PresentationWorkersCloser implements OnModuleDestroy {
 }
 
 /** The OpenID4VP relying party. Its routes are at the root of its own host. */
+@ServiceApi('verifier')
 @Module({
   imports: [
     OutboundModule,
