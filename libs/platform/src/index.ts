@@ -6,6 +6,7 @@ export * from './validation/validation.pipe';
 export * from './validation/validation-issues';
 export * from './validation/omittable.decorator';
 export * from './validation/zod-input';
+export * from './validation/checked-by.decorator';
 export * from './openapi/service-api';
 export * from './openapi/api-document';
 export * from './openapi/api-documents';
