@@ -3,8 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { SwaggerModule } from '@nestjs/swagger';
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemDetailsFilter } from '../errors/problem-details.filter';
+import { PROBLEM_CONTENT_TYPE, problem } from '../errors/problem';
 import { WalletValidationPipe } from '../validation/validation.pipe';
 import { NestPinoLogger } from '../logging/logger';
 import { createAccessLog, installRequestLogging, requestIdFor } from '../logging/request-logging';
@@ -80,6 +83,16 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     return503OnClosing: true,
     // `/t/{tenant}/...` reaches the same routes as `/...`; the guard reads the tenant back.
     rewriteUrl: rewriteTenantUrl,
+    // A path Fastify cannot decode (`%ZZ`, an overlong UTF-8 escape) is refused before routing, out of
+    // reach of the exception filter; answer it with the same problem document as every other 400.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      const path = request.raw.url?.split('?')[0] ?? '';
+      void reply
+        .status(status)
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send({ ...problem(status, STATUS_CODES[status] ?? 'Bad Request', 'the URL is not valid (a percent-escape that does not decode)'), instance: path.slice(0, 300), correlationId: request.id });
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     // Nest installs this as its process-wide static logger (services' `new Logger(context)`),

@@ -43,7 +43,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
             ? [response.message].flat().join('; ')
             : exception.message;
       const custom = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
-      const doc = problem(status, STATUS_CODES[status] ?? 'Error', String(detail));
+      // Nest's unknown-route message repeats the URL: keep its query string out (it may carry a
+      // token sent there by mistake) and cap its length.
+      const text = String(detail).replace(/^(Cannot [A-Z]+ [^?\s]*)\?\S*/, '$1').slice(0, 500);
+      const doc = problem(status, STATUS_CODES[status] ?? 'Error', text);
       return typeof custom['code'] === 'string' ? { ...doc, code: custom['code'], type: doc.type.replace(/[^/]+$/, custom['code']) } : doc;
     }
     // Fastify's own errors (malformed JSON, body too large, bad content type) carry a statusCode.
