@@ -1,22 +1,9 @@
-import { RefusalError, ValidationError, type User } from '@wallet/domain';
+import { RefusalError, type User } from '@wallet/domain';
 import type { Stored } from '@wallet/persistence';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { parseEtagHeader, quoteEtag } from './private-data';
 import { tagged, type TaggedBinary } from './tagged-binary';
 import type { IssuedTokens } from './token.service';
-
-/** Validates a request body with a zod schema; a 400 names every bad field. */
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    throw new ValidationError(
-      'the request body is invalid',
-      result.error.issues.slice(0, 20).map((issue) => ({ path: `/${issue.path.join('/')}`, message: issue.message })),
-    );
-  }
-  return result.data;
-}
 
 /** `If-Match`, or the `X-Private-Data-If-Match` header the reference clients send. */
 export function ifMatchOf(request: FastifyRequest): string[] | null {

@@ -456,3 +456,74 @@ describe('accounts, tenants and invites', () => {
     expect(await runtime.store.repository(Collections.users).count('club')).toBe(1);
   });
 });
+
+describe('request bodies on DTOs (validation_failed at the field, unknown fields refused)', () => {
+  const issues = (answer: { body: Record<string, unknown> }) => answer.body['issues'];
+
+  it('reports a malformed WebAuthn response at the member that is wrong, before the challenge is spent', async () => {
+    const c = client();
+    const { challengeId, credential } = await c.attest();
+    const response = credential['response'] as Record<string, unknown>;
+    const bad = await c.call('POST', '/user/register-webauthn-finish', {
+      body: { challengeId, credential: { ...credential, type: 'password', response: { ...response, clientDataJSON: 'not base64url!' } } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'validation_failed' });
+    expect(issues(bad)).toEqual([
+      { path: '/credential/type', message: expect.any(String) },
+      { path: '/credential/response/clientDataJSON', message: 'must be base64url' },
+    ]);
+    const badTag = await c.call('POST', '/user/register-webauthn-finish', { body: { challengeId, credential: { ...credential, rawId: { $b64u: '+/=' } } } });
+    expect(issues(badTag)).toEqual([{ path: '/credential/rawId', message: 'not base64url' }]);
+    const missing = await c.call('POST', '/user/login-webauthn-finish', { body: { challengeId } });
+    expect(issues(missing)).toEqual([{ path: '/credential', message: expect.any(String) }]);
+    // The challenge was not consumed by the refused attempts.
+    expect((await c.call('POST', '/user/register-webauthn-finish', { body: { challengeId, credential } })).status).toBe(200);
+  });
+
+  it('refuses unknown fields and over-long values, naming the field and never echoing it', async () => {
+    const c = client();
+    const { challengeId, credential } = await c.attest();
+    const unknown = await c.call('POST', '/user/register-webauthn-finish', { body: { challengeId, credential, password: 'hunter2' } });
+    expect(unknown).toMatchObject({ status: 400, body: { code: 'validation_failed', issues: [{ path: '/', message: 'unknown field: password' }] } });
+    const long = await c.call('POST', '/user/register-webauthn-finish', {
+      body: { challengeId: 'c'.repeat(129), credential, displayName: 'd'.repeat(201), nickname: 5, inviteCode: 'i'.repeat(257) },
+    });
+    expect(issues(long)).toEqual([
+      { path: '/challengeId', message: 'must be shorter than or equal to 128 characters' },
+      { path: '/displayName', message: 'must be shorter than or equal to 200 characters' },
+      { path: '/nickname', message: 'must be a string' },
+      { path: '/inviteCode', message: 'must be shorter than or equal to 256 characters' },
+    ]);
+    expect(JSON.stringify(long.body)).not.toContain('ccccc');
+    const nullName = await c.call('POST', '/user/register-webauthn-finish', { body: { challengeId, credential, displayName: null } });
+    expect(issues(nullName)).toEqual([{ path: '/displayName', message: 'must be a string' }]);
+    const refresh = await c.call('POST', '/auth/token/refresh', { body: { refreshToken: 'r'.repeat(513) } });
+    expect(issues(refresh)).toEqual([{ path: '/refreshToken', message: 'must be shorter than or equal to 512 characters' }]);
+    expect(issues(await c.call('POST', '/auth/token/refresh', { body: { refreshToken: '' } }))).toEqual([{ path: '/refreshToken', message: expect.any(String) }]);
+    expect(issues(await c.call('POST', '/auth/token/refresh', { body: {} }))).toEqual([{ path: '/refreshToken', message: 'must be a string' }]);
+  });
+
+  it('checks the keystore blob in every body that carries one', async () => {
+    const c = client();
+    const session = await c.registered({ privateData: blob('v1') });
+    const token = session.appToken;
+    const ifMatch = { 'x-private-data-if-match': session.privateDataEtag! };
+    const write = (body: unknown) => c.call('POST', '/user/session/private-data', { token, body, headers: ifMatch });
+    expect(issues(await write({ $b64u: 'not base64url!' }))).toEqual([{ path: '/$b64u', message: 'not base64url' }]);
+    expect(issues(await write({ $b64u: 'A'.repeat(1_048_004) }))).toEqual([{ path: '/$b64u', message: 'too large' }]);
+    expect(issues(await write({ privateData: 5 }))).toEqual([{ path: '/privateData', message: 'wrong type' }]);
+    expect(issues(await write({}))).toEqual([{ path: '/privateData', message: 'wrong type' }]);
+    expect(issues(await write({ ...blob('x'), privateData: blob('y') }))).toEqual([{ path: '/privateData', message: 'send either $b64u or privateData, not both' }]);
+    expect(issues(await write({ ...blob('x'), extra: 1 }))).toEqual([{ path: '/', message: 'unknown field: extra' }]);
+    expect((await c.call('GET', '/user/session/private-data', { token })).body).toEqual({ privateData: blob('v1') });
+
+    const id = (await c.call<{ webauthnCredentials: Array<{ id: string }> }>('GET', '/user/session/webauthn/credentials', { token })).body.webauthnCredentials[0]!.id;
+    const remove = await c.call('POST', `/user/session/webauthn/credential/${id}/delete`, { token, body: { privateData: { $b64u: '!' } } });
+    expect(issues(remove)).toEqual([{ path: '/privateData', message: 'not base64url' }]);
+    const rename = await c.call('POST', `/user/session/webauthn/credential/${id}/rename`, { token, body: { nickname: 'n'.repeat(201) } });
+    expect(issues(rename)).toEqual([{ path: '/nickname', message: 'must be shorter than or equal to 200 characters' }]);
+    expect((await c.call('POST', `/user/session/webauthn/credential/${id}/rename`, { token })).status).toBe(204);
+    expect((await c.call('POST', `/user/session/webauthn/credential/${'%24'.repeat(3)}/rename`, { token, body: {} })).status).toBe(404);
+  });
+});

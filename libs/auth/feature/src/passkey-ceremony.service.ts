@@ -7,49 +7,20 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { WalletConfig } from '@wallet/config';
-import { RefusalError, UniqueViolationError, ValidationError, VersionConflictError, type Passkey, type User } from '@wallet/domain';
+import { RefusalError, UniqueViolationError, VersionConflictError, type Passkey, type User } from '@wallet/domain';
 import type { Stored } from '@wallet/persistence';
 import type { AuditLog, TenantDirectory } from '@wallet/platform';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { AccountService, PrivateDataWrite } from './account.service';
 import type { ChallengeStore } from './challenge-store';
 import type { InviteService } from './invite.service';
 import { verifyPasskeyAssertion } from './passkey-assertion';
 import { privateDataEtag } from './private-data';
-import { untagBinary } from './tagged-binary';
+import { parsePasskeyResponse, zAuthenticationResponse, zRegistrationResponse, type RegistrationResponse } from './parse-passkey-response';
 import type { IssuedTokens, TokenService } from './token.service';
 
 /** COSE algorithm ids: ES256, EdDSA, RS256. */
 export const PASSKEY_ALGORITHMS = [-7, -8, -257];
-
-const zB64u = z.string().max(16_384).regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
-const zExtensions = z.record(z.string(), z.unknown()).optional();
-const zRegistrationResponse = z.object({
-  id: zB64u.min(1).max(1024),
-  rawId: zB64u,
-  type: z.literal('public-key'),
-  response: z.object({
-    clientDataJSON: zB64u,
-    attestationObject: zB64u,
-    transports: z.array(z.string().max(32)).max(8).optional(),
-  }).passthrough(),
-  clientExtensionResults: zExtensions.default({}),
-  authenticatorAttachment: z.string().max(32).optional(),
-});
-const zAuthenticationResponse = z.object({
-  id: zB64u.min(1).max(1024),
-  rawId: zB64u,
-  type: z.literal('public-key'),
-  response: z.object({
-    clientDataJSON: zB64u,
-    authenticatorData: zB64u,
-    signature: zB64u,
-    userHandle: zB64u.max(256).optional().nullable(),
-  }).passthrough(),
-  clientExtensionResults: zExtensions.default({}),
-  authenticatorAttachment: z.string().max(32).optional().nullable(),
-});
 
 export interface SessionResult {
   user: Stored<User>;
@@ -65,17 +36,6 @@ export interface CeremonyDeps {
   tenants: TenantDirectory;
   audit: AuditLog;
   now?: () => Date;
-}
-
-function parseCredential<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(untagBinary(value, '/credential'));
-  if (!result.success) {
-    throw new ValidationError('the credential is malformed', result.error.issues.slice(0, 10).map((i) => ({
-      path: `/credential/${i.path.join('/')}`,
-      message: i.message,
-    })));
-  }
-  return result.data;
 }
 
 /** simplewebauthn's messages name what failed (origin, RP id, signature, counter), never secrets. */
@@ -154,7 +114,7 @@ export class PasskeyCeremonyService {
     const challenge = await this.deps.challenges.take(tenantId, input.challengeId, 'register');
     const handle = challenge.userHandle;
     if (!handle) throw new RefusalError('validation_failed', 'challenge_invalid', 'the challenge is unknown, expired or already used');
-    const credential = parseCredential(zRegistrationResponse, input.credential);
+    const credential = parsePasskeyResponse(zRegistrationResponse, input.credential);
     const passkey = await this.verifyRegistration(challenge.challenge, credential);
     if (await this.deps.accounts.passkeys.get(tenantId, passkey.id)) {
       throw new RefusalError('already_exists', 'passkey_exists', 'this passkey is already registered');
@@ -191,7 +151,7 @@ export class PasskeyCeremonyService {
   /** Verifies an assertion with a discoverable credential; refuses counter regressions. */
   async login(tenantId: string, input: { challengeId: unknown; credential: unknown }): Promise<SessionResult> {
     const challenge = await this.deps.challenges.take(tenantId, input.challengeId, 'login');
-    const credential = parseCredential(zAuthenticationResponse, input.credential);
+    const credential = parsePasskeyResponse(zAuthenticationResponse, input.credential);
     // Made only when refusing: an Error records a stack trace, which costs on every login.
     const unknown = () => new RefusalError('unauthorized', 'passkey_unknown', 'this passkey is not registered with this tenant');
     const passkey = await this.deps.accounts.passkeys.get(tenantId, credential.id);
@@ -225,7 +185,7 @@ export class PasskeyCeremonyService {
   ): Promise<{ user: Stored<User>; passkey: Stored<Passkey> }> {
     const challenge = await this.deps.challenges.take(tenantId, input.challengeId, 'add-passkey');
     if (challenge.userId !== userId) throw new RefusalError('validation_failed', 'challenge_invalid', 'the challenge is unknown, expired or already used');
-    const credential = parseCredential(zRegistrationResponse, input.credential);
+    const credential = parsePasskeyResponse(zRegistrationResponse, input.credential);
     const passkey = await this.verifyRegistration(challenge.challenge, credential);
     if (await this.deps.accounts.passkeys.get(tenantId, passkey.id)) {
       throw new RefusalError('already_exists', 'passkey_exists', 'this passkey is already registered');
@@ -252,7 +212,7 @@ export class PasskeyCeremonyService {
 
   private async verifyRegistration(
     expectedChallenge: string,
-    credential: z.infer<typeof zRegistrationResponse>,
+    credential: RegistrationResponse,
   ): Promise<Omit<Passkey, 'userId' | 'name'>> {
     try {
       const verification = await verifyRegistrationResponse({

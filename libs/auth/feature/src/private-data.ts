@@ -1,4 +1,4 @@
-import { RefusalError, ValidationError } from '@wallet/domain';
+import { RefusalError, ValidationError, type ValidationIssue } from '@wallet/domain';
 import { createHash } from 'node:crypto';
 import { isTaggedBinary } from './tagged-binary';
 
@@ -26,24 +26,41 @@ export function parseEtagHeader(header: string | string[] | undefined): string[]
     .filter(Boolean);
 }
 
+const B64U = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * What is wrong with a keystore blob as clients send it (`{"$b64u": "..."}`
+ * or a string), without decoding it: issues at `path`, none when it is fine.
+ */
+export function privateDataIssues(value: unknown, path = ''): ValidationIssue[] {
+  let bytes: number;
+  if (isTaggedBinary(value)) {
+    if (!B64U.test(value.$b64u)) return [{ path, message: 'not base64url' }];
+    bytes = Math.floor((value.$b64u.length * 3) / 4);
+  } else if (typeof value === 'string') {
+    bytes = Buffer.byteLength(value, 'utf8');
+  } else {
+    return [{ path, message: 'wrong type' }];
+  }
+  return bytes > MAX_PRIVATE_DATA_BYTES ? [{ path, message: 'too large' }] : [];
+}
+
 /**
  * Decodes the keystore blob as clients send it: `{"$b64u": "..."}` (bytes) or
  * a plain string (its UTF-8 bytes).
  */
 export function decodePrivateData(value: unknown, path = '/privateData'): Buffer {
-  let bytes: Buffer;
-  if (isTaggedBinary(value)) {
-    if (!/^[A-Za-z0-9_-]*$/.test(value.$b64u)) throw new ValidationError('privateData is not base64url', [{ path, message: 'not base64url' }]);
-    bytes = Buffer.from(value.$b64u, 'base64url');
-  } else if (typeof value === 'string') {
-    bytes = Buffer.from(value, 'utf8');
-  } else {
-    throw new ValidationError('privateData must be {"$b64u": "..."} or a string', [{ path, message: 'wrong type' }]);
+  const issue = privateDataIssues(value, path)[0];
+  if (issue) {
+    const detail =
+      issue.message === 'wrong type'
+        ? 'privateData must be {"$b64u": "..."} or a string'
+        : issue.message === 'too large'
+          ? `privateData is larger than ${MAX_PRIVATE_DATA_BYTES} bytes`
+          : 'privateData is not base64url';
+    throw new ValidationError(detail, [issue]);
   }
-  if (bytes.length > MAX_PRIVATE_DATA_BYTES) {
-    throw new ValidationError(`privateData is larger than ${MAX_PRIVATE_DATA_BYTES} bytes`, [{ path, message: 'too large' }]);
-  }
-  return bytes;
+  return isTaggedBinary(value) ? Buffer.from(value.$b64u, 'base64url') : Buffer.from(value as string, 'utf8');
 }
 
 /** The 412 answer: the write was based on a stale tag. Carries the current tag (client-safe: a hash). */
