@@ -1,7 +1,8 @@
 /**
  * The OpenID4VCI issuer peer (`startTestIssuer()`, default options: Bearer
- * tokens, pre-authorized code, no tx_code) and an AuthZEN PDP that trusts it,
- * in a process of their own, so `bench/engine.bench.ts` can read the peer's
+ * tokens, pre-authorized code, no tx_code) and an AuthZEN PDP that trusts it
+ * (and every verifier: role `credential-verifier`, for the presentations
+ * phase), in a process of their own, so `bench/engine.bench.ts` can read the peer's
  * CPU from /proc apart from the engine's and the clients'. Started by the
  * bench with an IPC channel (`node tools/scripts/run-ts.mjs
  * bench/lib/engine-issuer-peer.ts`); it answers the messages below.
@@ -20,7 +21,7 @@ export type PeerMessage =
 async function main(): Promise<void> {
   const send = (message: PeerMessage) => process.send?.(message);
   const issuer = await startTestIssuer();
-  const pdp = await startTestPdp((query) => query.subject.id === issuer.url);
+  const pdp = await startTestPdp((query) => query.subject.id === issuer.url || query.action.name === 'credential-verifier');
   process.on('message', (raw: PeerRequest) => {
     void (async () => {
       if (raw.type === 'offers') {
