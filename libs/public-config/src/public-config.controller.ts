@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { GLOBAL_SCOPE, NotFoundError, zTenantId, type Issuer, type Tenant, type Verifier } from '@wallet/domain';
 import { Collections, type CollectionSpec, type Store, type Stored } from '@wallet/persistence';
-import { CurrentTenant, Public, WALLET_STORE } from '@wallet/platform';
+import { ApiProblem, CurrentTenant, Public, WALLET_STORE } from '@wallet/platform';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { PublicIssuerDto, PublicTenantConfigDto, PublicVerifierDto, TenantConfigPathDto } from './public-config.dto';
 
 /** The most records a public listing returns (operators configure a handful). */
 const MAX_LISTED = 1000;
@@ -33,14 +35,18 @@ export interface PublicVerifier {
  * is disabled is a 404. Issuer private keys never leave the store: only the
  * listed fields are copied out.
  */
+@ApiTags('public configuration')
 @Controller()
 export class PublicConfigController {
   constructor(@Inject(WALLET_STORE) private readonly store: Store) {}
 
   @Get('tenant/:id/config')
   @Public({ tenant: false })
-  async tenantConfig(@Param('id') id: string): Promise<PublicTenantConfig> {
-    const parsed = zTenantId.safeParse(id);
+  @ApiOperation({ summary: "A tenant's public configuration", description: 'What a front end needs before login: the display name, whether an invite is needed, the allowed protocols.' })
+  @ApiOkResponse({ type: PublicTenantConfigDto })
+  @ApiProblem(404, 'No such tenant, or it is disabled (`not_found`)', 'not_found')
+  async tenantConfig(@Param() path: TenantConfigPathDto): Promise<PublicTenantConfig> {
+    const parsed = zTenantId.safeParse(path.id);
     if (!parsed.success) throw new NotFoundError('tenant');
     const tenant = await this.enabledTenant(parsed.data);
     return {
@@ -54,6 +60,8 @@ export class PublicConfigController {
   /** The tenant comes from `/t/{tenant}/...` or `X-Tenant-ID` (else `default`); the platform guard 404s an unknown one. */
   @Get('issuer/all')
   @Public()
+  @ApiOperation({ summary: 'The visible credential issuers of the tenant', description: 'At most 1000. Never their client keys.' })
+  @ApiOkResponse({ type: [PublicIssuerDto] })
   async issuers(@CurrentTenant() tenant: string): Promise<PublicIssuer[]> {
     const all = await this.listAll<Issuer>(tenant, Collections.issuers);
     return all
@@ -68,6 +76,8 @@ export class PublicConfigController {
 
   @Get('verifier/all')
   @Public()
+  @ApiOperation({ summary: 'The relying parties (verifiers) of the tenant', description: 'At most 1000.' })
+  @ApiOkResponse({ type: [PublicVerifierDto] })
   async verifiers(@CurrentTenant() tenant: string): Promise<PublicVerifier[]> {
     const all = await this.listAll<Verifier>(tenant, Collections.verifiers);
     return all.map((verifier) => ({ id: verifier.id, name: verifier.name, url: verifier.url }));
