@@ -54,6 +54,8 @@ describe('describeConfig', () => {
       'server.adminToken',
       'storage.mongodb.uri',
       'cache.redis.url',
+      'cache.redis.password',
+      'cache.redis.sentinel.password',
       'crypto.keyEncryptionKey',
     ]);
   });

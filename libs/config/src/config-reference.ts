@@ -30,7 +30,10 @@ crypto:
 export const EXAMPLE_CONFIG_ENV = [
   'WALLET_SERVER_ADMIN_TOKEN=<at least 32 random characters>',
   'WALLET_STORAGE_MONGODB_URI=mongodb://wallet:<password>@mongo:27017/?authSource=admin',
-  'WALLET_CACHE_REDIS_URL=redis://:<password>@redis:6379',
+  // Redis behind Sentinel; the passwords beside the URL, so the URL holds none.
+  'WALLET_CACHE_REDIS_URL=redis+sentinel://redis-sentinel-0:26379,redis-sentinel-1:26379,redis-sentinel-2:26379/wallet',
+  'WALLET_CACHE_REDIS_PASSWORD=<password>',
+  'WALLET_CACHE_REDIS_SENTINEL_PASSWORD=<password>',
   'WALLET_CRYPTO_KEY_ENCRYPTION_KEY=<base64url of 32 random bytes>',
 ];
 

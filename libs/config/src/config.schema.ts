@@ -227,6 +227,9 @@ const zStorage = z
   .prefault({})
   .meta(meta('Where the services keep their records.'));
 
+/** `host[:port]` or `[IPv6]:port`, as `cache.redis.nodes` lists them. */
+const REDIS_NODE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
 const zCache = z
   .strictObject({
     type: z
@@ -237,19 +240,90 @@ const zCache = z
       .strictObject({
         url: z
           .string()
-          .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+          .max(4096)
+          .regex(
+            /^rediss?(\+(sentinel|cluster))?:\/\/\S+$/,
+            'must be a redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis+cluster:// or rediss+cluster:// URL',
+          )
           .optional()
           .meta(
             meta(
-              'Redis URL (`redis://` or `rediss://`). Required when `cache.type` is `redis`. Secret: it may carry a password.',
+              'Where Redis is. One server: `redis[s]://[user:password@]host[:port][/db]`. Sentinel: `redis[s]+sentinel://[user:password@]host[:port][,host[:port]...]/<master name>[/db][?sentinelUsername=...&sentinelPassword=...]` (the sentinels, default port 26379; the credentials before `@` are the data nodes\'). Cluster: `redis[s]+cluster://[user:password@]host[:port][,host[:port]...]` (some of the nodes, default port 6379). User name and passwords percent-encoded. Required when `cache.type` is `redis` unless `cache.redis.nodes` is set. Secret: it may carry a password.',
               { secret: true },
             ),
           ),
+        topology: z
+          .enum(['single', 'sentinel', 'cluster'])
+          .optional()
+          .meta(
+            meta(
+              'What `cache.redis.nodes` are: one server (`single`, the default), the sentinels of a master (`sentinel`) or some nodes of a Redis Cluster (`cluster`). With a URL its scheme says it; a value set here must agree.',
+            ),
+          ),
+        nodes: z
+          .array(z.string().regex(REDIS_NODE, 'must be host:port (or [IPv6]:port)'))
+          .min(1)
+          .max(64)
+          .optional()
+          .meta(
+            meta(
+              'Instead of `cache.redis.url`: `host[:port]` of the server, of the sentinels or of some cluster nodes (see `cache.redis.topology`). As an environment variable or flag: a comma-separated list.',
+            ),
+          ),
+        username: z
+          .string()
+          .min(1)
+          .max(256)
+          .optional()
+          .meta(meta('ACL user of the Redis data nodes, when the URL names none.')),
+        password: z
+          .string()
+          .min(1)
+          .max(1024)
+          .optional()
+          .meta(meta('Password of the Redis data nodes, when the URL carries none.', { secret: true })),
+        tls: z
+          .boolean()
+          .optional()
+          .meta(meta('TLS to every node when `cache.redis.nodes` is used (a URL says it with `rediss`).')),
+        database: z
+          .number()
+          .int()
+          .min(0)
+          .max(65_535)
+          .optional()
+          .meta(meta('Database number on one server or behind Sentinel (a Redis Cluster has only database 0).')),
+        sentinel: z
+          .strictObject({
+            masterName: z
+              .string()
+              .min(1)
+              .max(256)
+              .optional()
+              .meta(
+                meta(
+                  'Name of the master the sentinels watch. Required with `cache.redis.topology: sentinel` and nodes; a `redis+sentinel://` URL names it in its path.',
+                ),
+              ),
+            username: z.string().min(1).max(256).optional().meta(meta('ACL user on the sentinels.')),
+            password: z
+              .string()
+              .min(1)
+              .max(1024)
+              .optional()
+              .meta(meta('Password of the sentinels (their `requirepass`), when the URL carries none.', { secret: true })),
+          })
+          .prefault({})
+          .meta(meta('Redis Sentinel: used when the URL is `redis+sentinel://` or `cache.redis.topology` is `sentinel`.')),
         keyPrefix: z
           .string()
           .max(64)
           .default('wallet:')
-          .meta(meta('Prefix of every key the services write, so several deployments can share one Redis.')),
+          .meta(
+            meta(
+              'Prefix of every key and channel the services use, so several deployments can share one Redis. It may contain `{` only as one whole hash tag such as `{wallet}:`, which on a Redis Cluster puts every key in one slot (one node).',
+            ),
+          ),
         commandTimeoutMs: zDurationMs(2_000, 'How long a Redis command may take before it fails.'),
       })
       .prefault({})
@@ -376,6 +450,7 @@ function get(config: DeepPartialUnknown, path: string): unknown {
 }
 
 const isSet = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
+const hasItems = (value: unknown): boolean => Array.isArray(value) && value.length > 0;
 
 /** The explicit conditional requirements, enforced by {@link zConfig} and listed in the docs. */
 export const CONDITIONAL_RULES: readonly ConditionalRule[] = [
@@ -388,9 +463,24 @@ export const CONDITIONAL_RULES: readonly ConditionalRule[] = [
   },
   {
     path: 'cache.redis.url',
-    when: '`cache.type` is `redis`',
+    when: '`cache.type` is `redis` and `cache.redis.nodes` is unset',
     requirement: 'required',
-    applies: (c) => get(c, 'cache.type') === 'redis',
+    applies: (c) => get(c, 'cache.type') === 'redis' && !hasItems(get(c, 'cache.redis.nodes')),
+    satisfied: isSet,
+  },
+  {
+    path: 'cache.redis.nodes',
+    when: '`cache.redis.url` is set',
+    requirement: 'unset (give the URL or the nodes, not both)',
+    applies: (c) => isSet(get(c, 'cache.redis.url')),
+    satisfied: (value) => !hasItems(value),
+  },
+  {
+    path: 'cache.redis.sentinel.masterName',
+    when: '`cache.type` is `redis`, `cache.redis.topology` is `sentinel` and `cache.redis.url` is unset',
+    requirement: 'required',
+    applies: (c) =>
+      get(c, 'cache.type') === 'redis' && get(c, 'cache.redis.topology') === 'sentinel' && !isSet(get(c, 'cache.redis.url')),
     satisfied: isSet,
   },
   {

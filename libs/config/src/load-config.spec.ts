@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './config-error';
 import { loadConfig, parseConfig, type LoadConfigOptions } from './load-config';
+import { redactConfig, REDACTED } from './redact-config';
 import { resolveSqlitePath } from './resolve-sqlite-path';
 
 let dir: string;
@@ -76,7 +77,7 @@ describe('loadConfig: defaults', () => {
         sqlite: { busyTimeoutMs: 5000, synchronous: 'normal' },
         mongodb: { serverSelectionTimeoutMs: 5000 },
       },
-      cache: { type: 'memory', redis: { keyPrefix: 'wallet:', commandTimeoutMs: 2000 } },
+      cache: { type: 'memory', redis: { keyPrefix: 'wallet:', commandTimeoutMs: 2000, sentinel: {} } },
       logging: { level: 'info', format: 'json', logBodies: false },
       metrics: { enabled: true },
       crypto: {
@@ -593,5 +594,65 @@ describe('loadConfig: outbound section', () => {
     expect(config.outbound.blockHosts).toEqual(['*.internal']);
     expect(config.outbound.allowHttp).toBe(true);
     expect(() => loadConfig({ argv: [], env: { WALLET_OUTBOUND_ALLOW_CIDRS: 'localhost' } })).toThrow(/outbound\.allowCidrs/);
+  });
+});
+
+describe('loadConfig: Redis Sentinel and Cluster', () => {
+  it('accepts Sentinel and Cluster URLs, and refuses other schemes without echoing them', () => {
+    for (const url of [
+      'redis+sentinel://:pw@s1:26379,s2:26379/main?sentinelPassword=spw',
+      'rediss+sentinel://s1/main/2',
+      'redis+cluster://:pw@n1:6379,n2:6379',
+      'rediss+cluster://n1',
+    ]) {
+      expect(load({ env: { WALLET_CACHE_TYPE: 'redis', WALLET_CACHE_REDIS_URL: url } }).config.cache.redis.url).toBe(url);
+    }
+    const error = loadError({ env: { WALLET_CACHE_TYPE: 'redis', WALLET_CACHE_REDIS_URL: 'redis+memcached://:hunter2-pw@n1' } });
+    expect(error.issues.map((i) => i.path)).toEqual(['cache.redis.url']);
+    expect(error.message).not.toContain('hunter2-pw');
+  });
+
+  it('takes nodes, a topology and credentials as separate settings instead of a URL', () => {
+    const { config } = load({
+      env: {
+        WALLET_CACHE_TYPE: 'redis',
+        WALLET_CACHE_REDIS_TOPOLOGY: 'sentinel',
+        WALLET_CACHE_REDIS_NODES: 's1:26379,s2,[::1]:26380',
+        WALLET_CACHE_REDIS_PASSWORD: 'data-pw',
+        WALLET_CACHE_REDIS_TLS: 'true',
+        WALLET_CACHE_REDIS_SENTINEL_MASTER_NAME: 'main',
+        WALLET_CACHE_REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+      },
+    });
+    expect(config.cache.redis).toMatchObject({
+      topology: 'sentinel',
+      nodes: ['s1:26379', 's2', '[::1]:26380'],
+      password: 'data-pw',
+      tls: true,
+      sentinel: { masterName: 'main', password: 'sentinel-pw' },
+    });
+    expect(config.cache.redis.url).toBeUndefined();
+    const text = JSON.stringify(redactConfig(config));
+    expect(text).not.toContain('data-pw');
+    expect(text).not.toContain('sentinel-pw');
+    expect(redactConfig(config)).toMatchObject({ cache: { redis: { password: REDACTED, sentinel: { password: REDACTED } } } });
+  });
+
+  it('names the setting when nodes and a URL are both set, a node is malformed or the master name is missing', () => {
+    const both = loadError({
+      env: { WALLET_CACHE_TYPE: 'redis', WALLET_CACHE_REDIS_URL: 'redis+cluster://n1', WALLET_CACHE_REDIS_NODES: 'n1:6379' },
+    });
+    expect(both.message).toMatch(
+      /cache\.redis\.nodes \/ WALLET_CACHE_REDIS_NODES \(from the environment\): unset \(give the URL or the nodes, not both\) when cache\.redis\.url is set/,
+    );
+    const malformed = loadError({
+      env: { WALLET_CACHE_TYPE: 'redis', WALLET_CACHE_REDIS_TOPOLOGY: 'cluster', WALLET_CACHE_REDIS_NODES: 'n1:6379,n2:port' },
+    });
+    expect(malformed.issues.map((i) => i.path)).toEqual(['cache.redis.nodes']);
+    expect(malformed.message).toContain('must be host:port');
+    const noMaster = loadError({
+      env: { WALLET_CACHE_TYPE: 'redis', WALLET_CACHE_REDIS_TOPOLOGY: 'sentinel', WALLET_CACHE_REDIS_NODES: 's1' },
+    });
+    expect(noMaster.message).toContain('cache.redis.sentinel.masterName / WALLET_CACHE_REDIS_SENTINEL_MASTER_NAME: required when');
   });
 });

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createCache, type Cache } from '@wallet/cache';
-import { resolveSqlitePath, type WalletConfig } from '@wallet/config';
-import { DEFAULT_TENANT_ID, GLOBAL_SCOPE, UniqueViolationError } from '@wallet/domain';
+import { createCache, type Cache, type CacheOptions } from '@wallet/cache';
+import { ConfigError, resolveSqlitePath, toEnvName, type WalletConfig } from '@wallet/config';
+import { DEFAULT_TENANT_ID, GLOBAL_SCOPE, UniqueViolationError, ValidationError } from '@wallet/domain';
 import { Collections, createStore, type Store } from '@wallet/persistence';
 import type { Logger as Pino } from 'pino';
 import { createLogger } from '../logging/logger';
@@ -45,18 +45,10 @@ export async function createRuntime(config: WalletConfig, logger?: Pino): Promis
   }
   let cache: Cache;
   try {
-    cache =
-      config.cache.type === 'redis'
-        ? await createCache({
-            type: 'redis',
-            url: requireSet(config.cache.redis.url, 'cache.redis.url'),
-            keyPrefix: config.cache.redis.keyPrefix,
-            commandTimeoutMs: config.cache.redis.commandTimeoutMs,
-          })
-        : await createCache({ type: 'memory' });
+    cache = await createCache(config.cache.type === 'redis' ? redisCacheOptions(config.cache.redis) : { type: 'memory' });
   } catch (error) {
     await store.close();
-    throw error;
+    throw asConfigError(error);
   }
   try {
     await ensureDefaultTenant(store);
@@ -66,6 +58,52 @@ export async function createRuntime(config: WalletConfig, logger?: Pino): Promis
   }
   log.info({ store: store.driver, cache: cache.driver }, 'store and cache ready');
   return { config, store, cache, logger: log };
+}
+
+/**
+ * The redis driver's options from `cache.redis`: the URL or the nodes, and
+ * only the settings that are set (the driver refuses contradictions, such as
+ * a password both in the URL and beside it).
+ */
+export function redisCacheOptions(redis: WalletConfig['cache']['redis']): CacheOptions {
+  const { sentinel } = redis;
+  const defined = <T extends object>(entries: T): Partial<T> =>
+    Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as Partial<T>;
+  const sentinelOptions = defined({ masterName: sentinel.masterName, username: sentinel.username, password: sentinel.password });
+  return {
+    type: 'redis',
+    keyPrefix: redis.keyPrefix,
+    commandTimeoutMs: redis.commandTimeoutMs,
+    ...(redis.nodes && redis.nodes.length > 0 ? { nodes: redis.nodes } : { url: requireSet(redis.url, 'cache.redis.url') }),
+    ...defined({
+      topology: redis.topology,
+      username: redis.username,
+      password: redis.password,
+      tls: redis.tls,
+      database: redis.database,
+    }),
+    ...(Object.keys(sentinelOptions).length > 0 ? { sentinel: sentinelOptions } : {}),
+  };
+}
+
+/**
+ * The cache driver checks the connection settings more closely than the
+ * schema can (a URL's parts, contradictions between the URL and the other
+ * settings): its `ValidationError` becomes a `ConfigError` naming the
+ * `cache.redis.*` keys, so a bad setting fails the start like any other.
+ * Its messages never contain a setting's value.
+ */
+function asConfigError(error: unknown): unknown {
+  if (!(error instanceof ValidationError)) return error;
+  return new ConfigError(
+    error.issues.map((issue) => {
+      // `/nodes/2` -> `cache.redis.nodes`: the list is one setting.
+      const segments = issue.path.split('/').filter((segment) => segment !== '' && !/^\d+$/.test(segment));
+      const path = ['cache', 'redis', ...segments].join('.');
+      return { path, env: toEnvName(path), message: issue.message };
+    }),
+    { cause: error },
+  );
 }
 
 /**
