@@ -1,9 +1,19 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { NotFoundError, UniqueViolationError, ValidationError, VersionConflictError } from '@wallet/domain';
-import { CurrentPrincipal, type Principal } from '@wallet/platform';
+import { NotFoundError, UniqueViolationError, VersionConflictError } from '@wallet/domain';
+import { ApiProblem, CurrentPrincipal, ZodPipe, type Principal } from '@wallet/platform';
 import type { VaultOwner, VaultRecordInput, VaultStore } from '@wallet/persistence';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import {
+  StoreV1CredentialsDto,
+  UpdateV1CredentialDto,
+  V1_PRESENTATION_SCHEMA,
+  V1CredentialPathDto,
+  V1PresentationPathDto,
+  zV1Presentation,
+  type V1Credential,
+  type V1Presentation,
+} from './storage-v1.dto';
 import { ownerOf, VAULT_STORE } from './vault-http';
 
 /**
@@ -21,29 +31,6 @@ import { ownerOf, VAULT_STORE } from './vault-http';
 
 const CATEGORY_VC = 'v1.vc';
 const CATEGORY_VP = 'v1.vp';
-
-const zV1Credential = z.looseObject({
-  credentialIdentifier: z.string().min(1).max(512),
-  credential: z.string().max(1_048_576),
-  format: z.string().min(1).max(64),
-});
-type V1Credential = z.infer<typeof zV1Credential>;
-
-const zV1Presentation = z.looseObject({
-  presentationIdentifier: z.string().min(1).max(512),
-  presentation: z.string().max(1_048_576),
-});
-type V1Presentation = z.infer<typeof zV1Presentation>;
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, base: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.slice(0, 20).map((issue) => ({
-    path: `${base}/${issue.path.map(String).join('/')}`.replace(/\/$/, '') || '/',
-    message: issue.message,
-  }));
-  throw new ValidationError(`invalid request: ${issues[0]?.path} ${issues[0]?.message}`, issues);
-}
 
 /** A v1 identifier as a vault id: any length and alphabet in, fixed printable ASCII out. */
 function recordId(prefix: string, identifier: string): string {
@@ -63,61 +50,80 @@ function fromBlob(blob: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(blob, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
+const EMPTY = { schema: { type: 'object' as const, properties: {}, additionalProperties: false } };
+const STORED_JSON = { schema: { type: 'object' as const, additionalProperties: true, description: 'The JSON the client stored, as it was sent.' } };
+const STORED_LIST = (name: string) => ({ schema: { type: 'object' as const, properties: { [name]: { type: 'array' as const, items: STORED_JSON.schema } }, required: [name] } });
+
+@ApiTags('v1 compatibility')
+@ApiBearerAuth('accessToken')
 @Controller('storage')
 export class StorageV1Controller {
   constructor(@Inject(VAULT_STORE) private readonly vault: VaultStore) {}
 
   @Post('vc')
+  @ApiOperation({ summary: 'Store credentials (v1)', description: 'Each overwrites a stored one with the same identifier (last writer wins).' })
+  @ApiOkResponse({ description: 'Stored', ...EMPTY })
   @HttpCode(200)
-  async storeCredentials(@CurrentPrincipal() principal: Principal | null, @Body() body: unknown): Promise<Record<string, never>> {
+  async storeCredentials(@CurrentPrincipal() principal: Principal | null, @Body() body: StoreV1CredentialsDto): Promise<Record<string, never>> {
     const owner = ownerOf(principal);
-    const { credentials } = parse(z.object({ credentials: z.array(zV1Credential).min(1).max(100) }), body, '');
-    for (const credential of credentials) await this.upsert(owner, this.credentialRecord(credential), false);
+    for (const credential of body.credentials) await this.upsert(owner, this.credentialRecord(credential), false);
     return {};
   }
 
   @Post('vc/update')
+  @ApiOperation({ summary: 'Replace a stored credential (v1)' })
+  @ApiOkResponse({ description: 'Replaced', ...EMPTY })
+  @ApiProblem(404, 'No credential with this identifier (`not_found`)', 'not_found')
   @HttpCode(200)
-  async updateCredential(@CurrentPrincipal() principal: Principal | null, @Body() body: unknown): Promise<Record<string, never>> {
+  async updateCredential(@CurrentPrincipal() principal: Principal | null, @Body() body: UpdateV1CredentialDto): Promise<Record<string, never>> {
     const owner = ownerOf(principal);
-    const { credential } = parse(z.object({ credential: zV1Credential }), body, '');
-    await this.upsert(owner, this.credentialRecord(credential), true);
+    await this.upsert(owner, this.credentialRecord(body.credential), true);
     return {};
   }
 
   @Get('vc')
+  @ApiOperation({ summary: 'Every stored credential (v1)' })
+  @ApiOkResponse({ description: 'The credentials as they were stored', ...STORED_LIST('vc_list') })
   async listCredentials(@CurrentPrincipal() principal: Principal | null): Promise<{ vc_list: Array<Record<string, unknown>> }> {
     return { vc_list: await this.all(ownerOf(principal), CATEGORY_VC) };
   }
 
   @Get('vc/:credential_identifier')
-  async getCredential(
-    @CurrentPrincipal() principal: Principal | null,
-    @Param('credential_identifier') identifier: string,
-  ): Promise<Record<string, unknown>> {
-    const record = await this.vault.get(ownerOf(principal), recordId('vc', identifier));
+  @ApiOperation({ summary: 'One stored credential (v1)' })
+  @ApiOkResponse({ description: 'The credential as it was stored', ...STORED_JSON })
+  @ApiProblem(404, 'No credential with this identifier (`not_found`)', 'not_found')
+  async getCredential(@CurrentPrincipal() principal: Principal | null, @Param() path: V1CredentialPathDto): Promise<Record<string, unknown>> {
+    const record = await this.vault.get(ownerOf(principal), recordId('vc', path.credential_identifier));
     if (!record || record.category !== CATEGORY_VC) throw new NotFoundError('credential');
     return fromBlob(record.blob);
   }
 
   @Delete('vc/:credential_identifier')
+  @ApiOperation({ summary: 'Delete a stored credential (v1)' })
+  @ApiOkResponse({ description: 'Deleted', schema: { type: 'object', properties: { message: { type: 'string', example: 'Verifiable Credential deleted successfully.' } } } })
+  @ApiProblem(404, 'No credential with this identifier (`not_found`)', 'not_found')
   @HttpCode(200)
-  async deleteCredential(
-    @CurrentPrincipal() principal: Principal | null,
-    @Param('credential_identifier') identifier: string,
-  ): Promise<{ message: string }> {
+  async deleteCredential(@CurrentPrincipal() principal: Principal | null, @Param() path: V1CredentialPathDto): Promise<{ message: string }> {
     const owner = ownerOf(principal);
-    const record = await this.vault.get(owner, recordId('vc', identifier));
+    const record = await this.vault.get(owner, recordId('vc', path.credential_identifier));
     if (!record || record.category !== CATEGORY_VC) throw new NotFoundError('credential');
     await this.vault.delete(owner, record.id);
     return { message: 'Verifiable Credential deleted successfully.' };
   }
 
   @Post('vp')
+  @ApiOperation({
+    summary: 'Store a presentation (v1)',
+    description: 'The body is the presentation itself, stored as it is (other members kept), so it is checked by an open zod schema rather than a closed DTO; it overwrites one with the same identifier.',
+  })
+  @ApiBody({ schema: V1_PRESENTATION_SCHEMA })
+  @ApiOkResponse({ description: 'Stored', ...EMPTY })
   @HttpCode(200)
-  async storePresentation(@CurrentPrincipal() principal: Principal | null, @Body() body: unknown): Promise<Record<string, never>> {
+  async storePresentation(
+    @CurrentPrincipal() principal: Principal | null,
+    @Body(new ZodPipe(zV1Presentation, 'body')) presentation: V1Presentation,
+  ): Promise<Record<string, never>> {
     const owner = ownerOf(principal);
-    const presentation: V1Presentation = parse(zV1Presentation, body, '');
     const record = toRecord('vp', CATEGORY_VP, presentation.presentationIdentifier, presentation, {
       '~presentationIdentifier': presentation.presentationIdentifier.slice(0, 1024),
     });
@@ -126,16 +132,18 @@ export class StorageV1Controller {
   }
 
   @Get('vp')
+  @ApiOperation({ summary: 'Every stored presentation (v1)' })
+  @ApiOkResponse({ description: 'The presentations as they were stored', ...STORED_LIST('vp_list') })
   async listPresentations(@CurrentPrincipal() principal: Principal | null): Promise<{ vp_list: Array<Record<string, unknown>> }> {
     return { vp_list: await this.all(ownerOf(principal), CATEGORY_VP) };
   }
 
   @Get('vp/:presentation_identifier')
-  async getPresentation(
-    @CurrentPrincipal() principal: Principal | null,
-    @Param('presentation_identifier') identifier: string,
-  ): Promise<Record<string, unknown>> {
-    const record = await this.vault.get(ownerOf(principal), recordId('vp', identifier));
+  @ApiOperation({ summary: 'One stored presentation (v1)' })
+  @ApiOkResponse({ description: 'The presentation as it was stored', ...STORED_JSON })
+  @ApiProblem(404, 'No presentation with this identifier (`not_found`)', 'not_found')
+  async getPresentation(@CurrentPrincipal() principal: Principal | null, @Param() path: V1PresentationPathDto): Promise<Record<string, unknown>> {
+    const record = await this.vault.get(ownerOf(principal), recordId('vp', path.presentation_identifier));
     if (!record || record.category !== CATEGORY_VP) throw new NotFoundError('presentation');
     return fromBlob(record.blob);
   }

@@ -173,6 +173,56 @@ function runVaultApiSuite(name: string, storeOptions: () => StoreOptions) {
       expect((await call('GET', '/storage/vault/records', null)).status).toBe(401);
     });
 
+    it('checks bodies, queries and path parameters with the DTOs: field paths, unknown fields, the WQL beside the other fields', async () => {
+      const auth = await token(`hana-${randomUUID().slice(0, 8)}`);
+      const issues = async (method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
+        const answer = await call(method, path, auth, body, headers);
+        expect({ path, status: answer.status, code: (answer.body as { code?: string }).code }).toEqual({ path, status: 400, code: 'validation_failed' });
+        return (answer.body as { issues: unknown[] }).issues;
+      };
+      expect(await issues('POST', '/storage/vault/records', { id: 'ok', category: 'c', blob: 'AAAA', colour: 'red' })).toEqual([{ path: '/', message: 'unknown field: colour' }]);
+      expect(await issues('POST', '/storage/vault/records', { id: 'x y', category: 7, blob: 'AAAA', tags: [] })).toEqual([
+        { path: '/id', message: 'must be 1-200 printable ASCII characters without spaces' },
+        { path: '/category', message: 'must be a string' },
+        { path: '/tags', message: 'must be an object' },
+      ]);
+      expect(await issues('POST', '/storage/vault/records', { id: 'ok', category: 'c', blob: 'AAAA', version: 'one' })).toEqual([{ path: '/version', message: 'must be an integer number' }]);
+      // A record read back (with its version and updatedAt) may be sent as it is; null tags are none.
+      const created = await call('POST', '/storage/vault/records', auth, { id: 'back', category: 'c', blob: 'AAAA', tags: null, version: 9, updatedAt: '2026-01-01T00:00:00.000Z' });
+      expect(created.body).toMatchObject({ id: 'back', version: 1, tags: {} });
+      expect(await issues('PUT', '/storage/vault/records/back', { id: 'other', category: 'c', blob: 'AAAA' }, { 'if-match': '"1"' })).toEqual([{ path: '/id', message: 'must equal the id in the path' }]);
+
+      expect(await issues('POST', '/storage/vault/query', { query: { a: { $regex: 'x' } }, category: 5, limit: 0, cursor: 'c'.repeat(401), extra: true })).toEqual([
+        { path: '/query/a/$regex', message: 'unknown operator $regex' },
+        { path: '/category', message: 'must be a string' },
+        { path: '/limit', message: 'must not be less than 1' },
+        { path: '/cursor', message: 'must be shorter than or equal to 400 characters' },
+        { path: '/', message: 'unknown field: extra' },
+      ]);
+      expect(await issues('POST', '/storage/vault/query', { query: [] })).toEqual([{ path: '/query', message: 'must be an object' }]);
+      expect(await issues('POST', '/storage/vault/query', { query: {}, limit: 1001 })).toEqual([{ path: '/limit', message: 'must not be greater than 1000' }]);
+      // The configured limits (maxQueryDepth 8 here) still apply after the DTO's shape check, at the same paths.
+      let nine: Record<string, unknown> = { a: 'b' };
+      for (let i = 0; i < 9; i++) nine = { $not: nine };
+      expect((await issues('POST', '/storage/vault/query', { query: nine }))[0]).toMatchObject({ message: 'nested too deeply (at most 8 levels)' });
+
+      for (const [query, path] of [['limit=abc', '/limit'], ['limit=0', '/limit'], ['limit=1&limit=2', '/limit'], ['category=a&category=b', '/category'], ['bogus=1', '/']] as const) {
+        expect([query, (await issues('GET', `/storage/vault/records?${query}`))[0]]).toEqual([query, expect.objectContaining({ path })]);
+      }
+      expect((await call('GET', '/storage/vault/records?limit=', auth)).status).toBe(200);
+      expect((await issues('GET', '/storage/vault/sync?since=1&since=2'))[0]).toMatchObject({ path: '/since' });
+      expect((await call('GET', '/storage/vault/sync?since=', auth)).status).toBe(200);
+
+      expect(await issues('POST', '/storage/vc', { credentials: [], extra: 1 })).toEqual([
+        { path: '/credentials', message: expect.any(String) },
+        { path: '/', message: 'unknown field: extra' },
+      ]);
+      expect(await issues('POST', '/storage/vc/update', { credential: { credentialIdentifier: '', credential: 'x', format: 'f' } })).toEqual([
+        { path: '/credential/credentialIdentifier', message: expect.any(String) },
+      ]);
+      expect(await issues('POST', '/storage/vp', { presentationIdentifier: 'p', presentation: 5 })).toEqual([{ path: '/presentation', message: expect.any(String) }]);
+    });
+
     it('exports an archive with the keystore and imports it into an empty vault on another tenant', async () => {
       const user = `carol-${randomUUID().slice(0, 8)}`;
       const users = runtime.store.repository(Collections.users);

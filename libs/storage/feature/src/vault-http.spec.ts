@@ -1,5 +1,12 @@
+import type { ArgumentMetadata } from '@nestjs/common';
 import { PreconditionFailedError, ValidationError, VersionConflictError } from '@wallet/domain';
-import { asPrecondition, limitParam, ownerOf, stringParam, versionFromIfMatch } from './vault-http';
+import { WalletValidationPipe } from '@wallet/platform';
+import { asPrecondition, ownerOf, versionFromIfMatch } from './vault-http';
+import { ListVaultRecordsQueryDto } from './vault.dto';
+
+const pipe = new WalletValidationPipe();
+const listQuery: ArgumentMetadata = { type: 'query', metatype: ListVaultRecordsQueryDto };
+const query = (value: Record<string, unknown>) => pipe.transform(value, listQuery) as Promise<ListVaultRecordsQueryDto>;
 
 describe('vault HTTP helpers', () => {
   it('reads If-Match as a record version', () => {
@@ -26,13 +33,14 @@ describe('vault HTTP helpers', () => {
     expect(asPrecondition(other)).toBe(other);
   });
 
-  it('validates query parameters and requires a principal', () => {
-    expect(limitParam(undefined)).toBeUndefined();
-    expect(limitParam('50')).toBe(50);
-    expect(() => limitParam('-1')).toThrow(ValidationError);
-    expect(() => limitParam(['1', '2'])).toThrow(ValidationError);
-    expect(stringParam('a', 'cursor')).toBe('a');
-    expect(() => stringParam(['a', 'b'], 'cursor')).toThrow(/cursor must be given once/);
+  it('validates query parameters (the list query DTO) and requires a principal', async () => {
+    expect((await query({})).limit).toBeUndefined();
+    expect((await query({ limit: '' })).limit).toBeUndefined();
+    expect((await query({ limit: '50' })).limit).toBe(50);
+    await expect(query({ limit: '-1' })).rejects.toThrow(ValidationError);
+    await expect(query({ limit: ['1', '2'] })).rejects.toThrow(ValidationError);
+    expect((await query({ cursor: 'a' })).cursor).toBe('a');
+    await expect(query({ cursor: ['a', 'b'] })).rejects.toMatchObject({ issues: [{ path: '/cursor', message: 'must be a string' }] });
     expect(() => ownerOf(null)).toThrow(expect.objectContaining({ code: 'unauthorized' }));
     expect(ownerOf({ tenantId: 't', userId: 'u', jti: 'j', expiresAt: 0 })).toEqual({ tenantId: 't', userId: 'u' });
   });

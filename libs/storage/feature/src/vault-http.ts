@@ -47,21 +47,3 @@ export function asPrecondition(error: unknown): unknown {
   }
   return error;
 }
-
-/** `limit` from a query string: an integer 1..1000, or undefined. */
-export function limitParam(value: unknown): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !/^[0-9]{1,4}$/.test(value)) {
-    throw new ValidationError('limit must be an integer from 1 to 1000', [{ path: '/query/limit', message: 'must be an integer from 1 to 1000' }]);
-  }
-  return Number(value);
-}
-
-/** An optional single string query parameter. */
-export function stringParam(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') {
-    throw new ValidationError(`${name} must be given once`, [{ path: `/query/${name}`, message: 'must be a single value' }]);
-  }
-  return value;
-}
