@@ -20,6 +20,7 @@
 # types and Prometheus's rule parser. Needs go.
 #
 # Usage: helm/test-chart.sh            (prints "N passed, N failed" last)
+#        helm/test-chart.sh --clusterrender-path   (builds clusterrender if needed, prints its path)
 set -euo pipefail
 
 HELM_VERSION="${HELM_VERSION:-v3.19.0}"
@@ -114,6 +115,17 @@ EOF
     mv "$clusterrender.tmp" "$clusterrender"
   )
 }
+
+# `helm/test-chart.sh --clusterrender-path`: build the checkers if needed, print
+# where clusterrender is and stop (the local cluster, `npm run cluster`, renders
+# the chart with it, as `helm template` would).
+if [ "${1:-}" = "--clusterrender-path" ]; then
+  if [ ! -x "$checker" ] || [ ! -x "$clusterrender" ]; then
+    build_checkers >&2
+  fi
+  echo "$clusterrender"
+  exit 0
+fi
 
 if [ -n "${HELM:-}" ] && [ ! -x "$HELM" ]; then
   echo "HELM=$HELM is not executable" >&2

@@ -4,7 +4,8 @@
 // output: one JSON line with what the verifier answered.
 //
 // { walletUrl, credential, holderPrivateJwk, disclose, trustedRootPem?, hostMap?,
-//   requestUriMethodPost?, tamper?: { nonce?, aud?, dropKb?, iatOffset? }, queryId? }
+//   requestUriMethodPost?, tamper?: { nonce?, aud?, dropKb?, iatOffset? }, queryId?,
+//   viaLoopback?: { localAddress } }
 import { createHash, X509Certificate, webcrypto } from 'node:crypto';
 import {
   createOpenid4vpAuthorizationResponse,
@@ -16,8 +17,24 @@ import { setGlobalConfig } from '@openid4vc/oauth2';
 import { digest, ES256, generateSalt } from '@sd-jwt/crypto-nodejs';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { CompactEncrypt, compactVerify, importJWK, importX509, SignJWT } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 const input = JSON.parse(process.argv[2]);
+// `viaLoopback`: the verifier is behind the local cluster's proxy under a *.localhost name, which
+// resolves to 127.0.0.1 here (never through DNS); requests leave from `localAddress` (a client address of its own).
+const dispatcher = input.viaLoopback
+  ? new Agent({
+      localAddress: input.viaLoopback.localAddress,
+      connect: {
+        lookup: (hostname, options, callback) => {
+          const done = typeof options === 'function' ? options : callback;
+          const all = typeof options === 'object' && options?.all;
+          if (hostname !== 'localhost' && !hostname.endsWith('.localhost')) return done(Object.assign(new Error(`${hostname} is not *.localhost`), { code: 'ENOTFOUND' }));
+          return all ? done(null, [{ address: '127.0.0.1', family: 4 }]) : done(null, '127.0.0.1', 4);
+        },
+      },
+    })
+  : undefined;
 // The verifier under test listens on plain http on loopback.
 setGlobalConfig({ allowInsecureUrls: true });
 
@@ -32,7 +49,7 @@ const callbacks = {
   fetch: (url, init) => {
     let target = String(url);
     for (const [from, to] of Object.entries(input.hostMap ?? {})) if (target.startsWith(from)) target = to + target.slice(from.length);
-    return fetch(target, init);
+    return dispatcher ? undiciFetch(target, { ...init, dispatcher }) : fetch(target, init);
   },
   getX509CertificateMetadata: (certificate) => {
     const cert = new X509Certificate(Buffer.from(certificate, 'base64'));
@@ -202,7 +219,9 @@ async function main() {
   );
 }
 
-main().catch((error) => {
-  process.stdout.write(`${JSON.stringify({ error: String(error?.message ?? error), details: error?.errorMessages ?? error?.cause?.message })}\n`);
-  process.exit(2);
-});
+main()
+  .then(() => dispatcher?.close())
+  .catch((error) => {
+    process.stdout.write(`${JSON.stringify({ error: String(error?.message ?? error), details: error?.errorMessages ?? error?.cause?.message })}\n`);
+    process.exit(2);
+  });

@@ -9,3 +9,4 @@ export * from './passkey-client';
 export * from './oid4vci-issuer-peer';
 export * from './pdp-server';
 export * from './oid4vp-verifier-peer';
+export * from './cluster';

@@ -25,10 +25,10 @@ export interface MongoHandle {
   stop(): Promise<void>;
 }
 
-type MongoBinary = { kind: 'ferretdb' | 'mongod'; path: string };
+export type MongoBinary = { kind: 'ferretdb' | 'mongod'; path: string };
 
 /** Where a FerretDB binary may be: `$FERRETDB_BIN`, PATH, the build script's cache, `/opt/ferretdb`. */
-function findMongoBinary(): MongoBinary | null {
+export function findMongoBinary(): MongoBinary | null {
   const candidates = [
     process.env['FERRETDB_BIN'],
     'ferretdb',

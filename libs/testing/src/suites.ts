@@ -3,7 +3,7 @@ import { delimiter, dirname, join, relative, resolve } from 'node:path';
 
 /**
  * Suites that need something from the machine (a Redis server, a MongoDB
- * wire-protocol server, Chromium) use it when it is there and are skipped
+ * wire-protocol server, Chromium, nginx) use it when it is there and are skipped
  * otherwise. A skip is recorded in `tmp/test-skips.log` (one JSON line per
  * suite); `npm test` reads it and says once, at the end, what was skipped,
  * why, and the command that enables it. Run outside `npm test` (plain `jest`),
@@ -17,7 +17,7 @@ export const SKIP_LOG = join(workspaceRoot, 'tmp', 'test-skips.log');
 /** Set by `npm test` (tools/scripts/test.mjs): it prints the skips itself, once, at the end. */
 export const SKIP_SUMMARY_ENV = 'TEST_SKIPS_SUMMARIZED';
 
-export type SuiteRequirement = 'redis' | 'mongodb' | 'chromium';
+export type SuiteRequirement = 'redis' | 'mongodb' | 'chromium' | 'nginx';
 
 /** Why a suite of each kind is skipped, and what enables it; `npm test` prints these. */
 export const SUITE_REQUIREMENTS: Record<SuiteRequirement, { needs: string; why: string; enable: string }> = {
@@ -36,6 +36,11 @@ export const SUITE_REQUIREMENTS: Record<SuiteRequirement, { needs: string; why: 
     why: 'CHROMIUM_PATH is unset and chromium is not on PATH',
     enable: 'sudo apt-get install chromium   (or run with CHROMIUM_PATH=/path/to/chrome)',
   },
+  nginx: {
+    needs: 'nginx',
+    why: 'nginx is not on PATH (nor in /usr/sbin)',
+    enable: 'sudo apt-get install nginx-light',
+  },
 };
 
 /** The requirement a free-text reason talks about (callers that predate the requirement names). */
@@ -44,6 +49,7 @@ function requirementOf(reason: string): SuiteRequirement | null {
   if (/redis/i.test(reason)) return 'redis';
   if (/mongo|ferret/i.test(reason)) return 'mongodb';
   if (/chrom/i.test(reason)) return 'chromium';
+  if (/nginx/i.test(reason)) return 'nginx';
   return null;
 }
 
@@ -69,7 +75,7 @@ function callerFile(): string | undefined {
 /**
  * Returns Jest's `describe` when `available` is true, `describe.skip` otherwise,
  * after recording why. `reason` is a requirement (`redis`, `mongodb`,
- * `chromium`) or a sentence that names one. Throws when driver suites are required.
+ * `chromium`, `nginx`) or a sentence that names one. Throws when driver suites are required.
  */
 export function describeIfAvailable(suite: string, available: boolean, reason: SuiteRequirement | string): jest.Describe {
   if (available) return describe;
