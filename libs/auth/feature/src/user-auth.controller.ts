@@ -99,6 +99,7 @@ export class UserAuthController {
   }
 
   @Post('register')
+  @HttpCode(410)
   @ApiOperation({ summary: 'Password registration of the reference back ends: not supported (register a passkey)' })
   @ApiProblem(410, 'Password accounts are not supported (`password_login_removed`)', 'password_login_removed')
   @ApiBody({ required: false, schema: { type: 'object', description: 'Not read.' } })
@@ -107,6 +108,7 @@ export class UserAuthController {
   }
 
   @Post('login')
+  @HttpCode(410)
   @ApiOperation({ summary: 'Password login of the reference back ends: not supported (log in with a passkey)' })
   @ApiProblem(410, 'Password accounts are not supported (`password_login_removed`)', 'password_login_removed')
   @ApiBody({ required: false, schema: { type: 'object', description: 'Not read.' } })

@@ -51,12 +51,12 @@ class VaultRecordFieldsDto {
   @IsObject()
   tags?: Record<string, string> | null;
 
-  @ApiProperty({ required: false, nullable: true, description: 'Ignored (a record read back may be sent as it is); the version written against comes from `If-Match`.', example: 1 })
+  @ApiProperty({ type: 'integer', required: false, nullable: true, description: 'Ignored (a record read back may be sent as it is); the version written against comes from `If-Match`.', example: 1 })
   @IsOptional()
   @IsInt()
   version?: number | null;
 
-  @ApiProperty({ required: false, nullable: true, description: 'Ignored (set by the server).', example: '2026-01-02T10:00:00.000Z' })
+  @ApiProperty({ type: String, required: false, nullable: true, description: 'Ignored (set by the server).', example: '2026-01-02T10:00:00.000Z' })
   @IsOptional()
   @IsString()
   @MaxLength(64)
