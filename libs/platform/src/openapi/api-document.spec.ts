@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Module, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 import { createCache } from '@wallet/cache';
 import { loadConfig, type WalletConfig } from '@wallet/config';
 import { createStore } from '@wallet/persistence';
@@ -13,7 +13,7 @@ import type { Runtime } from '../bootstrap/runtime';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { Omittable } from '../validation/omittable.decorator';
 import { toOpenApi31 } from './api-document';
-import { ApiProblem } from './problem-responses';
+import { ApiProblem, componentSchema } from './problem-responses';
 import { ServiceApi } from './service-api';
 
 const ADMIN_TOKEN = 'openapi-spec-admin-token-0123456789abcdef';
@@ -68,6 +68,12 @@ class OpenController {
   @ApiResponse({ status: 400, description: 'A different 400' })
   teapot(): unknown {
     return {};
+  }
+
+  @Get('gadget')
+  @ApiOkResponse({ schema: componentSchema('Gadget', { type: 'object', properties: { parts: { type: 'array', items: componentSchema('Part', { type: 'string' }) } } }) })
+  gadget(): unknown {
+    return { parts: [] };
   }
 }
 
@@ -126,7 +132,7 @@ describe('a service’s OpenAPI document', () => {
     expect(doc['info']).toMatchObject({ title: 'Wallet registry API', version: '1.0.0' });
     const operations = Object.entries(doc['paths'] as Json).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
     expect(operations.sort()).toEqual(
-      ['get /', 'get /health/live', 'get /health/ready', 'get /metrics', 'post /widgets', 'get /widgets', 'get /widgets/{id}', 'get /open/teapot', 'post /registry/ops/flush', 'get /registry/openapi.json'].sort(),
+      ['get /', 'get /health/live', 'get /health/ready', 'get /metrics', 'post /widgets', 'get /widgets', 'get /widgets/{id}', 'get /open/teapot', 'get /open/gadget', 'post /registry/ops/flush', 'get /registry/openapi.json'].sort(),
     );
   });
 
@@ -151,6 +157,13 @@ describe('a service’s OpenAPI document', () => {
     expect(responses('/open/teapot', 'get')['400']).toEqual({ description: 'A different 400' });
     expect(Object.keys(responses('/open/teapot', 'get'))).toEqual(['200', '400', '404']);
     expect(Object.keys(doc['components']['schemas'])).toEqual(expect.arrayContaining(['Problem', 'ValidationProblem']));
+  });
+
+  it('keeps schemas given as JSON Schema (componentSchema) once in the components, with the ones they reference', () => {
+    expect(doc['paths']['/open/gadget']['get']['responses']['200']['content']['application/json']['schema']).toEqual({ $ref: '#/components/schemas/Gadget' });
+    expect(doc['components']['schemas']['Gadget']).toEqual({ type: 'object', properties: { parts: { type: 'array', items: { $ref: '#/components/schemas/Part' } } } });
+    expect(doc['components']['schemas']['Part']).toEqual({ type: 'string' });
+    expect(() => componentSchema('Part', { type: 'integer' })).toThrow(/two different component schemas named Part/);
   });
 
   it('names the tenant header on tenant-scoped routes only', () => {

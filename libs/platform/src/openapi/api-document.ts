@@ -9,7 +9,7 @@ import { RATE_LIMIT } from '../rate-limit/rate-limit.decorator';
 import { PlatformModule } from '../platform.module';
 import type { ServiceName } from '../tokens';
 import { describeDtoValidation } from './dto-schema';
-import { PROBLEM_SCHEMAS, problemResponse, VALIDATION_PROBLEM_SCHEMA } from './problem-responses';
+import { PROBLEM_SCHEMAS, problemResponse, referencedComponentSchemas, VALIDATION_PROBLEM_SCHEMA } from './problem-responses';
 import { SERVICE_API_DOCUMENTS, serviceApiOf } from './service-api';
 
 /** The version our documents declare; @nestjs/swagger writes 3.0-style schemas, which `toOpenApi31` converts. */
@@ -211,7 +211,7 @@ function completeOperations(document: OpenAPIObject, routes: readonly Documented
     const schema = schemas[dto.name] as Json | undefined;
     if (schema && schema['additionalProperties'] === undefined) schema['additionalProperties'] = false;
   }
-  Object.assign(schemas, PROBLEM_SCHEMAS);
+  Object.assign(schemas, PROBLEM_SCHEMAS, referencedComponentSchemas(document.paths));
   components.schemas = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
   if (used.size > 0) components.securitySchemes = Object.fromEntries([...used].sort().map((name) => [name, SECURITY_SCHEMES[name]]));
   return document;

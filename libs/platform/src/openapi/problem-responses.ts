@@ -60,6 +60,37 @@ export const PROBLEM_SCHEMAS: Record<string, Record<string, unknown>> = {
   },
 };
 
+const COMPONENT_SCHEMAS = new Map<string, Record<string, unknown>>();
+
+/**
+ * A JSON Schema that is not a DTO class (e.g. the JSON Schema of a zod schema
+ * that stays zod by ADR 0015), kept once under `#/components/schemas/<name>`
+ * of every document that references it: returns the reference for
+ * `@ApiBody({ schema })`, `@ApiOkResponse({ schema })` and the like.
+ */
+export function componentSchema(name: string, schema: Record<string, unknown>): { $ref: string } {
+  const known = COMPONENT_SCHEMAS.get(name);
+  if (known && JSON.stringify(known) !== JSON.stringify(schema)) throw new Error(`two different component schemas named ${name}`);
+  COMPONENT_SCHEMAS.set(name, schema);
+  return ref(name);
+}
+
+/** The component schemas a document references (see `componentSchema`), by name. */
+export function referencedComponentSchemas(document: unknown): Record<string, Record<string, unknown>> {
+  const text = JSON.stringify(document);
+  const out: Record<string, Record<string, unknown>> = {};
+  const pending = [...COMPONENT_SCHEMAS.keys()].filter((name) => text.includes(`"#/components/schemas/${name}"`));
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    const schema = COMPONENT_SCHEMAS.get(name);
+    if (out[name] || !schema) continue;
+    out[name] = schema;
+    // A registered schema may reference others.
+    const inner = JSON.stringify(schema);
+    for (const other of COMPONENT_SCHEMAS.keys()) if (!out[other] && inner.includes(`"#/components/schemas/${other}"`)) pending.push(other);
+  }
+  return out;
+}
+
 /** A response whose body is a problem document (`application/problem+json`). */
 export function problemResponse(description: string, example?: Record<string, unknown>, schema = PROBLEM_SCHEMA): Record<string, unknown> {
   return {
