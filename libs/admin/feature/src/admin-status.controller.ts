@@ -1,8 +1,10 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { WalletConfig } from '@wallet/config';
 import { Public, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import type { Cache } from '@wallet/cache';
 import type { Store } from '@wallet/persistence';
+import { AdminStatusResponse } from './admin-responses.dto';
 
 export interface AdminStatus {
   status: 'ok';
@@ -12,6 +14,7 @@ export interface AdminStatus {
 }
 
 /** `GET /admin/status`: the one admin route that needs no token; says nothing secret. */
+@ApiTags('status')
 @Public({ tenant: false })
 @Controller('admin')
 export class AdminStatusController {
@@ -22,6 +25,8 @@ export class AdminStatusController {
   ) {}
 
   @Get('status')
+  @ApiOperation({ operationId: 'getStatus', summary: 'Service status (no token needed; says nothing secret)' })
+  @ApiOkResponse({ type: AdminStatusResponse, description: 'The service runs' })
   status(): AdminStatus {
     return { status: 'ok', mode: this.config.mode, store: this.store.driver, cache: this.cache.driver };
   }

@@ -28,27 +28,20 @@ import {
 } from '@wallet/platform';
 import { createHash, randomBytes } from 'node:crypto';
 import type { VerifierService } from '@wallet/protocol';
-import type { z } from 'zod';
-import {
-  auditView,
-  inviteView,
-  issuerView,
-  tenantView,
-  userView,
-  verifierView,
-  type zAuditQuery,
-  type zInviteCreate,
-  type zInviteRenew,
-  type zIssuerCreate,
-  type zIssuerUpdate,
-  type zListQuery,
-  type zTenantCreate,
-  type zTenantUpdate,
-  type zUserCreate,
-  type zUserUpdate,
-  type zVerifierCreate,
-  type zVerifierUpdate,
-} from './admin.dto';
+import { auditView, inviteView, issuerView, tenantView, userView, verifierView } from './admin.dto';
+import type { ListQueryDto } from './admin-params.dto';
+import type { AuditQueryDto } from './audit.dto';
+import type {
+  CreateInvitesDto,
+  CreateIssuerDto,
+  CreateUserDto,
+  CreateVerifierDto,
+  RenewInviteDto,
+  UpdateIssuerDto,
+  UpdateUserDto,
+  UpdateVerifierDto,
+} from './tenant-resources.dto';
+import type { CreateTenantDto, UpdateTenantDto } from './tenants.dto';
 
 /** Who made a change and in which request; goes into every audit event. */
 export interface AdminActor {
@@ -65,7 +58,7 @@ export interface Listing<T> {
 /** Time source, injectable so tests can freeze it. */
 export const ADMIN_CLOCK = Symbol('ADMIN_CLOCK');
 
-type ListQuery = z.infer<typeof zListQuery>;
+type ListQuery = Pick<ListQueryDto, 'limit' | 'cursor'>;
 
 const newId = (): string => randomBytes(12).toString('base64url');
 
@@ -129,7 +122,7 @@ export class AdminService {
     return tenantView(await this.requireTenant(id));
   }
 
-  async createTenant(input: z.infer<typeof zTenantCreate>, who: AdminActor) {
+  async createTenant(input: CreateTenantDto, who: AdminActor) {
     const created = await uniquely(
       this.tenants.create(GLOBAL_SCOPE, {
         id: input.id,
@@ -150,7 +143,7 @@ export class AdminService {
     return view;
   }
 
-  async updateTenant(id: string, input: z.infer<typeof zTenantUpdate>, who: AdminActor) {
+  async updateTenant(id: string, input: UpdateTenantDto, who: AdminActor) {
     const current = await this.requireTenant(id);
     const next: Tenant = {
       id: current.id,
@@ -221,7 +214,7 @@ export class AdminService {
   }
 
   /** Pre-provisions an account (no passkey yet) with a membership in the tenant. */
-  async createUser(tenant: string, input: z.infer<typeof zUserCreate>, who: AdminActor) {
+  async createUser(tenant: string, input: CreateUserDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const id = input.id ?? newId();
     const user = await uniquely(
@@ -265,7 +258,7 @@ export class AdminService {
   }
 
   /** Suspending a user also revokes their active refresh tokens. */
-  async updateUser(tenant: string, id: string, input: z.infer<typeof zUserUpdate>, who: AdminActor) {
+  async updateUser(tenant: string, id: string, input: UpdateUserDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const users = this.store.repository(Collections.users);
     const current = await this.requireRecord(Collections.users, tenant, id, 'user');
@@ -305,7 +298,7 @@ export class AdminService {
     return issuerView(await this.requireRecord(Collections.issuers, tenant, id, 'issuer'));
   }
 
-  async createIssuer(tenant: string, input: z.infer<typeof zIssuerCreate>, who: AdminActor) {
+  async createIssuer(tenant: string, input: CreateIssuerDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const id = input.id ?? newId();
     const created = await uniquely(
@@ -325,7 +318,7 @@ export class AdminService {
     return view;
   }
 
-  async updateIssuer(tenant: string, id: string, input: z.infer<typeof zIssuerUpdate>, who: AdminActor) {
+  async updateIssuer(tenant: string, id: string, input: UpdateIssuerDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const current = await this.requireRecord(Collections.issuers, tenant, id, 'issuer');
     const next: Issuer = {
@@ -361,7 +354,7 @@ export class AdminService {
     return verifierView(await this.requireRecord(Collections.verifiers, tenant, id, 'verifier'));
   }
 
-  async createVerifier(tenant: string, input: z.infer<typeof zVerifierCreate>, who: AdminActor) {
+  async createVerifier(tenant: string, input: CreateVerifierDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const id = input.id ?? newId();
     const created = await uniquely(
@@ -381,7 +374,7 @@ export class AdminService {
     return view;
   }
 
-  async updateVerifier(tenant: string, id: string, input: z.infer<typeof zVerifierUpdate>, who: AdminActor) {
+  async updateVerifier(tenant: string, id: string, input: UpdateVerifierDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const current = await this.requireRecord(Collections.verifiers, tenant, id, 'verifier');
     const clientId = input.client_id ?? current.clientId;
@@ -444,7 +437,7 @@ export class AdminService {
   }
 
   /** Creates `count` invite codes. The codes are in this answer only: the store keeps their SHA-256. */
-  async createInvites(tenant: string, input: z.infer<typeof zInviteCreate>, who: AdminActor) {
+  async createInvites(tenant: string, input: CreateInvitesDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const now = this.now();
     const expiresAt = this.expiry(input, now) ?? null;
@@ -483,7 +476,7 @@ export class AdminService {
   }
 
   /** Gives an invite a new expiry (default: none) and optionally a new use limit; un-revokes it. */
-  async renewInvite(tenant: string, id: string, input: z.infer<typeof zInviteRenew>, who: AdminActor) {
+  async renewInvite(tenant: string, id: string, input: RenewInviteDto, who: AdminActor) {
     await this.requireTenant(tenant);
     const current = await this.requireRecord(Collections.invites, tenant, id, 'invite');
     const now = this.now();
@@ -506,7 +499,7 @@ export class AdminService {
    * first. `since`/`until` are applied while paging through the scope, so a
    * page may hold fewer than `limit` events; follow `next_cursor` until null.
    */
-  async listAudit(query: z.infer<typeof zAuditQuery>) {
+  async listAudit(query: AuditQueryDto) {
     const scope = query.tenant ?? GLOBAL_SCOPE;
     const where = {
       ...(query.action ? { action: query.action } : {}),

@@ -1,41 +1,66 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { AdminTokenGuard } from '@wallet/platform';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminTokenGuard, ApiProblem } from '@wallet/platform';
 import { Actor } from './admin-actor';
-import { zDeleteTenantQuery, zListQuery, zTenantCreate, zTenantIdParam, zTenantUpdate } from './admin.dto';
+import { AdminChange, Conflict, NotFound } from './admin-api.decorators';
+import { ListQueryDto, TenantIdPathDto } from './admin-params.dto';
+import { TenantDeletedResponse, TenantListResponse, TenantResponse } from './admin-responses.dto';
 import { AdminService, type AdminActor } from './admin.service';
-import type { z } from 'zod';
-
-const TENANT_ID = new ZodPipe(zTenantIdParam, 'tenant id');
-import { body, query, ZodPipe } from './parse-input';
+import { CreateTenantDto, DeleteTenantQueryDto, UpdateTenantDto } from './tenants.dto';
 
 /** `/admin/tenants[/:id]`: tenant CRUD. */
+@ApiTags('tenants')
 @Controller('admin/tenants')
 @UseGuards(AdminTokenGuard)
 export class TenantsController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  list(@Query(query(zListQuery)) q: z.output<typeof zListQuery>) {
+  @ApiOperation({ operationId: 'listTenants', summary: 'List tenants' })
+  @ApiOkResponse({ type: TenantListResponse, description: 'A page of tenants, in id order' })
+  list(@Query() q: ListQueryDto) {
     return this.admin.listTenants(q);
   }
 
   @Post()
-  create(@Body(body(zTenantCreate)) input: z.output<typeof zTenantCreate>, @Actor() who: AdminActor) {
+  @ApiOperation({ operationId: 'createTenant', summary: 'Create a tenant' })
+  @ApiCreatedResponse({ type: TenantResponse, description: 'The tenant' })
+  @Conflict()
+  @AdminChange()
+  create(@Body() input: CreateTenantDto, @Actor() who: AdminActor) {
     return this.admin.createTenant(input, who);
   }
 
   @Get(':id')
-  get(@Param('id', TENANT_ID) id: string) {
+  @ApiOperation({ operationId: 'getTenant', summary: 'Get a tenant' })
+  @ApiOkResponse({ type: TenantResponse, description: 'The tenant' })
+  @NotFound('The tenant does not exist')
+  get(@Param() { id }: TenantIdPathDto) {
     return this.admin.getTenant(id);
   }
 
   @Patch(':id')
-  update(@Param('id', TENANT_ID) id: string, @Body(body(zTenantUpdate)) input: z.output<typeof zTenantUpdate>, @Actor() who: AdminActor) {
+  @ApiOperation({ operationId: 'updateTenant', summary: 'Update a tenant (the default tenant cannot be disabled)' })
+  @ApiOkResponse({ type: TenantResponse, description: 'The tenant' })
+  @ApiProblem(403, 'The default tenant cannot be disabled', 'forbidden')
+  @NotFound('The tenant does not exist')
+  @Conflict()
+  @AdminChange()
+  update(@Param() { id }: TenantIdPathDto, @Body() input: UpdateTenantDto, @Actor() who: AdminActor) {
     return this.admin.updateTenant(id, input, who);
   }
 
   @Delete(':id')
-  remove(@Param('id', TENANT_ID) id: string, @Query(query(zDeleteTenantQuery)) q: z.output<typeof zDeleteTenantQuery>, @Actor() who: AdminActor) {
+  @ApiOperation({
+    operationId: 'deleteTenant',
+    summary: 'Delete a tenant: refused while it has users unless force=true, which deletes all its records',
+  })
+  @ApiOkResponse({ type: TenantDeletedResponse, description: 'Deleted, with the number of records deleted per collection' })
+  @ApiProblem(403, 'The default tenant cannot be deleted', 'forbidden')
+  @NotFound('The tenant does not exist')
+  @ApiProblem(412, 'The tenant still has users and force is not set', 'precondition_failed')
+  @AdminChange()
+  remove(@Param() { id }: TenantIdPathDto, @Query() q: DeleteTenantQueryDto, @Actor() who: AdminActor) {
     return this.admin.deleteTenant(id, q.force === 'true', who);
   }
 }
