@@ -41,6 +41,54 @@ describe('AccessTokenVerifier cache of verified tokens', () => {
   });
 });
 
+describe('AccessTokenVerifier cache bound', () => {
+  it('holds at most cacheSize tokens, forgets the oldest eighth when full, and checks a forgotten token in full again (key lookup, signature)', async () => {
+    const config = loadConfig({ argv: [], env: { WALLET_STORAGE_TYPE: 'memory' } }).config;
+    const store = await createStore({ type: 'memory' });
+    const cache = await createCache({ type: 'memory' });
+    const ring = await openServiceKeyRing(store, config, ACCESS_TOKEN_KEY_PURPOSE);
+    const jwks = new CachedJwks(storedJwksLoader(store), { minReloadIntervalMs: 1000, maxAgeMs: 60_000 });
+    // Key lookups happen only when a token is not remembered (before its signature check).
+    let lookups = 0;
+    const verifier = new AccessTokenVerifier({
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      keys: {
+        key: (kid) => {
+          lookups++;
+          return jwks.key(kid);
+        },
+      },
+      revocations: new AccessTokenRevocations(cache, { maxTokenLifetimeMs: 86_400_000 }),
+      cacheSize: 16,
+    });
+    const tokens = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        ring.sign({ iss: config.auth.issuer, aud: config.auth.audience, sub: `u${i}`, tenant: 'default', jti: randomUUID() }, { typ: 'at+jwt', expiresInSeconds: 600 }),
+      ),
+    );
+    const verify = async (i: number) => expect(await verifier.verify(tokens[i]!)).toMatchObject({ userId: `u${i}` });
+    for (let i = 0; i < 16; i++) await verify(i);
+    expect(lookups).toBe(16);
+    await verify(0); // remembered
+    expect(lookups).toBe(16);
+    await verify(16); // full: tokens 0 and 1 are forgotten
+    expect(lookups).toBe(17);
+    await verify(2);
+    expect(lookups).toBe(17);
+    await verify(1);
+    expect(lookups).toBe(18);
+    await verify(0);
+    expect(lookups).toBe(19);
+    for (let i = 17; i < 40; i++) await verify(i);
+    expect(verifier['verified'].size).toBeLessThanOrEqual(16);
+    expect(verifier['verified'].has(tokens[39]!)).toBe(true);
+    expect(verifier['verified'].has(tokens[16]!)).toBe(false);
+    await store.close();
+    await cache.close();
+  });
+});
+
 describe('AccessTokenVerifier checks', () => {
   const b64u = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -19,7 +19,8 @@ export interface AccessTokenVerifierOptions {
   /**
    * How many verified tokens to remember (default 10 000; 0 disables). A
    * token seen again skips the signature check but not the expiry check or
-   * the revocation lookups, which run on every use.
+   * the revocation lookups, which run on every use. When it is full, the
+   * oldest eighth is forgotten.
    */
   cacheSize?: number;
   now?: () => number;
@@ -117,11 +118,24 @@ export class AccessTokenVerifier {
     };
     await this.checkRevocation(principal, iat);
     if (this.cacheSize > 0) {
-      // Oldest first out: Map keeps insertion order.
-      if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value as string);
+      if (this.verified.size >= this.cacheSize) this.evictOldest();
       this.verified.set(token, { principal, iat });
     }
     return { ...principal };
+  }
+
+  /**
+   * Oldest first out (a Map keeps insertion order), an eighth of the cache
+   * at a time. One at a time cost ~5 µs of CPU per new token once the cache
+   * was full: V8 leaves a deleted entry as a hole at the front of the Map's
+   * table until it rehashes, and every `keys().next()` skipped all of them.
+   */
+  private evictOldest(): void {
+    let drop = Math.max(1, this.cacheSize >> 3);
+    for (const token of this.verified.keys()) {
+      this.verified.delete(token);
+      if (--drop === 0) break;
+    }
   }
 
   private async checkRevocation(principal: Principal, iat: number): Promise<void> {
