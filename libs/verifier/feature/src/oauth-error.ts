@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/common';
+import { UnavailableError } from '@wallet/domain';
 import { PresentationError, type PresentationErrorCode } from '@wallet/protocol';
 import type { FastifyReply } from 'fastify';
 
@@ -58,6 +59,8 @@ export function oauthErrorResponse(exception: unknown, logger: Pick<Logger, 'err
   if (exception instanceof PresentationError) {
     return { status: 400, body: { error: oauthErrorFor(exception.code), error_description: exception.message, reason: exception.code } };
   }
+  // The cache or the store does not answer (a restart, a failover): RFC 6749's temporarily_unavailable, for the client to retry.
+  if (exception instanceof UnavailableError) return { status: 503, body: { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; try again' } };
   if (typeof exception === 'object' && exception !== null && 'statusCode' in exception && typeof exception.statusCode === 'number' && exception.statusCode < 500) {
     return {
       status: exception.statusCode,
