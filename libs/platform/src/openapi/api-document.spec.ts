@@ -157,6 +157,8 @@ describe('a service’s OpenAPI document', () => {
     expect(responses('/open/teapot', 'get')['400']).toEqual({ description: 'A different 400' });
     expect(Object.keys(responses('/open/teapot', 'get'))).toEqual(['200', '400', '404']);
     expect(Object.keys(doc['components']['schemas'])).toEqual(expect.arrayContaining(['Problem', 'ValidationProblem']));
+    // A success answer documented without words gets the status text.
+    expect(responses('/widgets', 'post')['201']['description']).toBe('Created');
   });
 
   it('keeps schemas given as JSON Schema (componentSchema) once in the components, with the ones they reference', () => {

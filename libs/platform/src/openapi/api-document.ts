@@ -193,6 +193,11 @@ function completeOperations(document: OpenAPIObject, routes: readonly Documented
       };
       // @nestjs/swagger leaves out the success answer once a route documents any other.
       if (!Object.keys(responses).some((status) => /^[23]/.test(status))) add(String(route.status), { description: STATUS_CODES[route.status] ?? '' });
+      // An answer documented without words gets the status text (OpenAPI requires a description).
+      for (const [status, response] of Object.entries(responses)) {
+        const described = response as Json;
+        if (described['description'] === '' && STATUS_CODES[Number(status)]) described['description'] = STATUS_CODES[Number(status)];
+      }
       add('400', problemResponse('Invalid input (`validation_failed`, with `issues`), or a bearer token in the query string', undefined, VALIDATION_PROBLEM_SCHEMA));
       if (protection.kind === 'admin') add('401', problemResponse('Missing or wrong admin bearer token (`unauthorized`)'));
       if (protection.kind === 'token') {
