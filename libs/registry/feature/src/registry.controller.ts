@@ -1,31 +1,40 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ValidationError } from '@wallet/domain';
-import { AdminTokenGuard, AuditLog, CurrentTenant, HttpMetrics, Public } from '@wallet/platform';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiNotModifiedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { AdminTokenGuard, ApiProblem, AuditLog, componentSchema, CurrentTenant, HttpMetrics, Public, zodJsonSchema } from '@wallet/platform';
 import { Counter } from 'prom-client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IssuerMetadataService, type IssuerMetadataResult } from './issuer-metadata/issuer-metadata.service';
-import { LocalTypeMetadataStore, parseTypeMetadataDocument } from './local/local-type-metadata.store';
+import { IssuerMetadataQueryDto } from './issuer-metadata-query.dto';
+import { LocalTypeMetadataStore, parseTypeMetadataDocument, zTypeMetadataDocument } from './local/local-type-metadata.store';
+import { RemoveTypeMetadataQueryDto } from './remove-type-metadata-query.dto';
 import { TypeMetadataResolver } from './type-metadata/type-metadata.resolver';
+import { TypeMetadataQueryDto } from './type-metadata-query.dto';
 
-type QueryParams = Record<string, string | string[] | undefined>;
+/** An SD-JWT VC type metadata document: the shape the registry checks (zod, by ADR 0015: a protocol document); other members are kept. */
+const TYPE_METADATA_SCHEMA = componentSchema('TypeMetadataDocument', zodJsonSchema(zTypeMetadataDocument));
 
-/** One string query parameter, or a 400 naming it. */
-function queryString(query: QueryParams, name: string, required: true): string;
-function queryString(query: QueryParams, name: string, required: false): string | undefined;
-function queryString(query: QueryParams, name: string, required: boolean): string | undefined {
-  const value = query[name];
-  if (value === undefined && !required) return undefined;
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new ValidationError(`the query parameter ${name} is required, once`, [{ path: `/query/${name}`, message: 'required string' }]);
-  }
-  return value;
-}
+const CACHE_HEADER = {
+  'X-Registry-Cache': {
+    description: 'How the answer was produced: `hit`, `miss`, `revalidated`, `local`, or `stale` (the upstream failed; a stale copy within `registry.staleMaxMs`).',
+    schema: { type: 'string', enum: ['hit', 'miss', 'revalidated', 'local', 'stale'] },
+  },
+};
 
 /**
  * Registry routes (`/registry/...`). Reads are public (wallet-facing, no
  * secrets; every fetch they cause goes through the outbound guard); writes to
  * the local type metadata are admin-only.
  */
+@ApiTags('registry')
 @Controller('registry')
 export class RegistryController {
   constructor(
@@ -56,14 +65,31 @@ export class RegistryController {
    */
   @Get('type-metadata')
   @Public({ tenant: false })
+  @ApiOperation({
+    summary: 'SD-JWT VC type metadata for a vct',
+    description:
+      'The type metadata document of `vct` with `extends` merged and images embedded as data URLs: a locally registered copy, one from a source list, or fetched (through the outbound guard) and cached per its HTTP caching headers. Conditional requests with `If-None-Match` are answered 304.',
+  })
+  @ApiHeader({ name: 'If-None-Match', required: false, description: 'An `ETag` of an earlier answer (or `*`): 304 when it still matches.' })
+  @ApiOkResponse({
+    description: 'The type metadata document',
+    schema: TYPE_METADATA_SCHEMA,
+    headers: {
+      ...CACHE_HEADER,
+      ETag: { description: 'A strong validator of the answer', schema: { type: 'string' } },
+      'Last-Modified': { description: 'When the registry fetched or registered it', schema: { type: 'string' } },
+      'Cache-Control': { description: '`public, max-age=<seconds left>`', schema: { type: 'string' } },
+    },
+  })
+  @ApiNotModifiedResponse({ description: 'The `If-None-Match` tag still matches; no body', headers: CACHE_HEADER })
+  @ApiProblem(404, 'No type metadata for this vct (not registered, and the URL answers none)', 'not_found')
+  @ApiProblem(502, 'The upstream failed, or its document does not match the integrity asked for (`reason`: `integrity_mismatch`, `too_large`, ...)', 'bad_gateway')
   async getTypeMetadata(
-    @Query() query: QueryParams,
+    @Query() query: TypeMetadataQueryDto,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Record<string, unknown> | undefined> {
-    const vct = queryString(query, 'vct', true);
-    const integrity = queryString(query, 'integrity', false) ?? queryString(query, 'vct#integrity', false);
-    const result = await this.typeMetadata.resolve(vct, integrity);
+    const result = await this.typeMetadata.resolve(query.vct, query.integrity ?? query['vct#integrity']);
     this.answers.inc({ cache: result.cache });
     void reply
       .header('x-registry-cache', result.cache)
@@ -85,13 +111,34 @@ export class RegistryController {
    */
   @Get('issuer-metadata')
   @Public()
+  @ApiOperation({
+    summary: 'Issuer metadata with the trust decision',
+    description:
+      "The issuer's OpenID4VCI credential issuer metadata (and whether its `signed_metadata` verifies), its authorization servers' metadata, and the trust decision for the caller's tenant (AuthZEN PDP, or the configured trust lists).",
+  })
+  @ApiOkResponse({
+    description: 'The metadata and the trust decision',
+    headers: { ...CACHE_HEADER, 'Cache-Control': { description: '`private, no-cache`', schema: { type: 'string' } } },
+    schema: {
+      type: 'object',
+      required: ['issuer', 'credential_issuer_metadata', 'signed_metadata', 'authorization_servers', 'trust'],
+      properties: {
+        issuer: { type: 'string', example: 'https://issuer.example.com' },
+        credential_issuer_metadata: { type: 'object', description: 'As the issuer publishes it at `/.well-known/openid-credential-issuer`' },
+        signed_metadata: { type: 'object', description: 'Whether `signed_metadata` is present and verifies, and why not' },
+        authorization_servers: { type: 'array', items: { type: 'object' }, description: 'The metadata of each authorization server the issuer names' },
+        trust: { type: 'object', description: 'The trust decision for the tenant: `trusted`, and where the decision came from' },
+      },
+    },
+  })
+  @ApiProblem(404, 'The issuer publishes no credential issuer metadata', 'not_found')
+  @ApiProblem(502, 'The issuer or one of its authorization servers failed to answer usable metadata', 'bad_gateway')
   async getIssuerMetadata(
-    @Query() query: QueryParams,
+    @Query() query: IssuerMetadataQueryDto,
     @CurrentTenant() tenantId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Omit<IssuerMetadataResult, 'cache'>> {
-    const issuer = queryString(query, 'issuer', true);
-    const { cache, ...result } = await this.issuers.get(issuer, tenantId);
+    const { cache, ...result } = await this.issuers.get(query.issuer, tenantId);
     void reply.header('x-registry-cache', cache).header('cache-control', 'private, no-cache');
     return result;
   }
@@ -99,6 +146,15 @@ export class RegistryController {
   /** Registers (or replaces) local type metadata; it wins over remote copies and source lists. Admin only. */
   @Post('vctm')
   @UseGuards(AdminTokenGuard)
+  @ApiOperation({
+    summary: 'Register local type metadata',
+    description:
+      'Registers or replaces the type metadata of its `vct` (an SD-JWT VC type metadata document, validated as such; other members are kept). It wins over remote copies and source lists until removed. Audited.',
+  })
+  // The body is an SD-JWT VC type metadata document (a protocol shape, zod-validated by the registry and its source lists alike).
+  @ApiBody({ schema: TYPE_METADATA_SCHEMA, examples: { pid: { value: { vct: 'https://credentials.example.com/pid', name: 'Person identification data', claims: [{ path: ['given_name'], display: [{ lang: 'en', label: 'Given name' }] }] } } } })
+  @ApiCreatedResponse({ description: 'Registered', schema: { type: 'object', properties: { vct: { type: 'string' }, origin: { type: 'string', enum: ['local'] } } } })
+  @ApiOkResponse({ description: 'Replaced an earlier local registration', schema: { type: 'object', properties: { vct: { type: 'string' }, origin: { type: 'string', enum: ['local'] } } } })
   async registerTypeMetadata(
     @Body() body: unknown,
     @Req() request: FastifyRequest,
@@ -124,8 +180,11 @@ export class RegistryController {
   @Delete('vctm')
   @HttpCode(204)
   @UseGuards(AdminTokenGuard)
-  async removeTypeMetadata(@Query() query: QueryParams, @Req() request: FastifyRequest): Promise<void> {
-    const vct = queryString(query, 'vct', true);
+  @ApiOperation({ summary: 'Remove local type metadata', description: 'Removes the local registration of `vct`; the registry then serves the remote copy again. Audited.' })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiProblem(404, 'No local type metadata for this vct', 'not_found')
+  async removeTypeMetadata(@Query() query: RemoveTypeMetadataQueryDto, @Req() request: FastifyRequest): Promise<void> {
+    const { vct } = query;
     await this.local.remove(vct);
     await this.typeMetadata.invalidate(vct);
     await this.audit.record('_global', {

@@ -411,6 +411,53 @@ describe('GET /registry/issuer-metadata', () => {
   });
 });
 
+describe('query DTOs (TypeMetadataQueryDto, IssuerMetadataQueryDto, RemoveTypeMetadataQueryDto)', () => {
+  const issues = (body: Record<string, unknown> | null) => (body?.['issues'] as Array<{ path: string; message: string }>).map((i) => i.path);
+
+  it('answers validation_failed problem documents naming the query field, never a 500', async () => {
+    const cases: Array<[string, string[]]> = [
+      ['/registry/type-metadata', ['/vct']],
+      ['/registry/type-metadata?vct=', ['/vct']],
+      ['/registry/type-metadata?vct=a&vct=b', ['/vct']],
+      [`/registry/type-metadata?vct=${'x'.repeat(2049)}`, ['/vct']],
+      ['/registry/type-metadata?vct=urn:x&integrity=', ['/integrity']],
+      [`/registry/type-metadata?vct=urn:x&vct%23integrity=${'s'.repeat(1001)}`, ['/vct#integrity']],
+      ['/registry/issuer-metadata', ['/issuer']],
+      ['/registry/issuer-metadata?issuer=a&issuer=b', ['/issuer']],
+      [`/registry/issuer-metadata?issuer=${'h'.repeat(2049)}`, ['/issuer']],
+    ];
+    for (const [path, expected] of cases) {
+      const answer = await get(path);
+      expect({ path, status: answer.status, code: answer.body?.['code'], type: answer.headers['content-type'], paths: issues(answer.body) }).toEqual({
+        path,
+        status: 400,
+        code: 'validation_failed',
+        type: expect.stringContaining('application/problem+json'),
+        paths: expected,
+      });
+    }
+  });
+
+  it('refuses unknown query parameters, as every DTO route does', async () => {
+    const answer = await get(`${tm('urn:example:listed')}&colour=red`);
+    expect(answer).toMatchObject({ status: 400, body: { code: 'validation_failed', detail: 'invalid query: unknown field: colour', issues: [{ path: '/', message: 'unknown field: colour' }] } });
+    expect((await get('/registry/issuer-metadata?issuer=https%3A%2F%2Fissuer.example&debug=1')).body).toMatchObject({ issues: [{ path: '/', message: 'unknown field: debug' }] });
+  });
+
+  it('checks the admin token before the query: DELETE without a token is 401 whatever the query', async () => {
+    expect((await send('DELETE', '/registry/vctm?colour=red', undefined)).status).toBe(401);
+    const missing = await send('DELETE', '/registry/vctm', undefined, ADMIN);
+    expect(missing).toMatchObject({ status: 400, body: { code: 'validation_failed', issues: [{ path: '/vct' }] } });
+  });
+
+  it('takes vct#integrity as integrity: a wrong digest is refused by the integrity check, not by the DTO', async () => {
+    const vct = `${upstream.base}/vct/pid`;
+    const wrong = sri('sha256', 'not the document');
+    const answer = await get(`/registry/type-metadata?vct=${encodeURIComponent(vct)}&vct%23integrity=${encodeURIComponent(wrong)}`);
+    expect(answer).toMatchObject({ status: 502, body: { reason: 'integrity_mismatch' } });
+  });
+});
+
 describe('trust-refresh job slot', () => {
   it('is filled by the registry module, so a job runner in this process runs the refresh', async () => {
     const events: JobEvent[] = [];
