@@ -25,7 +25,7 @@ const replicasIn = (upstreams: string[]) => new Set(upstreams.flatMap((u) => u.s
 describeCluster('the local cluster through the proxy', () => {
   let h: ClusterHarness;
   // One client address per test, so the services' per-address rate limits do not mix them.
-  const [routesAt, passkeyAt, passkeyAt2, rateAt, verifierAt, engineAt] = clientAddresses(6, 20);
+  const [routesAt, passkeyAt, passkeyAt2, rateAt, verifierAt, engineAt, resumeAt] = clientAddresses(7, 20);
 
   beforeAll(async () => {
     h = await startClusterHarness(TEST_BASE_PORTS.proxy);
@@ -221,6 +221,59 @@ describeCluster('the local cluster through the proxy', () => {
         await engine.close();
       }
       expect(replicas).toEqual(new Set(h.cluster.replicasOf('engine').map((r) => r.address)));
+    } finally {
+      await user.client.close();
+    }
+  });
+
+  it('resumes an engine flow on the other replica when the replica holding its socket is killed mid-flow', async () => {
+    const user = walletUser(h, resumeAt!);
+    try {
+      await user.auth.register({ displayName: 'Resuming user' });
+      const sockets: string[] = [];
+      const keyring = createKeyring();
+      let consentAsked!: () => void;
+      const asked = new Promise<void>((resolve) => (consentAsked = resolve));
+      let release!: (consent: boolean) => void;
+      const released = new Promise<boolean>((resolve) => (release = resolve));
+      const consents: string[] = [];
+      const engine = engineClientFor(
+        h,
+        user,
+        {
+          sign: keyring.sign,
+          // The user looks at the consent screen while the replica holding the socket dies.
+          consent: async (request) => {
+            consents.push(request.issuer.credential_issuer);
+            consentAsked();
+            return released;
+          },
+        },
+        { onSocket: (upstream) => sockets.push(upstream) },
+      );
+      await engine.connect();
+      const { offer } = await h.issuer.createOffer();
+      let flowId = '';
+      const result = engine.receiveCredential(offer, { onStarted: (id) => (flowId = id) });
+      await asked;
+      const holder = h.cluster.replicaAt(sockets[0]!)!;
+      expect(holder.component).toBe('engine');
+      await holder.kill('SIGKILL');
+      release(true);
+      const issued = await result;
+      await engine.close();
+
+      expect(flowId).not.toBe('');
+      expect(issued.credentials[0]!.checks).toMatchObject({ verified: true, holder_binding: true });
+      // The user was asked once; the flow finished on the other replica, reached through the proxy.
+      expect(consents).toEqual([h.issuer.url]);
+      const other = h.cluster.replicasOf('engine').find((r) => r !== holder)!;
+      // (nginx names every replica it tried: the dead one refused the connection first.)
+      expect(sockets.at(-1)!.split(',').pop()!.trim()).toBe(other.address);
+      expect(sockets.length).toBeGreaterThan(1);
+      // As the kubelet would: the killed replica starts again and takes connections.
+      await holder.start();
+      expect(holder.state).toBe('ready');
     } finally {
       await user.client.close();
     }
