@@ -167,27 +167,18 @@ function scrub(error: unknown): unknown {
   return error;
 }
 
-/**
- * True when the cluster client's connection to every master is open. ioredis
- * opens them lazily, on a node's first command, and refuses the commands that
- * arrive while one is opening (without sending them, but with the same error as
- * for a command lost in flight): open them up front instead.
- */
-function mastersReady(cluster: Cluster): boolean {
-  let ready = true;
-  for (const node of cluster.nodes('master')) {
-    if (node.status === 'ready') continue;
-    ready = false;
-    if (node.status === 'wait') node.connect().catch(() => undefined);
-  }
-  return ready;
+/** How ioredis names a cluster node in its slot table (`cluster.slots`). */
+function nodeKey(node: RedisClient): string {
+  return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`;
 }
+
+/** How often a command that waits for its slot's master asks the cluster for the slot table again. */
+const SLOTS_REFRESH_MS = 200;
 
 /** One ioredis client (a connection, or a cluster's connections) and a way to wait until it is ready. */
 class Connection {
   lastError: unknown = null;
   private waiting: { promise: Promise<void>; resolve(): void; reject(error: unknown): void } | null = null;
-  private mastersOpening: Promise<void> | null = null;
 
   /** `cluster`: the client is a Cluster that runs commands (not only subscriptions). */
   constructor(
@@ -212,26 +203,13 @@ class Connection {
   }
 
   get ready(): boolean {
-    return this.client.status === 'ready' && (this.cluster === null || mastersReady(this.cluster));
+    return this.client.status === 'ready';
   }
 
   /** Resolves on the next 'ready'; every waiter shares one promise (no listener per command). */
   whenReady(): Promise<void> {
     if (this.ready) return Promise.resolve();
     if (this.client.status === 'end') return Promise.reject(closedError());
-    if (this.client.status === 'ready') {
-      // A cluster whose master connections are opening (at start, after a failover): look again shortly.
-      this.mastersOpening ??= (async () => {
-        try {
-          while (this.client.status === 'ready' && !this.ready) {
-            await new Promise((resolve) => setTimeout(resolve, 20).unref());
-          }
-        } finally {
-          this.mastersOpening = null;
-        }
-      })();
-      return this.mastersOpening.then(() => this.whenReady());
-    }
     if (!this.waiting) {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
@@ -242,8 +220,47 @@ class Connection {
       promise.catch(() => undefined);
       this.waiting = { promise, resolve, reject };
     }
-    // A cluster is 'ready' before its connections to the masters are: look again.
-    return this.cluster ? this.waiting.promise.then(() => this.whenReady()) : this.waiting.promise;
+    return this.waiting.promise;
+  }
+
+  /**
+   * Cluster only: resolves once the connection to the node serving the slot
+   * of each of `keys` is open, or when `gaveUp()` says the caller stopped
+   * waiting. ioredis opens a node's connection on its first command and
+   * refuses commands for a node whose connection is opening or gone (a dead
+   * master's slots point at it until the cluster promoted its replica and the
+   * client re-read the slots). It refuses them without sending them, but with
+   * the error of a command lost in flight, which the driver must not repeat.
+   * Waiting here instead keeps that error for commands that were in flight.
+   * Every known node's connection is opened up front, replicas too, so that a
+   * MOVED to a replica just promoted finds its connection open.
+   */
+  async whenSlotsServed(keys: readonly string[], gaveUp: () => boolean): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster || keys.length === 0) return;
+    const slots = [...new Set(keys.map(hashSlot))];
+    let refreshedAt = 0;
+    while (!gaveUp()) {
+      const nodes = new Map(cluster.nodes('all').map((node) => [nodeKey(node), node]));
+      for (const node of nodes.values()) {
+        if (node.status === 'wait') node.connect().catch(() => undefined);
+      }
+      let served = true;
+      let unknownOwner = false;
+      for (const slot of slots) {
+        const owner = cluster.slots[slot]?.[0];
+        const node = owner === undefined ? undefined : nodes.get(owner);
+        if (node?.status === 'ready') continue;
+        served = false;
+        if (!node || node.status === 'end') unknownOwner = true;
+      }
+      if (served) return;
+      if (unknownOwner && Date.now() - refreshedAt >= SLOTS_REFRESH_MS) {
+        refreshedAt = Date.now();
+        cluster.refreshSlotsCache();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   async close(timeoutMs: number): Promise<void> {
@@ -326,7 +343,7 @@ export class RedisCache implements Cache {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.run((redis) => redis.get(this.key(key)));
+    return this.run((redis) => redis.get(this.key(key)), this.main, [this.key(key)]);
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {
@@ -350,32 +367,35 @@ export class RedisCache implements Cache {
         }),
       );
       return values;
-    });
+    }, this.main, prefixed);
   }
 
   async set(key: string, value: string, options: SetOptions = {}): Promise<void> {
     const ttlMs = checkTtl(options.ttlMs);
-    await this.run((redis) =>
-      ttlMs === undefined ? redis.set(this.key(key), value) : redis.set(this.key(key), value, 'PX', ttlMs),
+    await this.run(
+      (redis) => (ttlMs === undefined ? redis.set(this.key(key), value) : redis.set(this.key(key), value, 'PX', ttlMs)),
+      this.main,
+      [this.key(key)],
     );
   }
 
   async setIfAbsent(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
     const ttlMs = checkTtl(options.ttlMs);
-    const reply = await this.run((redis) =>
-      ttlMs === undefined
-        ? redis.set(this.key(key), value, 'NX')
-        : redis.set(this.key(key), value, 'PX', ttlMs, 'NX'),
+    const reply = await this.run(
+      (redis) =>
+        ttlMs === undefined ? redis.set(this.key(key), value, 'NX') : redis.set(this.key(key), value, 'PX', ttlMs, 'NX'),
+      this.main,
+      [this.key(key)],
     );
     return reply === 'OK';
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.run((redis) => redis.del(this.key(key)))) > 0;
+    return (await this.run((redis) => redis.del(this.key(key)), this.main, [this.key(key)])) > 0;
   }
 
   async take(key: string): Promise<string | null> {
-    return this.run((redis) => redis.getdel(this.key(key)));
+    return this.run((redis) => redis.getdel(this.key(key)), this.main, [this.key(key)]);
   }
 
   async compareAndSet(
@@ -415,8 +435,10 @@ export class RedisCache implements Cache {
 
   async publish(channel: string, message: string): Promise<void> {
     const prefixed = this.prefix + channel;
-    await this.run((redis) =>
-      (this.topology === 'cluster' ? publisherFor(redis as Cluster, prefixed) : redis).publish(prefixed, message),
+    await this.run(
+      (redis) => (this.topology === 'cluster' ? publisherFor(redis as Cluster, prefixed) : redis).publish(prefixed, message),
+      this.main,
+      [prefixed],
     );
   }
 
@@ -498,21 +520,30 @@ export class RedisCache implements Cache {
 
   /** EVALSHA, falling back to EVAL when the server does not know the script yet. */
   private script(script: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.run(async (redis) => {
-      try {
-        return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await redis.eval(script.lua, keys.length, ...keys, ...args);
-      }
-    });
+    return this.run(
+      async (redis) => {
+        try {
+          return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+        } catch (error) {
+          if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+          return await redis.eval(script.lua, keys.length, ...keys, ...args);
+        }
+      },
+      this.main,
+      keys,
+    );
   }
 
   /**
-   * Runs `command` once the connection is ready, within `commandTimeoutMs`
-   * in total, and maps failures to domain errors.
+   * Runs `command` once the connection is ready (on a cluster: the
+   * connections to the nodes serving `keys`, the keys the command touches),
+   * within `commandTimeoutMs` in total, and maps failures to domain errors.
    */
-  private async run<T>(command: (redis: Client) => Promise<T>, connection = this.main): Promise<T> {
+  private async run<T>(
+    command: (redis: Client) => Promise<T>,
+    connection = this.main,
+    keys: readonly string[] = [],
+  ): Promise<T> {
     if (this.closed) throw closedError();
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
@@ -528,6 +559,7 @@ export class RedisCache implements Cache {
     const attempt = (async () => {
       for (;;) {
         if (!connection.ready) await connection.whenReady();
+        await connection.whenSlotsServed(keys, () => timedOut || this.closed);
         // Never send a command after its caller has been told it failed.
         if (timedOut) throw new UnavailableError('cache');
         try {

@@ -7,6 +7,7 @@ import {
 } from '@wallet/testing';
 import { Redis } from 'ioredis';
 import { runCacheContract, sleep, waitFor } from '../cache.contract';
+import { writeTraffic } from '../failover-traffic';
 import type { Cache, Lock } from '../ports';
 import { createRedisCache, type RedisCacheOptions } from './redis-cache';
 import { hashSlot } from './redis-topology';
@@ -181,41 +182,6 @@ describeIfAvailable('cache:redis-cluster', redisTopologiesAvailable(), 'redis')(
   });
 
   describe('failover', () => {
-    /** Writes `key` every 20 ms until stopped; counts what succeeded and what failed. */
-    const traffic = (cache: Cache, key: string) => {
-      let running = true;
-      let ok = 0;
-      let failed = 0;
-      let last = 0;
-      const done = (async () => {
-        for (let i = 1; running; i += 1) {
-          try {
-            await cache.set(key, String(i));
-            ok += 1;
-            last = i;
-          } catch {
-            failed += 1;
-          }
-          await sleep(20);
-        }
-      })();
-      return {
-        get ok() {
-          return ok;
-        },
-        get failed() {
-          return failed;
-        },
-        get last() {
-          return last;
-        },
-        async stop() {
-          running = false;
-          await done;
-        },
-      };
-    };
-
     /** The port of the node the subscriber connection of `cache` uses (it counts the channel's subscribers). */
     const subscriberNode = async (channel: string): Promise<number> => {
       for (const port of cluster.ports) {
@@ -240,7 +206,7 @@ describeIfAvailable('cache:redis-cluster', redisTopologiesAvailable(), 'redis')(
       const received: string[] = [];
       await listener.subscribe('events', (message) => received.push(message));
       await cache.set('before', 'kept');
-      const load = traffic(cache, 'counter');
+      const load = writeTraffic(cache, 'counter');
       await waitFor(() => load.ok >= 5);
 
       const master = await cluster.masterOf(`${keyPrefix}kv:counter`);
@@ -250,6 +216,9 @@ describeIfAvailable('cache:redis-cluster', redisTopologiesAvailable(), 'redis')(
       const okBefore = load.ok;
       await waitFor(() => load.ok >= okBefore + 10, 5000, 'writes did not continue after the failover');
       await load.stop();
+      // The old master hands over once its replica caught up; clients follow MOVED: no write fails.
+      expect(load.failed).toBe(0);
+      expect(load.longestGapMs).toBeLessThan(2000);
       // A manual failover waits for the replica to catch up: nothing written before it is lost.
       expect(await cache.get('before')).toBe('kept');
       expect(Number(await cache.get('counter'))).toBe(load.last);
@@ -259,7 +228,8 @@ describeIfAvailable('cache:redis-cluster', redisTopologiesAvailable(), 'redis')(
 
     it('kill -9 of a master and of the node the subscriber listens on: the replica takes over, the cache recovers', async () => {
       const keyPrefix = nextPrefix();
-      const cache = await make({ keyPrefix, commandTimeoutMs: 2000 });
+      // Long enough to wait out the failover (node timeout 1 s, then the election).
+      const cache = await make({ keyPrefix, commandTimeoutMs: 8000 });
       const listener = await make({ keyPrefix });
       const received: string[] = [];
       await listener.subscribe('events', (message) => received.push(message));
@@ -281,7 +251,7 @@ describeIfAvailable('cache:redis-cluster', redisTopologiesAvailable(), 'redis')(
       let key = 'k0';
       for (let i = 0; (await cluster.masterOf(`${keyPrefix}kv:${key}`)) !== victim; i += 1) key = `k${i}`;
       await cache.set(key, 'before');
-      const load = traffic(cache, key);
+      const load = writeTraffic(cache, key);
       await waitFor(() => load.ok >= 5);
 
       await Promise.all([cluster.kill(victim), listening === victim ? undefined : cluster.kill(listening)]);
@@ -289,6 +259,10 @@ describeIfAvailable('cache:redis-cluster', redisTopologiesAvailable(), 'redis')(
       const okBefore = load.ok;
       await waitFor(() => load.ok >= okBefore + 10, 10_000, 'writes did not resume after the failover');
       await load.stop();
+      // Commands for the dead master's slots wait until its replica is promoted (measured 2.2-2.9 s
+      // here); at most the write in flight at the kill fails.
+      expect(load.failed).toBeLessThanOrEqual(1);
+      expect(load.longestGapMs).toBeLessThan(10_000);
       expect(Number(await cache.get(key))).toBe(load.last);
       expect(await cluster.masterOf(`${keyPrefix}kv:${key}`)).not.toBe(victim);
 
