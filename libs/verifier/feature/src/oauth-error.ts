@@ -1,5 +1,6 @@
-import { ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/common';
-import { UnavailableError } from '@wallet/domain';
+import { applyDecorators, ArgumentsHost, Catch, Logger, type ExceptionFilter } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { UnavailableError, ValidationError } from '@wallet/domain';
 import { PresentationError, type PresentationErrorCode } from '@wallet/protocol';
 import type { FastifyReply } from 'fastify';
 
@@ -51,7 +52,8 @@ function oauthErrorFor(code: PresentationErrorCode): string {
 
 /**
  * The OAuth-shaped answer to an error: OAuthError and PresentationError as they
- * say, a framework 4xx as `invalid_request`, anything else a logged 500
+ * say, a path parameter refused by the global validation pipe (`ValidationError`)
+ * and a framework 4xx as `invalid_request`, anything else a logged 500
  * `server_error` that tells nothing of the cause.
  */
 export function oauthErrorResponse(exception: unknown, logger: Pick<Logger, 'error'>): { status: number; body: Record<string, string> } {
@@ -61,6 +63,8 @@ export function oauthErrorResponse(exception: unknown, logger: Pick<Logger, 'err
   }
   // The cache or the store does not answer (a restart, a failover): RFC 6749's temporarily_unavailable, for the client to retry.
   if (exception instanceof UnavailableError) return { status: 503, body: { error: 'temporarily_unavailable', error_description: 'the service is temporarily unavailable; try again' } };
+  // Its message names the parameter and the rule, never the value (see WalletValidationPipe).
+  if (exception instanceof ValidationError) return { status: 400, body: { error: 'invalid_request', error_description: exception.message.slice(0, 300) } };
   if (typeof exception === 'object' && exception !== null && 'statusCode' in exception && typeof exception.statusCode === 'number' && exception.statusCode < 500) {
     return {
       status: exception.statusCode,
@@ -82,4 +86,35 @@ export class OAuthErrorFilter implements ExceptionFilter {
     const { status, body } = oauthErrorResponse(exception, this.logger);
     void reply.status(status).header('cache-control', 'no-store').send(body);
   }
+}
+
+/** The OpenAPI schema of the OAuth error answer (RFC 6749 §5.2), with the presentation refusal's `reason`; `errors` lists the codes. */
+export function oauthErrorSchema(errors: readonly string[]): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['error', 'error_description'],
+    properties: {
+      error: { type: 'string', description: 'The OAuth error code', enum: [...errors], example: errors[0] },
+      error_description: { type: 'string', description: 'What is wrong, for developers; never the value sent', example: 'state must be a string' },
+      reason: {
+        type: 'string',
+        description: 'For a refused presentation: which check failed (`nonce_mismatch`, `revoked`, `untrusted_issuer`, ...)',
+        example: 'nonce_mismatch',
+      },
+    },
+  };
+}
+
+/**
+ * Documents an error answer of an OAuth-style route: `{error, error_description}`
+ * as JSON, not a problem document. `errors` lists the OAuth codes it can carry.
+ */
+export function ApiOAuthError(status: number, description: string, errors: readonly string[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiResponse({
+      status,
+      description: `${description} (OAuth error: ${errors.map((e) => `\`${e}\``).join(', ')})`,
+      content: { 'application/json': { schema: oauthErrorSchema(errors) } },
+    }),
+  );
 }
