@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext, type Type } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiQuery } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiQuery, DECORATORS } from '@nestjs/swagger';
+import { describeDtoValidation } from '@wallet/platform';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { OAuthError } from './oauth-error';
@@ -66,13 +67,23 @@ const readParams = createParamDecorator((source: Source, context: ExecutionConte
  * unknown fields leaves it alone.
  */
 function oauthParams(source: Source, dto: Type<object>, required?: string): ParameterDecorator {
+  // The document builder describes only @Query()/@Body() DTOs: copy the constraints into the
+  // @ApiProperty metadata here, and refuse a validated parameter that the document would miss.
+  const undocumented = describeDtoValidation([dto]);
+  if (undocumented.length > 0) throw new Error(`validated but without @ApiProperty: ${undocumented.join(', ')}`);
   const argument = readParams(source, { transform: (value: unknown) => parseOAuthParams(dto, value, required) });
   return (target, key, index) => {
     argument(target, key, index);
     if (key === undefined) return;
     const descriptor = Object.getOwnPropertyDescriptor(target, key) as PropertyDescriptor;
     if (source === 'query') {
-      ApiQuery({ type: dto, required: false })(target, key, descriptor);
+      // One parameter per property, from its @ApiProperty metadata (@nestjs/swagger drops `enum`
+      // when it spreads a class given to @ApiQuery into parameters).
+      const names = ((Reflect.getMetadata(DECORATORS.API_MODEL_PROPERTIES_ARRAY, dto.prototype) as string[] | undefined) ?? []).map((k) => k.slice(1));
+      for (const name of names) {
+        const { required: needed, description, ...schema } = Reflect.getMetadata(DECORATORS.API_MODEL_PROPERTIES, dto.prototype, name) as Record<string, unknown>;
+        ApiQuery({ name, required: needed === true, ...(typeof description === 'string' ? { description } : {}), schema })(target, key, descriptor);
+      }
     } else {
       ApiConsumes('application/x-www-form-urlencoded', 'application/json')(target, key, descriptor);
       ApiBody({ type: dto, required: required !== undefined })(target, key, descriptor);

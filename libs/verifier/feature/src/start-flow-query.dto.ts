@@ -14,61 +14,61 @@ const URL_MAX = 2048;
  * `invalid_scope`, ...). Unknown parameters are ignored.
  */
 export class StartFlowQueryDto {
-  @ApiProperty({ required: false, description: 'The relying-party service (the verifier\'s OAuth client); `default` when left out.', example: 'shop', maxLength: 64 })
+  @ApiProperty({ description: 'The relying-party service (the verifier\'s OAuth client); `default` when left out.', example: 'shop' })
   @Omittable()
   @IsString()
   @MaxLength(64)
   client_id?: string;
 
-  @ApiProperty({ required: false, description: 'The scope (what to ask the wallet for), space separated; `openid` is ignored. The service\'s default scope when left out.', example: 'openid login', maxLength: 1000 })
+  @ApiProperty({ description: 'The scope (what to ask the wallet for), space separated; `openid` is ignored. The service\'s default scope when left out.', example: 'openid login' })
   @Omittable()
   @IsString()
   @MaxLength(1000)
   scope?: string;
 
-  @ApiProperty({ required: false, description: 'How the wallet gets the authorization request.', enum: ['byReference', 'byValue', 'urlEncoded'], default: 'byReference' })
+  @ApiProperty({ description: 'How the wallet gets the authorization request.', enum: ['byReference', 'byValue', 'urlEncoded'], default: 'byReference' })
   @Omittable()
   @IsString()
   @MaxLength(32)
   request_mode?: string;
 
-  @ApiProperty({ required: false, description: '`post`: the wallet fetches the request object with POST and its own `wallet_nonce` (needs `request_mode=byReference`).', enum: ['get', 'post'], default: 'get' })
+  @ApiProperty({ description: '`post`: the wallet fetches the request object with POST and its own `wallet_nonce` (needs `request_mode=byReference`).', enum: ['get', 'post'], default: 'get' })
   @Omittable()
   @IsString()
   @MaxLength(32)
   request_uri_method?: string;
 
-  @ApiProperty({ required: false, description: 'How the wallet answers: in the clear, or encrypted to a key of this session (`direct_post.jwt`).', enum: ['direct_post', 'direct_post.jwt'], default: 'direct_post' })
+  @ApiProperty({ description: 'How the wallet answers: in the clear, or encrypted to a key of this session (`direct_post.jwt`).', enum: ['direct_post', 'direct_post.jwt'], default: 'direct_post' })
   @Omittable()
   @IsString()
   @MaxLength(32)
   response_mode?: string;
 
-  @ApiProperty({ required: false, description: 'Opaque application state, returned with the code.', example: 'app-state-1', pattern: '^[\\x21-\\x7e]{1,512}$' })
+  @ApiProperty({ description: 'Opaque application state, returned with the code.', example: 'app-state-1' })
   @Omittable()
   @IsString({ message: STATE_MESSAGE })
   @Matches(/^[\x21-\x7e]{1,512}$/, { message: STATE_MESSAGE })
   state?: string;
 
-  @ApiProperty({ required: false, description: 'Where the browser goes with the code afterwards (VCVerifier v1 name of `redirect_uri`); must be registered when the service lists redirect URIs.', example: 'https://app.example/callback', maxLength: URL_MAX })
+  @ApiProperty({ description: 'Where the browser goes with the code afterwards (VCVerifier v1 name of `redirect_uri`); must be registered when the service lists redirect URIs.', example: 'https://app.example/callback' })
   @Omittable()
   @IsString()
   @MaxLength(URL_MAX)
   client_callback?: string;
 
-  @ApiProperty({ required: false, description: 'Where the browser goes with the code afterwards; used when `client_callback` is not given.', example: 'https://app.example/callback', maxLength: URL_MAX })
+  @ApiProperty({ description: 'Where the browser goes with the code afterwards; used when `client_callback` is not given.', example: 'https://app.example/callback' })
   @Omittable()
   @IsString()
   @MaxLength(URL_MAX)
   redirect_uri?: string;
 
-  @ApiProperty({ required: false, description: 'PKCE (RFC 7636): the base64url SHA-256 of the code verifier.', example: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', maxLength: 128 })
+  @ApiProperty({ description: 'PKCE (RFC 7636): the base64url SHA-256 of the code verifier.', example: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' })
   @Omittable()
   @IsString()
   @MaxLength(128)
   code_challenge?: string;
 
-  @ApiProperty({ required: false, description: 'PKCE method; only `S256`.', enum: ['S256'] })
+  @ApiProperty({ description: 'PKCE method; only `S256`.', enum: ['S256'] })
   @Omittable()
   @IsString()
   @MaxLength(16)
@@ -77,7 +77,7 @@ export class StartFlowQueryDto {
 
 /** `GET /api/v1/qr`: a flow's QR code as an image. */
 export class QrQueryDto extends StartFlowQueryDto {
-  @ApiProperty({ required: false, description: 'The image format.', enum: ['png', 'svg'], default: 'svg' })
+  @ApiProperty({ description: 'The image format.', enum: ['png', 'svg'], default: 'svg' })
   @Omittable()
   @IsIn(['png', 'svg'], { message: 'format must be png or svg' })
   format?: 'png' | 'svg';
@@ -91,7 +91,7 @@ export class AuthorizationQueryDto extends StartFlowQueryDto {
   @MaxLength(64)
   response_type?: string;
 
-  @ApiProperty({ required: false, description: '`same_device` redirects the browser straight to the wallet; otherwise the login page with a QR code.', enum: ['cross_device', 'same_device'] })
+  @ApiProperty({ description: '`same_device` redirects the browser straight to the wallet; otherwise the login page with a QR code.', enum: ['cross_device', 'same_device'] })
   @Omittable()
   @IsString()
   @MaxLength(32)

@@ -18,7 +18,7 @@ const URL_MAX = 2048;
 /** One optional, single string parameter of at most `max` characters. */
 function Param(max: number, doc: { description: string; example?: string; enum?: string[] }): PropertyDecorator {
   return (target, key) => {
-    ApiProperty({ required: false, maxLength: max, ...doc })(target, key);
+    ApiProperty(doc)(target, key);
     Omittable()(target, key);
     IsString()(target, key);
     MaxLength(max)(target, key);

@@ -13,7 +13,7 @@ const FIELD_MAX = 1_048_576;
  * size. Unknown parameters are ignored.
  */
 export class WalletResponseDto {
-  @ApiProperty({ required: false, description: 'The session id, as the authorization request\'s `state` (inside the JWE for `direct_post.jwt`).', example: 'kqC9n1Vb1m6Z2m4pQx3yZbYk8hQwR2tF', maxLength: 512 })
+  @ApiProperty({ description: 'The session id, as the authorization request\'s `state` (inside the JWE for `direct_post.jwt`).', example: 'kqC9n1Vb1m6Z2m4pQx3yZbYk8hQwR2tF' })
   @Omittable()
   @IsString()
   @MaxLength(512)
@@ -22,33 +22,32 @@ export class WalletResponseDto {
   @ApiProperty({
     required: false,
     description: 'The presentations: a JSON object of DCQL credential query ids to arrays of presentations, or (Presentation Exchange) a presentation or a JSON array of them.',
-    example: '{"pid":["eyJhbGciOiJFUzI1NiIsInR5cCI6ImRjK3NkLWp3dCJ9...~WyJzYWx0IiwiZ2l2ZW5fbmFtZSIsIkVyaWthIl0~eyJhbGciOiJFUzI1NiIsInR5cCI6ImtiK2p3dCJ9..."]}',
-    maxLength: FIELD_MAX,
+    example: '{"pid":["eyJhbGciOiJFUzI1NiIsInR5cCI6ImRjK3NkLWp3dCJ9...~WyJzYWx0IiwiZ2l2ZW5fbmFtZSIsIkVyaWthIl0~eyJhbGciOiJFUzI1NiIsInR5cCI6ImtiK2p3dCJ9..."]}'
   })
   @Omittable()
   @IsString()
   @MaxLength(FIELD_MAX)
   vp_token?: string;
 
-  @ApiProperty({ required: false, description: 'Presentation Exchange: the JSON presentation submission.', maxLength: 65_536 })
+  @ApiProperty({ description: 'Presentation Exchange: the JSON presentation submission.' })
   @Omittable()
   @IsString()
   @MaxLength(65_536)
   presentation_submission?: string;
 
-  @ApiProperty({ required: false, description: '`direct_post.jwt`: the response encrypted (JWE, ECDH-ES) to the key of the session\'s request.', maxLength: FIELD_MAX })
+  @ApiProperty({ description: '`direct_post.jwt`: the response encrypted (JWE, ECDH-ES) to the key of the session\'s request.' })
   @Omittable()
   @IsString()
   @MaxLength(FIELD_MAX)
   response?: string;
 
-  @ApiProperty({ required: false, description: 'The wallet declined or failed (an OAuth error code such as `access_denied`): the session fails.', example: 'access_denied', maxLength: 256 })
+  @ApiProperty({ description: 'The wallet declined or failed (an OAuth error code such as `access_denied`): the session fails.', example: 'access_denied' })
   @Omittable()
   @IsString()
   @MaxLength(256)
   error?: string;
 
-  @ApiProperty({ required: false, description: 'Why the wallet declined (not shown to the application).', maxLength: 2048 })
+  @ApiProperty({ description: 'Why the wallet declined (not shown to the application).' })
   @Omittable()
   @IsString()
   @MaxLength(2048)
@@ -59,13 +58,13 @@ const WALLET_NONCE_MESSAGE = 'wallet_nonce is malformed';
 
 /** The form a wallet POSTs to fetch a request object (`request_uri_method=post`, OpenID4VP §5.10). */
 export class RequestObjectFormDto {
-  @ApiProperty({ required: false, description: 'A fresh nonce of the wallet, echoed in the signed request object.', example: 'wn-123', pattern: '^[\\x21-\\x7e]{1,256}$' })
+  @ApiProperty({ description: 'A fresh nonce of the wallet, echoed in the signed request object.', example: 'wn-123' })
   @Omittable()
   @IsString({ message: WALLET_NONCE_MESSAGE })
   @Matches(/^[\x21-\x7e]{1,256}$/, { message: WALLET_NONCE_MESSAGE })
   wallet_nonce?: string;
 
-  @ApiProperty({ required: false, description: 'The wallet\'s capabilities (JSON); accepted and not used.', maxLength: 65_536 })
+  @ApiProperty({ description: 'The wallet\'s capabilities (JSON); accepted and not used.' })
   @Omittable()
   @IsString()
   @MaxLength(65_536)
