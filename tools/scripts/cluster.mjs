@@ -107,13 +107,17 @@ const { LocalCluster } = require('../../libs/testing/src/cluster/local-cluster.t
 
 let cluster = null;
 let stopping = false;
+let stoppingSince = 0;
 async function stop(signal) {
   if (stopping) {
+    // npm passes the terminal's Ctrl-C on to this process, which the terminal already signalled: the same one.
+    if (Date.now() - stoppingSince < 1500) return;
     say(`${signal} again: killing what is left`);
     for (const replica of cluster?.replicas ?? []) await replica.kill('SIGKILL');
     process.exit(130);
   }
   stopping = true;
+  stoppingSince = Date.now();
   say(`${signal}: stopping`);
   try {
     if (cluster) await cluster.stop();
@@ -127,7 +131,13 @@ async function stop(signal) {
         }
       }
       for (let i = 0; i < 100 && leftovers().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-      for (const pid of leftovers()) process.kill(pid, 'SIGKILL');
+      for (const pid of leftovers()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
     }
     say(`stopped; logs in ${join(stateDir, 'logs')}`);
     process.exit(0);

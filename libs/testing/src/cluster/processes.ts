@@ -74,6 +74,10 @@ export class ManagedProcess {
       cwd: this.spec.cwd,
       env: this.spec.env,
       stdio: [this.spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      // A process group of its own: a Ctrl-C in the terminal reaches only the launcher, which
+      // stops everything in order (nginx first, then the replicas drain, then Redis and the store).
+      // If the launcher dies, the exit hook of trackChild kills what it started.
+      detached: true,
     });
     this.child = child;
     trackChild(child);
