@@ -1,4 +1,4 @@
-import { ClusterClient, statusOf, type LocalCluster } from '@wallet/testing';
+import { clientAddresses, ClusterClient, statusOf, type LocalCluster } from '@wallet/testing';
 import { createKeyring, VaultConflictError, VaultError } from '@wallet/wallet-client';
 import { engineClientFor, type ClusterHarness, type WalletUser } from './harness';
 
@@ -13,7 +13,7 @@ import { engineClientFor, type ClusterHarness, type WalletUser } from './harness
  * acknowledged writes, which the tests read back afterwards.
  */
 
-export type LoadKind = 'vault-write' | 'auth-read' | 'registry-read' | 'verifier-session' | 'engine-handshake' | 'admin-read';
+export type LoadKind = 'vault-write' | 'auth-read' | 'auth-ceremony' | 'registry-read' | 'verifier-session' | 'engine-handshake' | 'admin-read';
 
 export interface KindStats {
   operations: number;
@@ -56,6 +56,7 @@ export class Load {
   readonly stats: Record<LoadKind, KindStats> = {
     'vault-write': emptyStats(),
     'auth-read': emptyStats(),
+    'auth-ceremony': emptyStats(),
     'registry-read': emptyStats(),
     'verifier-session': emptyStats(),
     'engine-handshake': emptyStats(),
@@ -67,6 +68,9 @@ export class Load {
   private workers: Promise<void>[] = [];
   private started = 0;
   private readonly reader: ClusterClient;
+  /** Passkey ceremonies come from many addresses, under auth's per-address rate limit (30 a minute). */
+  private readonly ceremonyClients = clientAddresses(40, 150).map((address) => new ClusterClient(address));
+  private ceremonies = 0;
 
   constructor(
     private readonly h: ClusterHarness,
@@ -87,7 +91,16 @@ export class Load {
     this.started = Date.now();
     this.workers = [
       ...this.writers.map((user, u) => this.writerLoop(user, u)),
-      this.loop('auth-read', async () => (await this.reader.get(`${this.cluster.urls.wallet}/auth/.well-known/jwks.json`)).status),
+      // An authenticated read: the token's revocation check (Redis) and the account (the store).
+      this.loop('auth-read', async () => {
+        const token = await this.writers[0]!.auth.accessToken();
+        return (await this.reader.get(`${this.cluster.urls.wallet}/user/session/account-info`, { authorization: `Bearer ${token}` })).status;
+      }),
+      // The start of a passkey registration: a challenge kept in Redis.
+      this.loop('auth-ceremony', async () => {
+        const client = this.ceremonyClients[this.ceremonies++ % this.ceremonyClients.length]!;
+        return (await client.request('POST', `${this.cluster.urls.wallet}/user/register-webauthn-begin`, { json: {} })).status;
+      }),
       this.loop('registry-read', async () => {
         const answer = await this.reader.get(`${this.cluster.urls.wallet}/registry/issuer-metadata?issuer=${encodeURIComponent(this.h.issuer.url)}`);
         return answer.status;
@@ -116,7 +129,7 @@ export class Load {
   async stop(): Promise<LoadResult> {
     this.running = false;
     await Promise.all(this.workers);
-    await this.reader.close();
+    await Promise.all([this.reader, ...this.ceremonyClients].map((client) => client.close()));
     return { kinds: this.stats, acknowledged: this.acknowledged, acknowledgedOnReadBack: this.acknowledgedOnReadBack, durationMs: Date.now() - this.started };
   }
 
