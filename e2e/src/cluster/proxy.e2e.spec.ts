@@ -1,5 +1,6 @@
 import { clientAddresses, ClusterClient, createTestSdJwtHolder, createTestSdJwtIssuer, describeIfAvailable, UPSTREAM_HEADER } from '@wallet/testing';
 import { createKeyring } from '@wallet/wallet-client';
+import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { APP_CALLBACK, ISSUER, PID, runWallet } from '../verifier/verifier-fixtures';
 import { engineClientFor, localClusterMissing, startClusterHarness, TEST_BASE_PORTS, walletUser, type ClusterHarness } from './harness';
@@ -167,19 +168,23 @@ describeCluster('the local cluster through the proxy', () => {
       // The login page's event stream, open through the proxy before the wallet answers: it must arrive unbuffered.
       const events = await client.fetch(`${h.cluster.urls.verifier}/api/v1/sessions/${sessionId}/events`, { method: 'GET', headers: {} });
       expect(events.headers.get('content-type')).toContain('text/event-stream');
-      const eventText = (async () => {
-        const reader = events.body!.getReader();
-        let text = '';
-        for (;;) {
+      const reader = events.body!.getReader();
+      let streamed = '';
+      const readUntil = async (needle: string) => {
+        while (!streamed.includes(needle)) {
           const { value, done } = await reader.read();
-          if (done) return text;
-          text += Buffer.from(value).toString('utf8');
-          if (text.includes('"answered"')) {
-            await reader.cancel();
-            return text;
-          }
+          if (done) break;
+          streamed += Buffer.from(value).toString('utf8');
         }
-      })();
+        return streamed;
+      };
+      // The verifier writes ": waiting" at once; nginx passes it on before the stream ends. (nginx 1.22 also
+      // passed this small write on with proxy_buffering on, so the configuration is checked as well.)
+      const verifierServer = readFileSync(h.cluster.nginxConfigFile, 'utf8').split('server_name verifier.localhost;')[1]!.split('\n  }\n')[0]!;
+      expect(verifierServer).toContain('proxy_buffering off;');
+      const waiting = await Promise.race([readUntil(': waiting'), new Promise<string>((resolve) => setTimeout(() => resolve('(nothing within 3 s)'), 3000))]);
+      expect(waiting).toContain(': waiting');
+      const eventText = readUntil('"answered"').finally(() => void reader.cancel());
 
       const result = await runWallet({
         walletUrl,
