@@ -59,7 +59,7 @@ export const SERVICE_API_DOCUMENTS: Record<ServiceName, ServiceApiDocument> = {
   registry: {
     title: 'Wallet registry API',
     description:
-      'Credential type metadata (SD-JWT VC type metadata with embedded images and integrity checks) and issuer metadata with trust decisions. Reads are public for wallets; writes need an access token. Errors are RFC 9457 problem details.',
+      'Credential type metadata (SD-JWT VC type metadata with embedded images and integrity checks) and issuer metadata with trust decisions. Reads are public for wallets; writes need the admin token. Errors are RFC 9457 problem details.',
     path: '/registry/openapi.json',
     uiPath: '/registry/docs',
     readers: 'anyone',
