@@ -288,7 +288,8 @@ export class LocalCluster {
         },
         join(stateDir, 'empty-cluster.yaml'),
       );
-      writeFileSync(join(stateDir, 'manifest.yaml'), rendered.manifest);
+      // The rendered Secrets are in it (admin token, key-encryption key, Redis password): owner only.
+      writeFileSync(join(stateDir, 'manifest.yaml'), rendered.manifest, { mode: 0o600 });
       const deployments = deploymentPlans(rendered.objects).sort((a, b) => a.containerPort - b.containerPort);
       const services = servicePlans(rendered.objects).sort((a, b) => a.port - b.port);
       const routes = ingressRoutes(rendered.objects);
@@ -350,11 +351,21 @@ export class LocalCluster {
       // other (and their first Redis commands time out). Kubernetes would spread them over nodes.
       const queue = [...cluster.replicas];
       const concurrency = options.startConcurrency ?? Math.max(2, availableParallelism());
-      await Promise.all(
+      const starts = await Promise.allSettled(
         Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-          for (let replica = queue.shift(); replica; replica = queue.shift()) await replica.start();
+          for (let replica = queue.shift(); replica; replica = queue.shift()) {
+            try {
+              await replica.start();
+            } catch (error) {
+              // Start no more; the ones under way finish (or fail) before everything is stopped.
+              queue.length = 0;
+              throw error;
+            }
+          }
         }),
       );
+      const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
       log(`replicas ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
       mkdirSync(join(stateDir, 'nginx'), { recursive: true });
