@@ -2,7 +2,7 @@
  * `npm run fuzz`: the OpenAPI-driven fuzzing suite, longer than in CI.
  *
  *   npm run fuzz -- [--seed N] [--runs N] [--service auth,storage,...] [--route "POST /storage/vault/query"]
- *                   [--path <counterexample path>] [--budget ms] [--interval ms] [--shrink]
+ *                   [--path <counterexample path>] [--budget ms] [--interval ms] [--vault-records N] [--shrink] [--trace]
  *
  * Builds the all-in-one first (see package.json). Prints a table per service
  * and, for every finding, the command that replays it. Exits 1 on a finding.
@@ -21,12 +21,14 @@ async function main(): Promise<number> {
       path: { type: 'string' },
       budget: { type: 'string', default: String(CI_BUDGET_MS) },
       interval: { type: 'string', default: String(WATCH_INTERVAL_MS) },
+      'vault-records': { type: 'string', default: '1000' },
       shrink: { type: 'boolean', default: false },
+      trace: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run fuzz -- [--seed N] [--runs N] [--service a,b] [--route "METHOD /path"] [--path P] [--budget ms] [--interval ms] [--shrink]\n');
+    process.stdout.write('usage: npm run fuzz -- [--seed N] [--runs N] [--service a,b] [--route "METHOD /path"] [--path P] [--budget ms] [--interval ms] [--vault-records N] [--shrink] [--trace]\n');
     return 0;
   }
   const int = (name: string, text: string, min: number, max: number) => {
@@ -45,7 +47,9 @@ async function main(): Promise<number> {
     runs,
     budgetMs,
     intervalMs: int('interval', values.interval, 1, 1000),
+    vaultRecords: int('vault-records', values['vault-records'], 0, 10_000),
     shrink: values.shrink,
+    trace: values.trace,
     ...(values.route ? { route: values.route } : {}),
     ...(values.path ? { path: values.path } : {}),
     log: (line) => process.stdout.write(`${line}\n`),

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { Pool } from 'undici';
-import type { FuzzService, FuzzTarget, ProtectedSnapshot } from './fuzz-target';
+import { PROTECTED_TENANT, type FuzzService, type FuzzTarget, type ProtectedSnapshot } from './fuzz-target';
 import { describeRequest, headBytes, requestPlans, wireRequest, type RequestPlan, type WireRequest } from './fuzz-requests';
 import type { HealthWatcher } from './health-watcher';
 import { documentsProblemJson, type FuzzOperation } from './openapi-operations';
@@ -19,8 +19,12 @@ export interface FuzzOptions {
   path?: string;
   /** Shrink a failure to a smaller request (more requests; off in CI). */
   shrink?: boolean;
+  /** Vault records A has while storage is fuzzed (query cost grows with them). */
+  vaultRecords?: number;
   /** The server's body limit in bytes. */
   bodyLimit?: number;
+  /** Print every request and its status (long). */
+  trace?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
   /** How `npm run fuzz` is invoked, for replay commands. */
@@ -116,7 +120,12 @@ export async function fuzzService(target: FuzzTarget, watcher: HealthWatcher, se
     undocumented: {},
     findings: [],
   };
-  const pools: ValuePools = { byName: target.knownIds, closedPort: target.closedPort };
+  // The admin token may change any tenant: on admin routes the protected tenant and its user are
+  // not offered as values (the admin's own changes to them are not a finding), only as the snapshot.
+  const offLimits = new Set<string>(service === 'admin' ? [PROTECTED_TENANT, target.userB.uuid] : []);
+  const byName = Object.fromEntries(Object.entries(target.knownIds).map(([name, values]) => [name, values.filter((v) => !offLimits.has(v))]));
+  const pools: ValuePools = { byName, closedPort: target.closedPort };
+  if (service === 'storage') await target.fillVaultOfA(options.vaultRecords ?? 100);
   let before: ProtectedSnapshot = await target.snapshot();
   await scrapeLag(); // starts the service's window of the event-loop metric
 
@@ -139,13 +148,17 @@ export async function fuzzService(target: FuzzTarget, watcher: HealthWatcher, se
   };
 
   const check = async (op: FuzzOperation, plan: RequestPlan) => {
-    if (target.staleA) await target.renewA();
+    if (target.staleA) {
+      await target.renewA();
+      if (service === 'storage') await target.fillVaultOfA(options.vaultRecords ?? 100);
+    }
     const credentials =
       service === 'admin' ? { valid: target.adminToken, otherKind: target.userA.appToken } : { valid: target.userA.appToken, otherKind: target.adminToken };
     const wire = wireRequest(op, plan, credentials, bodyLimit);
     const description = describeRequest(wire);
     const sent = await send(wire);
     report.requests++;
+    if (options.trace) log(`${sent.status} ${description.slice(0, 400)}`);
     report.statuses[String(sent.status)] = (report.statuses[String(sent.status)] ?? 0) + 1;
     if (sent.ms > report.slowestAnswer.ms) report.slowestAnswer = { ms: sent.ms, request: description };
     if (!target.alive()) throw new FindingError('crash', `the process exited (${target.proc.child.exitCode ?? target.proc.child.signalCode}) on ${description}`);

@@ -191,8 +191,6 @@ export class FuzzTarget {
       serviceid: ['app', 'no-such-service'],
       credential_identifier: ['b-vc-1', 'a-vc-1'],
       presentation_identifier: ['b-vp-1'],
-      since: ['0', '1', '-1', 'AAAA'],
-      cursor: ['0', 'AAAA'],
       category: ['credential', 'v1.vc'],
     };
   }
@@ -201,11 +199,25 @@ export class FuzzTarget {
   async renewA(): Promise<void> {
     this.clientA = new PasskeyTestClient({ baseUrl: this.urls.wallet });
     this.userA = await this.clientA.registered({ displayName: 'Fuzzer A', privateData: blob('A keystore') });
-    for (let i = 0; i < 2; i++) {
-      const record = { id: `a-record-${i}`, category: 'credential', blob: Buffer.from(`A ${i}`).toString('base64url'), tags: { [b64u('type')]: b64u('a'), '~n': String(i) } };
-      expectStatus(await http(`${this.urls.wallet}/storage/vault/records`, { method: 'POST', token: this.userA.appToken, body: record }), 201, 'storing a record of A');
-    }
+    this.vaultOfA = 0;
+    await this.fillVaultOfA(2);
     this.staleA = false;
+  }
+
+  private vaultOfA = 0;
+
+  /**
+   * Gives A at least `count` vault records, each with the tag names the WQL generator uses
+   * (`a`, `t0`..`t9`, `~n`, `~s`), so that generated queries span the whole vault.
+   */
+  async fillVaultOfA(count: number): Promise<void> {
+    for (let i = this.vaultOfA; i < count; i++) {
+      const tags: Record<string, string> = { a: i % 2 ? 'x' : 'y', '~n': String(i % 10), '~s': `s${i}` };
+      for (let t = 0; t < 10; t++) tags[`t${t}`] = 'x';
+      const record = { id: `a-record-${i}`, category: 'credential', blob: Buffer.from(`A ${i}`).toString('base64url'), tags };
+      expectStatus(await http(`${this.urls.wallet}/storage/vault/records`, { method: 'POST', token: this.userA.appToken, body: record }), 201, 'storing a record of A');
+      this.vaultOfA = i + 1;
+    }
   }
 
   /** Whether A's token still works (a fuzzed logout, session delete or credential delete may have ended it). */

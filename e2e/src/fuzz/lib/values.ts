@@ -128,7 +128,7 @@ function nested(depth: number, leaf: unknown, wrap: (inner: unknown) => unknown)
 
 /** WQL-shaped values: empty and nested operators, counts past every limit, operators where values belong. */
 export function wqlQuery(): fc.Arbitrary<unknown> {
-  const leaf = fc.oneof(
+  const valid = fc.oneof(
     fc.constant({}),
     fc.constant({ a: 'x' }),
     fc.constant({ '~n': { $gte: '5' } }),
@@ -136,11 +136,14 @@ export function wqlQuery(): fc.Arbitrary<unknown> {
     fc.constant({ a: { $neq: 'x' } }),
     fc.constant({ $exist: ['a', '~b'] }),
     fc.constant({ a: { $in: ['x', 'y'] } }),
-    fc.constant({ $in: [] }),
-    fc.constant({ a: { $or: [] } }),
-    fc.constant({ $unknown: 1 }),
-    fc.constant({ a: 1 }),
+    // Conditions that span every record of the caller's vault (every record has t0..t9, a, ~n, ~s).
+    fc.integer({ min: 0, max: 9 }).map((i) => ({ [`t${i}`]: { $neq: 'z' } })),
+    fc.constant({ '~s': { $like: '%' } }),
+    fc.constant({ $exist: ['t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7', 't8', 't9', 'a', '~n', '~s'] }),
   );
+  const invalid = fc.constantFrom<unknown>({ $in: [] }, { a: { $or: [] } }, { $unknown: 1 }, { a: 1 }, { a: { $like: 'x' } }, { '~n': { $gte: 5 } });
+  // Mostly valid leaves, so that most trees reach the store; an invalid one now and then.
+  const leaf = fc.oneof({ arbitrary: valid, weight: 12 }, { arbitrary: invalid, weight: 1 });
   const tree = fc.letrec<{ node: unknown }>((tie) => ({
     node: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
@@ -157,6 +160,11 @@ export function wqlQuery(): fc.Arbitrary<unknown> {
       { $and: [] },
       { $not: {} },
       { $or: Array.from({ length: 120 }, () => ({})) },
+      // The dearest shapes inside the limits (docs/vault.md, "what a query costs").
+      { $and: Array.from({ length: 40 }, (_, i) => ({ [`t${i % 10}`]: { $neq: 'z' } })) },
+      { $or: Array.from({ length: 40 }, (_, i) => ({ [`t${i % 10}`]: { $neq: 'z' } })) },
+      { $or: Array.from({ length: 60 }, () => ({ '~s': { $like: '%' } })) },
+      { $or: Array.from({ length: 30 }, (_, i) => ({ $not: { [`t${i % 10}`]: 'z' } })) },
       { $or: Array.from({ length: 500 }, () => ({})) },
       { $and: Array.from({ length: 127 }, () => ({ $not: {} })) },
       { $or: Array.from({ length: 64 }, (_, i) => ({ $not: { [`t${i}`]: 'x' } })) },
@@ -254,8 +262,17 @@ export function validValue(schema: JsonSchema, name: string, pools: ValuePools, 
     }
     case 'object': {
       const properties = schema.properties ?? {};
-      const model = Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, validValue(sub, key, pools, depth + 1)]));
-      return fc.record(model, { requiredKeys: (schema.required ?? []).filter((k) => k in properties) });
+      const required = new Set(schema.required ?? []);
+      // Optional fields are left out more often than sent: an opaque field (a cursor) has no valid
+      // value the generator could know, so sending one nearly always makes the whole request invalid.
+      const ABSENT = Symbol('absent');
+      const model = Object.fromEntries(
+        Object.entries(properties).map(([key, sub]) => [
+          key,
+          required.has(key) ? validValue(sub, key, pools, depth + 1) : fc.oneof({ arbitrary: fc.constant(ABSENT), weight: 3 }, { arbitrary: validValue(sub, key, pools, depth + 1), weight: 1 }),
+        ]),
+      );
+      return fc.record(model).map((value) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== ABSENT)));
     }
     default:
       return fc.jsonValue({ maxDepth: 2 });
@@ -323,9 +340,19 @@ export function fuzzBody(schema: JsonSchema | undefined, path: string, pools: Va
   if (schema.properties) {
     const required = (schema.required ?? []).filter((k) => k in schema.properties!);
     const fields = Object.fromEntries(Object.entries(schema.properties).map(([key, sub]) => [key, fuzzValue(sub, key, pools)]));
+    const keys = Object.keys(schema.properties);
+    // A valid body with one field fuzzed reaches the code behind validation; all fields fuzzed at
+    // once mostly tests the validator.
+    const oneFuzzed = fc
+      .tuple(
+        validValue(schema, '', pools),
+        fc.constantFrom(...keys).chain((key) => fuzzValue(schema.properties![key]!, key, pools).map((value) => [key, value] as const)),
+      )
+      .map(([valid, [key, value]]) => ({ ...(valid as Record<string, unknown>), [key]: value }));
     return fc.oneof(
-      { arbitrary: fc.record(fields, { requiredKeys: required }), weight: 6 },
-      { arbitrary: validValue(schema, '', pools), weight: 2 },
+      { arbitrary: validValue(schema, '', pools), weight: 4 },
+      ...(keys.length ? [{ arbitrary: oneFuzzed, weight: 4 }] : []),
+      { arbitrary: fc.record(fields, { requiredKeys: required }), weight: 2 },
       { arbitrary: boundaryValue(schema, '', pools), weight: 1 },
       { arbitrary: hostileValue(pools), weight: 1 },
     );
