@@ -121,7 +121,14 @@ EOF
 # the chart with it, as `helm template` would).
 if [ "${1:-}" = "--clusterrender-path" ]; then
   if [ ! -x "$checker" ] || [ ! -x "$clusterrender" ]; then
-    build_checkers >&2
+    # Test files in parallel Jest workers may ask at the same moment: one builds, the others wait.
+    mkdir -p "$cache"
+    exec 9>"$cache/.checkers.lock"
+    flock 9
+    if [ ! -x "$checker" ] || [ ! -x "$clusterrender" ]; then
+      build_checkers >&2
+    fi
+    flock -u 9
   fi
   echo "$clusterrender"
   exit 0

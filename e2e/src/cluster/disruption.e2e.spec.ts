@@ -48,7 +48,7 @@ describeCluster('the local cluster under disruption', () => {
       writers.push(writer);
       readers.push(reader);
     }
-  }, 300_000);
+  }, 1_200_000); // the first start on a machine builds the chart renderer with Go (minutes)
 
   afterAll(async () => {
     await Promise.all([...(writers ?? []), ...(readers ?? [])].map((u) => u.client.close()));

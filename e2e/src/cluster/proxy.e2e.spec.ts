@@ -31,7 +31,7 @@ describeCluster('the local cluster through the proxy', () => {
   beforeAll(async () => {
     h = await startClusterHarness(TEST_BASE_PORTS.proxy);
     process.stdout.write(`cluster started:\n${h.log.join('\n')}\n`);
-  }, 300_000);
+  }, 1_200_000); // the first start on a machine builds the chart renderer with Go (minutes)
 
   afterAll(async () => {
     await h?.stop();
