@@ -157,6 +157,16 @@ describe('platform HTTP conventions', () => {
     });
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.body).toMatchObject({ code: 'payload_too_large' });
+
+    // Refused by Fastify before routing: each says what was wrong with the URL.
+    const undecodable = await call('/items/by-id/%ZZ');
+    expect(undecodable.status).toBe(400);
+    expect(undecodable.headers.get('content-type')).toContain('application/problem+json');
+    expect(undecodable.body).toMatchObject({ code: 'validation_failed', detail: 'the URL is not valid (a percent-escape that does not decode)' });
+    const overlong = await call(`/items/by-id/${'a'.repeat(101)}`);
+    expect(overlong.status).toBe(414);
+    expect(overlong.headers.get('content-type')).toContain('application/problem+json');
+    expect(overlong.body).toMatchObject({ status: 414, detail: 'a path segment is longer than this server accepts' });
   });
 
   it('turns unknown errors into a 500 with a correlation id and no internal detail', async () => {

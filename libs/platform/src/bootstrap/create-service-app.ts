@@ -88,10 +88,12 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
       const path = request.raw.url?.split('?')[0] ?? '';
+      // 414: a path parameter longer than Fastify's maxParamLength; otherwise a URL that does not decode.
+      const detail = status === 414 ? 'a path segment is longer than this server accepts' : 'the URL is not valid (a percent-escape that does not decode)';
       void reply
         .status(status)
         .header('content-type', PROBLEM_CONTENT_TYPE)
-        .send({ ...problem(status, STATUS_CODES[status] ?? 'Bad Request', 'the URL is not valid (a percent-escape that does not decode)'), instance: path.slice(0, 300), correlationId: request.id });
+        .send({ ...problem(status, STATUS_CODES[status] ?? 'Bad Request', detail), instance: path.slice(0, 300), correlationId: request.id });
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
