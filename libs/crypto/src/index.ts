@@ -6,3 +6,4 @@ export * from './x5c';
 export * from './jws-verify';
 export * from './random-token';
 export * from './jwk-thumbprint';
+export * from './sealed-secret';

@@ -5,12 +5,12 @@ import { describeIfAvailable, mongoAvailable, startMongo, type MongoHandle } fro
 import {
   createServiceApp,
   ensureDefaultTenant,
-  openSealedSecret,
   TENANT_CHANGED_CHANNEL,
   VERIFIER_SERVICES_CHANGED_CHANNEL,
   type RunningService,
   type Runtime,
 } from '@wallet/platform';
+import { openSealedSecret } from '@wallet/crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

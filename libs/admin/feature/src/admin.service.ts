@@ -21,11 +21,11 @@ import {
   keyEncryptionKey,
   publishTenantChanged,
   publishVerifierServicesChanged,
-  sealSecret,
   WALLET_CACHE,
   WALLET_CONFIG,
   WALLET_STORE,
 } from '@wallet/platform';
+import { sealSecret } from '@wallet/crypto';
 import { createHash, randomBytes } from 'node:crypto';
 import type { VerifierService } from '@wallet/protocol';
 import { auditView, inviteView, issuerView, tenantView, userView, verifierView } from './admin.dto';
