@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { Public } from '../auth/public.decorator';
 import { createServiceApp, type RunningService } from '../bootstrap/create-service-app';
 import type { Runtime } from '../bootstrap/runtime';
-import { nestsDeeperThan } from './validation.pipe';
+import { MAX_OBJECT_KEYS, nestsDeeperThan, widerThan } from './validation.pipe';
 import { Omittable } from './omittable.decorator';
 import { ZodPipe } from './zod-input';
 
@@ -227,6 +227,23 @@ describe('the global ValidationPipe (DTO classes, problem+json validation_failed
     expect(nestsDeeperThan({ a: [{ b: {} }] }, 3)).toBe(true);
     const rawDeep = await call('POST', '/v/sink', `${'['.repeat(200_000)}${']'.repeat(200_000)}`);
     expect(rawDeep.status).toBeLessThan(500);
+  });
+
+  it('refuses an object with more than MAX_OBJECT_KEYS fields before class-transformer walks it (seconds of event loop, not a 400)', async () => {
+    // 70,000 keys fit in the default 1 MiB body; class-transformer's key de-duplication is quadratic.
+    const wide = Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i]));
+    const started = performance.now();
+    const top = await call('POST', '/v/orders', wide);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(top.status).toBe(400);
+    expect(top.body['issues']).toEqual([{ path: '/', message: `must not have more than ${MAX_OBJECT_KEYS} fields` }]);
+    const nested = await call('POST', '/v/orders', { ...valid, address: { street: 'x', ...Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`a/${i}`, 1])) } });
+    expect(nested.body['issues']).toEqual([{ path: '/address', message: `must not have more than ${MAX_OBJECT_KEYS} fields` }]);
+    expect(widerThan({ a: [{ 'b~/c': { x: 1, y: 2, z: 3 } }] }, 2)).toBe('/a/0/b~0~1c');
+    expect(widerThan({ a: [1, 2, 3, 4] }, 2)).toBeNull();
+    // At the limit the usual validation runs and names the unknown fields.
+    const atLimit = await call('POST', '/v/orders', { ...valid, ...Object.fromEntries(Array.from({ length: MAX_OBJECT_KEYS - 3 }, (_, i) => [`u${i}`, 1])) });
+    expect(atLimit.body['issues']).toEqual([{ path: '/', message: 'unknown fields: u0, u1, u2, u3, u4' }]);
   });
 
   it('validates and converts query DTOs, refusing unknown parameters', async () => {
