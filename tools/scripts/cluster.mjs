@@ -9,7 +9,8 @@
 //
 //   npm run cluster [-- --base-port 18400]
 //
-// Builds the six bundles first when they are older than the sources. Prints
+// Builds the six bundles first when they are older than the sources, and
+// FerretDB and the chart renderer with Go when they are not there yet. Prints
 // the URLs once everything answers through nginx; Ctrl-C (SIGINT) or SIGTERM
 // stops every process it started. A replica that exits is started again, as
 // Kubernetes would. State (logs, the generated nginx.conf, the rendered
@@ -104,6 +105,14 @@ mkdirSync(stateDir, { recursive: true });
 const require = createRequire(import.meta.url);
 require('../build/register-ts.cjs');
 const { LocalCluster } = require('../../libs/testing/src/cluster/local-cluster.ts');
+const { findMongoBinary } = require('../../libs/testing/src/mongo-server.ts');
+
+// The store's server: FerretDB, built once with Go (as the tests do) when neither it nor a mongod is there.
+if (!findMongoBinary()) {
+  say('no FerretDB or mongod found: building FerretDB with tools/ferretdb/build.sh (once, into ~/.cache/wallet)');
+  const built = spawnSync('bash', [join(root, 'tools/ferretdb/build.sh')], { stdio: 'inherit', cwd: root });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
 
 let cluster = null;
 let stopping = false;
