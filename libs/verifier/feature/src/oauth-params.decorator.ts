@@ -31,7 +31,7 @@ function declaredNames(dto: Type<unknown>): string[] {
  *
  * The DTOs hold only syntax and size bounds; what the protocol decides (an
  * unknown client, an unsupported response type, a bad grant) stays in
- * `VerifierCore`, which answers it with its own OAuth error code.
+ * `PresentationService` or `TokenService`, which answers it with its own OAuth error code.
  */
 export function parseOAuthParams<T extends object>(dto: Type<T>, input: unknown, required?: string): T {
   // Without a required description, no body at all is no parameters (every field of such a DTO is optional).

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Omittable } from '@wallet/platform';
 import { IsIn, IsString, Matches, MaxLength } from 'class-validator';
 
-/** The `state` an application may round-trip (also checked by `VerifierCore.start`, with the same answer). */
+/** The `state` an application may round-trip (also checked by `PresentationService.start`, with the same answer). */
 const STATE_MESSAGE = 'state must be 1-512 printable characters';
 const URL_MAX = 2048;
 
@@ -10,7 +10,7 @@ const URL_MAX = 2048;
  * Query parameters that start a presentation flow (VCVerifier's
  * `/api/v1/loginQR`, `/api/v2/loginQR`, `/api/v1/startsiop`,
  * `/api/v1/samedevice`). All optional here: which ones a route needs, and
- * which values a service allows, `VerifierCore` decides (`invalid_client`,
+ * which values a service allows, `PresentationService` decides (`invalid_client`,
  * `invalid_scope`, ...). Unknown parameters are ignored.
  */
 export class StartFlowQueryDto {

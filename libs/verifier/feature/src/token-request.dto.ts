@@ -29,7 +29,7 @@ function Param(max: number, doc: { description: string; example?: string; enum?:
  * The token endpoint's form parameters (RFC 6749 §4.1.3 and §6, RFC 8693,
  * RFC 7523 client authentication, and the VCVerifier `vp_token` grant). Only
  * syntax and size are checked here; which parameters a grant needs and what
- * they must say, `VerifierCore.token` decides (`invalid_grant`,
+ * they must say, `TokenService.token` decides (`invalid_grant`,
  * `invalid_client`, `unsupported_grant_type`, ...). Unknown parameters are
  * ignored.
  */

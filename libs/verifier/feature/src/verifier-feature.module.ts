@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Cache, Unsubscribe } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
-import type { KeyRing } from '@wallet/crypto';
 import type { Store } from '@wallet/persistence';
 import {
   HttpMetrics,
@@ -21,7 +20,9 @@ import { readFileSync } from 'node:fs';
 import { createIssuerKeyResolver } from '@wallet/protocol';
 import { outboundFetch, VERIFIER_FETCH, type VerifierFetch } from './issuer-keys';
 import { VerifierFrontendController, VerifierTokenController, WalletResponseLeanRoute } from './verifier.controllers';
-import { VerifierCore } from './verifier.service';
+import { PresentationService } from './presentation.service';
+import { TokenService } from './token.service';
+import { RESPONSE_VERIFIER_DEPS, type ResponseVerifierDeps } from './verify-response';
 import { autoWorkerCount, PresentationWorkers } from './presentation-workers';
 import { VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE, VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE } from './verifier-keys';
 import { VerifierJwksController } from './verifier-jwks.controller';
@@ -161,25 +162,26 @@ class PresentationWorkersCloser implements OnModuleDestroy {
         new VerifierSessions(cache, { sessionMs: config.verifier.sessionTtlMs, codeMs: config.verifier.codeTtlMs }),
     },
     {
-      provide: VerifierCore,
-      inject: [WALLET_CONFIG, VerifierServices, VerifierSessions, VERIFIER_REQUEST_KEYS, VERIFIER_TOKEN_KEYS, VERIFIER_FETCH, WALLET_CACHE, TrustEvaluator, PRESENTATION_WORKERS],
-      useFactory: (
-        config: WalletConfig,
-        services: VerifierServices,
-        sessions: VerifierSessions,
-        requestKeys: KeyRing,
-        tokenKeys: KeyRing,
-        fetch: VerifierFetch,
-        cache: Cache,
-        trust: TrustEvaluator,
-        workers: PresentationWorkers | null,
-      ) => {
+      // What every presentation check needs, the same for every request: the browser flow's and the token endpoint's.
+      provide: RESPONSE_VERIFIER_DEPS,
+      inject: [WALLET_CONFIG, VERIFIER_FETCH, WALLET_CACHE, TrustEvaluator, PRESENTATION_WORKERS],
+      useFactory: (config: WalletConfig, fetch: VerifierFetch, cache: Cache, trust: TrustEvaluator, workers: PresentationWorkers | null): ResponseVerifierDeps => {
         const trustedRoots = config.verifier.trustedRootsFile ? [readFileSync(config.verifier.trustedRootsFile, 'utf8')] : [];
         // http issuers only where the outbound guard allows http at all (development and tests on loopback).
         const resolveIssuerKey = createIssuerKeyResolver({ trustedRoots, fetch, allowHttpIssuers: config.outbound.allowHttp });
-        return new VerifierCore(config, services, sessions, requestKeys, tokenKeys, resolveIssuerKey, fetch, cache, trust, workers ?? undefined);
+        return {
+          resolveIssuerKey,
+          ...(workers ? { presentationWorkers: workers } : {}),
+          fetch,
+          cache,
+          trust,
+          statusListTtlMs: config.verifier.statusListCacheTtlMs,
+          clockSkewSeconds: config.verifier.clockSkewSeconds,
+        };
       },
     },
+    PresentationService,
+    TokenService,
   ],
 })
 export class VerifierFeatureModule {}

@@ -4,6 +4,7 @@ import { Collections, type Store } from '@wallet/persistence';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { OAuthError } from './oauth-error';
 
 export {
   zVerifierServiceDefinition,
@@ -68,6 +69,13 @@ export class VerifierServices {
 
   get(id: string): VerifierService | undefined {
     return this.stored.get(id) ?? this.byId.get(id);
+  }
+
+  /** The service a request names (`default` when it names none); an unknown one is the client's error, `invalid_client`. */
+  require(id: string | undefined): VerifierService {
+    const service = this.get(id ?? 'default');
+    if (!service) throw new OAuthError(400, 'invalid_client', 'unknown client_id (service)');
+    return service;
   }
 
   list(): VerifierService[] {

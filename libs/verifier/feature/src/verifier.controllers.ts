@@ -7,7 +7,8 @@ import { ApiOAuthError, OAuthError, OAuthErrorFilter, oauthErrorResponse } from 
 import { OAuthForm, OAuthQuery, parseOAuthParams } from './oauth-params.decorator';
 import { AuthorizationQueryDto, QrQueryDto, StartFlowQueryDto } from './start-flow-query.dto';
 import { TokenRequestDto } from './token-request.dto';
-import { VerifierCore } from './verifier.service';
+import { PresentationService } from './presentation.service';
+import { TokenService } from './token.service';
 import { ServicePathDto, SessionPathDto } from './verifier-path.dto';
 import { DEFAULT_SERVICE } from './verifier-services';
 import { VerifierSessions } from './verifier-sessions';
@@ -61,12 +62,12 @@ const sendRequestObject = (reply: FastifyReply, jwt: string) =>
 @UseFilters(OAuthErrorFilter)
 export class VerifierFrontendController {
   constructor(
-    @Inject(VerifierCore) private readonly core: VerifierCore,
+    @Inject(PresentationService) private readonly presentations: PresentationService,
     @Inject(VerifierSessions) private readonly sessions: VerifierSessions,
   ) {}
 
   private startFrom(req: FastifyRequest, query: StartFlowQueryDto, flow: 'cross_device' | 'same_device') {
-    return this.core.start({
+    return this.presentations.start({
       baseUrl: requestBase(req),
       serviceId: query.client_id,
       scope: query.scope,
@@ -232,7 +233,7 @@ export class VerifierFrontendController {
   @ApiOAuthError(400, 'A malformed id, or a request that was not issued by reference', ['invalid_request', 'invalid_request_uri'])
   @ApiOAuthError(404, 'The request does not exist or has expired', ['invalid_request_uri'])
   async requestObject(@Param() { id }: SessionPathDto, @Res() reply: FastifyReply): Promise<void> {
-    sendRequestObject(reply, await this.core.requestObject(id, null));
+    sendRequestObject(reply, await this.presentations.requestObject(id, null));
   }
 
   @Post('v1/request/:id')
@@ -243,7 +244,7 @@ export class VerifierFrontendController {
   @ApiOAuthError(400, 'A malformed id or `wallet_nonce`, or a request that was not issued by reference', ['invalid_request', 'invalid_request_uri'])
   @ApiOAuthError(404, 'The request does not exist or has expired', ['invalid_request_uri'])
   async requestObjectPost(@Param() { id }: SessionPathDto, @OAuthForm(RequestObjectFormDto) form: RequestObjectFormDto, @Res() reply: FastifyReply): Promise<void> {
-    sendRequestObject(reply, await this.core.requestObject(id, form.wallet_nonce ?? null));
+    sendRequestObject(reply, await this.presentations.requestObject(id, form.wallet_nonce ?? null));
   }
 
   /** The wallet's response (`direct_post` / `direct_post.jwt`, form encoded). */
@@ -257,7 +258,7 @@ export class VerifierFrontendController {
   @ApiOkResponse({ description: 'Accepted; for same-device flows, where the wallet sends the browser', schema: { type: 'object', properties: { redirect_uri: { type: 'string', description: 'Same-device flows: the application\'s redirect URI with the code' } } } })
   @ApiOAuthError(400, 'A malformed response, an unknown, expired or answered session, or a refused presentation (with `reason`)', ['invalid_request', 'invalid_presentation', 'access_denied'])
   async authenticationResponse(@OAuthForm(WalletResponseDto, 'the response must be form encoded') response: WalletResponseDto): Promise<Record<string, unknown>> {
-    return this.core.handleResponse({ ...response });
+    return this.presentations.handleResponse({ ...response });
   }
 
   /** The GET form VCVerifier also accepts (`state`, `vp_token` in the query). */
@@ -266,7 +267,7 @@ export class VerifierFrontendController {
   @ApiOkResponse({ description: 'Accepted; for same-device flows, where the wallet sends the browser', schema: { type: 'object', properties: { redirect_uri: { type: 'string' } } } })
   @ApiOAuthError(400, 'A malformed response, an unknown, expired or answered session, or a refused presentation (with `reason`)', ['invalid_request', 'invalid_presentation', 'access_denied'])
   async authenticationResponseGet(@OAuthQuery(WalletResponseDto) response: WalletResponseDto): Promise<Record<string, unknown>> {
-    return this.core.handleResponse({ ...response });
+    return this.presentations.handleResponse({ ...response });
   }
 }
 
@@ -276,11 +277,11 @@ export class VerifierFrontendController {
 @Public({ tenant: false })
 @UseFilters(OAuthErrorFilter)
 export class VerifierTokenController {
-  constructor(@Inject(VerifierCore) private readonly core: VerifierCore) {}
+  constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
 
   private tokenFrom(req: FastifyRequest, params: TokenRequestDto, reply: FastifyReply, serviceId: string | undefined) {
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    return this.core.token({ ...params }, serviceId, requestBase(req));
+    return this.tokens.token({ ...params }, serviceId, requestBase(req));
   }
 
   @Post('token')
@@ -326,7 +327,7 @@ export class VerifierTokenController {
   @ApiOAuthError(400, 'A malformed or unknown service', ['invalid_request', 'invalid_client'])
   nonce(@Param() { serviceId }: ServicePathDto, @Res({ passthrough: true }) reply: FastifyReply) {
     void reply.header('cache-control', 'no-store');
-    return this.core.nonce(serviceId);
+    return this.tokens.nonce(serviceId);
   }
 
   @Get('services/:serviceId/.well-known/openid-configuration')
@@ -334,7 +335,7 @@ export class VerifierTokenController {
   @ApiOkResponse({ description: 'The discovery document', schema: { type: 'object' } })
   @ApiOAuthError(400, 'A malformed or unknown service', ['invalid_request', 'invalid_client'])
   openidConfiguration(@Param() { serviceId }: ServicePathDto, @Req() req: FastifyRequest): Record<string, unknown> {
-    return this.core.openidConfiguration(serviceId, requestBase(req));
+    return this.tokens.openidConfiguration(serviceId, requestBase(req));
   }
 
   /** The default service's discovery document at the root, for clients that look only there (its `issuer` stays the service's). */
@@ -343,7 +344,7 @@ export class VerifierTokenController {
   @ApiOkResponse({ description: 'The discovery document', schema: { type: 'object' } })
   @ApiOAuthError(400, 'A bearer token in the query string (refused on every route)', ['invalid_request'])
   defaultOpenidConfiguration(@Req() req: FastifyRequest): Record<string, unknown> {
-    return this.core.openidConfiguration(DEFAULT_SERVICE.id, requestBase(req));
+    return this.tokens.openidConfiguration(DEFAULT_SERVICE.id, requestBase(req));
   }
 }
 
@@ -360,7 +361,7 @@ export class WalletResponseLeanRoute implements OnModuleInit {
 
   constructor(
     @Inject(LeanRoutes) private readonly routes: LeanRoutes,
-    @Inject(VerifierCore) private readonly core: VerifierCore,
+    @Inject(PresentationService) private readonly presentations: PresentationService,
   ) {}
 
   onModuleInit(): void {
@@ -371,7 +372,7 @@ export class WalletResponseLeanRoute implements OnModuleInit {
       handle: async (fields) => {
         try {
           // The same parameters as the regular route's `@OAuthForm(WalletResponseDto)`, so both paths answer alike.
-          return { status: 200, body: await this.core.handleResponse({ ...parseOAuthParams(WalletResponseDto, fields) }) };
+          return { status: 200, body: await this.presentations.handleResponse({ ...parseOAuthParams(WalletResponseDto, fields) }) };
         } catch (error) {
           return { ...oauthErrorResponse(error, this.logger), headers: { 'cache-control': 'no-store' } };
         }

@@ -35,6 +35,9 @@ const MAX_PRESENTATIONS = 16;
 /** How long a trusted issuers registry entry is reused. */
 const TRUST_CACHE_MS = 300_000;
 
+/** The Nest token of the `ResponseVerifierDeps` the presentation and token services share. */
+export const RESPONSE_VERIFIER_DEPS = Symbol('RESPONSE_VERIFIER_DEPS');
+
 export interface ResponseVerifierDeps {
   /** The AuthZEN evaluator, for rules with `authzen: true`. */
   trust?: Pick<TrustEvaluator, 'evaluate'>;

@@ -9,7 +9,7 @@ const FIELD_MAX = 1_048_576;
  * The form parameters of the wallet's authorization response (OpenID4VP
  * `direct_post` and `direct_post.jwt`, §8.2 and §8.3). Their content (the
  * presentations, the JWE, the submission) is checked by the protocol code in
- * `VerifierCore.handleResponse`; here only that each is one string of bounded
+ * `PresentationService.handleResponse`; here only that each is one string of bounded
  * size. Unknown parameters are ignored.
  */
 export class WalletResponseDto {
