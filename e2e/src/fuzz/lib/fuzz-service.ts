@@ -167,11 +167,11 @@ export async function fuzzService(target: FuzzTarget, watcher: HealthWatcher, se
     if (health.failed && !target.alive()) throw new FindingError('crash', `the process exited on ${description}`);
     if (health.worstMs > report.worstHealth.ms) report.worstHealth = { ms: health.worstMs, port: health.port, request: description };
     if (health.worstMs > options.budgetMs) {
-      // Confirm: a request that holds the event loop does it again when sent alone; a
+      // Confirm: a request that holds the event loop does it again, twice, when sent alone; a
       // scheduler hiccup of a loaded machine does not.
       const replays: number[] = [];
       for (let i = 0; i < 2; i++) replays.push((await worstHealth(await send(wire))).worstMs);
-      if (replays.some((ms) => ms > options.budgetMs)) {
+      if (replays.every((ms) => ms > options.budgetMs)) {
         throw new FindingError('stall', `/health/live took ${health.worstMs.toFixed(0)} ms (replayed alone: ${replays.map((ms) => ms.toFixed(0)).join(', ')} ms; budget ${options.budgetMs} ms) during ${description}`);
       }
       report.unconfirmedSpikes.push({ ms: health.worstMs, request: description });
