@@ -44,8 +44,6 @@ export * from './outbound/address-policy';
 export * from './outbound/outbound-client';
 export * from './outbound/outbound.module';
 export * from './jobs/job-runner';
-export * from './jobs/cleanup-jobs';
-export * from './jobs/vault-tombstones.job';
 export * from './lean-routes/lean-routes';
 export * from './registry/registry-lookup';
 export * from './http/operator-fetch';

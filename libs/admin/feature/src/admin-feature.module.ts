@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AdminTokenGuard, ServiceApi } from '@wallet/platform';
-import { AdminJobsService } from './admin-jobs.service';
+import { AdminJobsService } from './jobs/admin-jobs.service';
 import { AdminStatusController } from './admin-status.controller';
 import { ADMIN_CLOCK, AdminService } from './admin.service';
 import { AuditController } from './audit.controller';

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { StorageFeatureModule } from './storage-feature.module';
-import { vaultTombstonesJob } from '@wallet/platform';
+import { vaultTombstonesJob } from '@wallet/persistence';
 
 /**
  * The storage feature over real HTTP with real access tokens (signed by the

@@ -3,7 +3,6 @@ import type { Cache } from '@wallet/cache';
 import type { WalletConfig } from '@wallet/config';
 import type { Store } from '@wallet/persistence';
 import {
-  adminJobs,
   JOB_SLOTS,
   JobRunner,
   OutboundClient,
@@ -14,6 +13,7 @@ import {
   WALLET_STORE,
 } from '@wallet/platform';
 import { TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
+import { adminJobs } from './admin-jobs';
 
 /**
  * Runs the admin background jobs (see `adminJobs`) in this process while it

@@ -1,8 +1,6 @@
-import type { WalletConfig } from '@wallet/config';
 import { GLOBAL_SCOPE } from '@wallet/domain';
 import { Collections, type CollectionSpec, type Store, type Stored } from '@wallet/persistence';
-import { JOB_SLOTS, type JobContext, type JobDefinition, type JobResult } from './job-runner';
-import { vaultTombstonesJob } from './vault-tombstones.job';
+import type { JobContext, JobResult } from '@wallet/platform';
 
 const PAGE = 500;
 
@@ -80,25 +78,4 @@ export async function cleanupRefreshTokens(store: Store, { now, signal }: Pick<J
     signal,
   );
   return { removed };
-}
-
-/**
- * The admin service's jobs. WebAuthn challenges and other short-lived flow
- * state live in the cache with a TTL, so expiry removes them: there is no
- * challenge job. The vault tombstone sweep runs on the store like the others;
- * the trust refresh is a slot the admin service fills with its trust evaluator
- * (`setHandler`), or other code with `registerJobHandler`.
- */
-export function adminJobs(store: Store, config: WalletConfig): JobDefinition[] {
-  const jobs = config.admin.jobs;
-  return [
-    { name: 'invites-cleanup', intervalMs: jobs.invitesCleanupIntervalMs, handler: (ctx) => cleanupInvites(store, ctx) },
-    {
-      name: 'refresh-tokens-cleanup',
-      intervalMs: jobs.refreshTokensCleanupIntervalMs,
-      handler: (ctx) => cleanupRefreshTokens(store, ctx),
-    },
-    { name: JOB_SLOTS.vaultTombstones, intervalMs: jobs.vaultTombstonesIntervalMs, handler: vaultTombstonesJob(store, config) },
-    { name: JOB_SLOTS.trustRefresh, intervalMs: jobs.trustRefreshIntervalMs },
-  ];
 }
