@@ -169,6 +169,7 @@ try {
   cluster = await LocalCluster.start({ basePort, stateDir, restartPolicy: 'Always', log: say });
   if (stopping) await new Promise(() => undefined);
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${cluster.describe()}\n\nCtrl-C stops everything.`);
+  cluster.watchReadiness(say);
 } catch (error) {
   process.stderr.write(`[cluster] ${error instanceof Error ? error.message : String(error)}\n`);
   if (!stopping) process.exit(1);

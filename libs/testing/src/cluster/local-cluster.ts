@@ -200,7 +200,9 @@ export class LocalCluster {
   readonly services: ServicePlan[];
   readonly nginxConfigFile: string;
   readonly logDir: string;
-  private stopped = false;
+  /** True once `stop` began. */
+  stopped = false;
+  private readinessTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly stateDir: string,
@@ -265,9 +267,26 @@ export class LocalCluster {
     const urls: ClusterUrls = { wallet: `http://${walletHost}:${base}`, verifier: `http://${verifierHost}:${base}`, services: {} };
 
     let cluster: LocalCluster | null = null;
+    let tornDown = false;
     try {
       log(`starting Redis on ${HOST}:${redis.port} and the store (${store.description}) on ${HOST}:${store.port}`);
       await Promise.all([redis.start(), store.start()]);
+      if (options.restartPolicy === 'Always') {
+        // As Kubernetes restarts the chart's bundled Redis and MongoDB pods.
+        for (const server of [redis, store]) {
+          server.process.onExit((code, signal) => {
+            if (tornDown || cluster?.stopped) return;
+            log(`${server.process.name} exited with ${signal ?? code}; restarting in 1 s`);
+            setTimeout(() => {
+              if (tornDown || cluster?.stopped) return;
+              server.start().then(
+                () => log(`${server.process.name} is up again`),
+                (error: unknown) => log(`${server.process.name} did not start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
+              );
+            }, 1000);
+          });
+        }
+      }
 
       log('rendering helm/wallet');
       const rendered = await renderChart(
@@ -399,6 +418,7 @@ export class LocalCluster {
       await cluster.waitReady(60_000);
       return cluster;
     } catch (error) {
+      tornDown = true;
       if (cluster) await cluster.stop().catch(() => undefined);
       else {
         await Promise.all([redis.stop(), store.stop()]).catch(() => undefined);
@@ -474,6 +494,36 @@ export class LocalCluster {
     return problems;
   }
 
+  /**
+   * Probes every running replica's readiness path every `intervalMs` (as the
+   * kubelet does) and reports each change (`wallet-auth-0 not ready (503)`,
+   * `... ready again`), so a person watching `npm run cluster` sees a Redis or
+   * store outage as Kubernetes would show it. Stopped by `stop`.
+   */
+  watchReadiness(report: (message: string) => void, intervalMs = 2000): void {
+    if (this.readinessTimer) return;
+    const last = new Map<string, number>();
+    let probing = false;
+    this.readinessTimer = setInterval(() => {
+      if (probing || this.stopped) return;
+      probing = true;
+      void Promise.all(
+        this.replicas
+          .filter((r) => r.state === 'ready')
+          .map(async (replica) => {
+            const status = await statusOf(`${replica.url}${replica.deployment.readinessPath}`, { timeoutMs: intervalMs });
+            const before = last.get(replica.name) ?? 200;
+            last.set(replica.name, status);
+            if (before === 200 && status !== 200) report(`${replica.name} not ready (${status || 'no answer'})`);
+            else if (before !== 200 && status === 200) report(`${replica.name} ready again`);
+          }),
+      ).finally(() => {
+        probing = false;
+      });
+    }, intervalMs);
+    this.readinessTimer.unref();
+  }
+
   /** What to tell a person: where everything is. */
   describe(): string {
     const lines = [
@@ -496,6 +546,7 @@ export class LocalCluster {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.readinessTimer) clearInterval(this.readinessTimer);
     for (const replica of this.replicas) replica.markStopping();
     await this.nginx.stop(5_000);
     await Promise.all(this.replicas.map((r) => r.stop()));
