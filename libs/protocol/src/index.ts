@@ -6,3 +6,4 @@ export * from './status/check-status';
 export * from './jwt-vc/verify-jwt-vp';
 export * from './issuer-keys/resolve-issuer-key';
 export * from './verifier-service-definition';
+export * from './openid4vp/parse-vp-token';

@@ -3,14 +3,14 @@ import type { WalletConfig } from '@wallet/config';
 import { randomToken, UnknownSigningKeyError, type KeyRing } from '@wallet/crypto';
 import { WALLET_CONFIG } from '@wallet/platform';
 import { PresentationError } from '@wallet/protocol';
-import { compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
+import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
 import { OAuthError } from './oauth-error';
 import { createRequestSigner, type ClientIdPrefix, type RequestSigner } from './request-signer';
 import { verifierBaseUrl } from './verifier-base-url';
 import { VERIFIER_REQUEST_KEYS } from './verifier-keys';
 import { VerifierServices, type VerifierService } from './verifier-services';
 import { VerifierSessions, type RequestMode, type ResponseMode, type VerifierSession } from './verifier-sessions';
-import { RESPONSE_VERIFIER_DEPS, verifyVpToken, type ResponseVerifierDeps } from './verify-response';
+import { RESPONSE_VERIFIER_DEPS, sessionPresentationContext, verifyVpToken, type ResponseVerifierDeps } from './verify-response';
 
 export interface StartSessionInput {
   baseUrl: string;
@@ -228,10 +228,9 @@ export class PresentationService {
     let session: VerifierSession | null = null;
     if (typeof body['response'] === 'string') {
       // direct_post.jwt: the state is inside the encrypted response; the JWE's kid (our key id) is the session id.
-      const [protectedHeader = ''] = body['response'].split('.');
       let kid: unknown;
       try {
-        kid = JSON.parse(Buffer.from(protectedHeader, 'base64url').toString('utf8')).kid;
+        kid = decodeProtectedHeader(body['response']).kid;
       } catch {
         throw new OAuthError(400, 'invalid_request', 'response is not a JWE');
       }
@@ -266,7 +265,7 @@ export class PresentationService {
     if (!scope) throw new OAuthError(400, 'invalid_request', 'the session scope no longer exists');
     let verified;
     try {
-      verified = await verifyVpToken(fields, session, scope, this.verifyDeps);
+      verified = await verifyVpToken(fields, sessionPresentationContext(session), scope, this.verifyDeps);
     } catch (error) {
       if (error instanceof PresentationError) {
         await this.sessions.finish(session.id, { status: 'failed', error: 'invalid_presentation', errorDescription: error.message });

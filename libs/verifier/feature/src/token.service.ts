@@ -15,7 +15,7 @@ import {
   GRANT_VP_TOKEN,
   kbNonceOf,
   pickScope,
-  pseudoSession,
+  grantPresentationContext,
   requestedType,
   TOKEN_TYPE_ACCESS,
   TOKEN_TYPE_JWT,
@@ -115,8 +115,8 @@ export class TokenService {
     await this.grants.takeNonce(service.id, nonce);
     const scope = service.scopes[scopeName];
     if (!scope) throw new OAuthError(400, 'invalid_scope', 'unknown scope for this client');
-    const session = pseudoSession(service, scopeName, nonce, this.config.verifier.sessionTtlMs);
-    const verified = await verifyVpToken({ vp_token: vpToken, presentation_submission: params['presentation_submission'] }, session, scope, this.verifyDeps);
+    const request = grantPresentationContext(service, scopeName, nonce);
+    const verified = await verifyVpToken({ vp_token: vpToken, presentation_submission: params['presentation_submission'] }, request, scope, this.verifyDeps);
     if (!exchange) return this.mint(service, scopeName, verified, base, { refresh: true });
     const { id_token: _id, ...answer } = await this.mint(service, scopeName, verified, base, { refresh: false });
     return { ...answer, issued_token_type: requestedType(params['requested_token_type']) };

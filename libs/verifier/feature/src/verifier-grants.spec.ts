@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OAuthError } from './oauth-error';
-import { CLIENT_ASSERTION_TYPE, kbNonceOf, pickScope, pseudoSession, VerifierGrants } from './verifier-grants';
+import { CLIENT_ASSERTION_TYPE, grantPresentationContext, kbNonceOf, pickScope, VerifierGrants } from './verifier-grants';
 import { DEFAULT_SERVICE, VerifierServices, type VerifierService } from './verifier-services';
 
 const AUD = 'https://verifier.example/services/m2m/token';
@@ -137,14 +137,14 @@ describe('grant helpers', () => {
     expect(() => kbNonceOf(JSON.stringify({ pid: [] }))).toThrow(/no presentation/);
   });
 
-  it('picks the named scope (openid aside) or the default, and builds a pseudo-session with aud = the service id', () => {
+  it('picks the named scope (openid aside) or the default, and checks grant presentations with aud = the service id', () => {
     expect(pickScope(DEFAULT_SERVICE, undefined)).toBe('demo');
     expect(pickScope(DEFAULT_SERVICE, 'openid demo')).toBe('demo');
     expect(() => pickScope(DEFAULT_SERVICE, 'nope')).toThrow(/unknown scope/);
     expect(() => pickScope(DEFAULT_SERVICE, ['demo'])).toThrow(/scope must be a string/);
-    const session = pseudoSession(DEFAULT_SERVICE, 'demo', 'n-1', 60_000);
-    expect(session).toMatchObject({ clientId: 'default', nonce: 'n-1', serviceId: 'default', presentationDefinition: null });
-    expect(session.dcql).toBe(DEFAULT_SERVICE.scopes['demo']!.dcql);
+    const request = grantPresentationContext(DEFAULT_SERVICE, 'demo', 'n-1');
+    expect(request).toMatchObject({ audience: 'default', nonce: 'n-1', presentationDefinition: null });
+    expect(request.dcql).toBe(DEFAULT_SERVICE.scopes['demo']!.dcql);
   });
 
   it('validates the service fields: private_key_jwt needs public keys in clientJwks', async () => {

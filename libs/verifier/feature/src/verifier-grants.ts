@@ -1,10 +1,12 @@
 import type { Cache } from '@wallet/cache';
-import { randomToken } from '@wallet/crypto';
+import { decodeCompactJws, randomToken } from '@wallet/crypto';
+import { PresentationError, readKeyBindingNonce } from '@wallet/protocol';
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createHash, randomUUID } from 'node:crypto';
 import { OAuthError } from './oauth-error';
 import type { VerifierService } from './verifier-services';
-import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
+import type { AuthorizationCode } from './verifier-sessions';
+import type { PresentationRequestContext } from './verify-response';
 
 /**
  * The token endpoint's other grants and client authentication:
@@ -61,60 +63,28 @@ export function pickScope(service: VerifierService, raw: unknown): string {
 }
 
 /**
- * The nonce a presentation's KB-JWT carries, read before verification only to
- * find the nonce record; the verification then checks it on every presentation.
+ * The nonce a presentation's KB-JWT carries (`readKeyBindingNonce`), read
+ * before verification only to find the nonce record; the verification then
+ * checks it on every presentation. A malformed `vp_token` is `invalid_request`,
+ * one without a key-binding nonce `invalid_grant`.
  */
 export function kbNonceOf(vpToken: unknown): string {
-  if (typeof vpToken !== 'string' || vpToken.length === 0 || vpToken.length > 256_000) throw new OAuthError(400, 'invalid_request', 'vp_token is required');
-  let first: unknown = vpToken;
-  if (vpToken.startsWith('{') || vpToken.startsWith('[')) {
-    try {
-      const parsed: unknown = JSON.parse(vpToken);
-      const values = Array.isArray(parsed) ? parsed : parsed && typeof parsed === 'object' ? Object.values(parsed) : [];
-      const entry: unknown = values[0];
-      first = Array.isArray(entry) ? entry[0] : entry;
-    } catch {
-      throw new OAuthError(400, 'invalid_request', 'vp_token is not valid JSON');
-    }
-  }
-  if (typeof first !== 'string') throw new OAuthError(400, 'invalid_request', 'vp_token holds no presentation');
-  const kb = first.slice(first.lastIndexOf('~') + 1);
-  const [, payload] = kb.split('.');
-  let nonce: unknown;
   try {
-    nonce = (JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>)['nonce'];
-  } catch {
-    throw new OAuthError(400, 'invalid_grant', 'the presentation has no key-binding JWT with a nonce');
+    return readKeyBindingNonce(vpToken);
+  } catch (error) {
+    if (error instanceof PresentationError) throw new OAuthError(400, error.code === 'key_binding_missing' ? 'invalid_grant' : 'invalid_request', error.message);
+    throw error;
   }
-  if (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 256) throw new OAuthError(400, 'invalid_grant', 'the presentation has no key-binding JWT with a nonce');
-  return nonce;
 }
 
-/** A session-shaped context for `verifyVpToken`: the service's query for the scope, our nonce, `aud` = the service id. */
-export function pseudoSession(service: VerifierService, scopeName: string, nonce: string, ttlMs: number): VerifierSession {
+/**
+ * What a presentation without a browser session (`vp_token` grant, token
+ * exchange) is checked against: the service's query for the scope, the nonce
+ * from our nonce endpoint, and `aud` = the service id (its `client_id`).
+ */
+export function grantPresentationContext(service: VerifierService, scopeName: string, nonce: string): PresentationRequestContext {
   const scope = service.scopes[scopeName];
-  const now = Date.now();
-  return {
-    id: randomToken(24),
-    serviceId: service.id,
-    scope: scopeName,
-    flow: 'cross_device',
-    requestMode: 'byReference',
-    responseMode: 'direct_post',
-    clientIdPrefix: 'redirect_uri',
-    clientId: service.id,
-    responseUri: '',
-    nonce,
-    dcql: scope?.dcql ?? null,
-    presentationDefinition: scope?.presentationDefinition ?? null,
-    appState: null,
-    redirectUri: null,
-    codeChallenge: null,
-    responseDecryptionJwk: null,
-    walletNonce: null,
-    createdAt: new Date(now).toISOString(),
-    expiresAt: new Date(now + ttlMs).toISOString(),
-  };
+  return { nonce, audience: service.id, dcql: scope?.dcql ?? null, presentationDefinition: scope?.presentationDefinition ?? null };
 }
 
 export class VerifierGrants {
@@ -250,8 +220,7 @@ export function assertionIssuer(params: Record<string, unknown>): string | undef
   const assertion = params['client_assertion'];
   if (typeof assertion !== 'string') return undefined;
   try {
-    const [, payload] = assertion.split('.');
-    const iss = (JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as Record<string, unknown>)['iss'];
+    const iss = decodeCompactJws(assertion).payload['iss'];
     return typeof iss === 'string' ? iss : undefined;
   } catch {
     return undefined;

@@ -4,12 +4,16 @@ import {
   checkTokenStatus,
   evaluateDcqlQuery,
   evaluatePresentationExchange,
+  parseDcqlVpToken,
+  parsePexVpToken,
   parsePresentationSubmission,
   PresentationError,
   selectClaim,
   selectSubmitted,
   verifyJwtVp,
   verifySdJwtVc,
+  type DcqlQuery,
+  type PresentationDefinition,
   type VerifiedJwtVp,
   type IssuerKeyResolver,
   type PresentedCredential,
@@ -26,11 +30,28 @@ import type { PresentationWorkers } from './presentation-workers';
 import type { CredentialTrust, VerifierScope } from './verifier-services';
 import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
 
+/**
+ * What the presentations of one response are checked against: the query they
+ * must answer (exactly one of `dcql` and `presentationDefinition`), and the
+ * nonce and audience every key binding must carry.
+ */
+export interface PresentationRequestContext {
+  nonce: string;
+  /** Our client id as the wallet saw it: the KB-JWT's (or VP's) `aud`. */
+  audience: string;
+  dcql: DcqlQuery | null;
+  presentationDefinition: PresentationDefinition | null;
+}
+
+/** A browser session's request: its nonce, the client id it was sent with, its query. */
+export function sessionPresentationContext(session: VerifierSession): PresentationRequestContext {
+  return { nonce: session.nonce, audience: session.clientId, dcql: session.dcql, presentationDefinition: session.presentationDefinition };
+}
+
 const SD_JWT_FORMATS = new Set(['dc+sd-jwt', 'vc+sd-jwt']);
 const JWT_VC_FORMAT = 'jwt_vc_json';
 /** Claims every SD-JWT VC carries that are not attested facts about the holder. */
 const STRUCTURAL_CLAIMS = new Set(['iss', 'vct', 'vct#integrity', 'cnf', 'iat', 'exp', 'nbf', 'status', 'sub', 'jti']);
-const MAX_PRESENTATIONS = 16;
 
 /** How long a trusted issuers registry entry is reused. */
 const TRUST_CACHE_MS = 300_000;
@@ -49,33 +70,6 @@ export interface ResponseVerifierDeps {
   statusListTtlMs: number;
   clockSkewSeconds: number;
   now?: () => Date;
-}
-
-/** Parses the DCQL `vp_token`: a JSON object from credential query id to one presentation or an array of them. */
-export function parseVpToken(raw: unknown): Map<string, string[]> {
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new PresentationError('malformed', 'vp_token must be a JSON object keyed by credential query id');
-    }
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new PresentationError('malformed', 'vp_token must be a JSON object keyed by credential query id');
-  }
-  const out = new Map<string, string[]>();
-  let count = 0;
-  for (const [id, entry] of Object.entries(value)) {
-    const list = Array.isArray(entry) ? entry : [entry];
-    if (list.length === 0 || !list.every((p) => typeof p === 'string' && p.length > 0)) {
-      throw new PresentationError('malformed', `vp_token["${id.slice(0, 64)}"] must hold presentation strings`);
-    }
-    count += list.length;
-    out.set(id, list as string[]);
-  }
-  if (count === 0 || count > MAX_PRESENTATIONS) throw new PresentationError('malformed', `vp_token must hold 1 to ${MAX_PRESENTATIONS} presentations`);
-  return out;
 }
 
 function claimPaths(value: unknown, prefix = ''): string[] {
@@ -183,12 +177,12 @@ export async function checkIssuerTrust(trust: readonly CredentialTrust[], creden
   if (issuer.claims) checkAllowedClaims(credential, issuer.claims);
 }
 
-/** Verifies one SD-JWT VC presentation for a session: signature, disclosures, key binding, trust, status. */
-async function verifyOne(presentation: string, session: VerifierSession, scope: VerifierScope, deps: ResponseVerifierDeps): Promise<VerifiedSdJwtVc> {
+/** Verifies one SD-JWT VC presentation for a request: signature, disclosures, key binding, trust, status. */
+async function verifyOne(presentation: string, request: PresentationRequestContext, scope: VerifierScope, deps: ResponseVerifierDeps): Promise<VerifiedSdJwtVc> {
   const options = {
     resolveIssuerKey: deps.resolveIssuerKey,
-    nonce: session.nonce,
-    audience: session.clientId,
+    nonce: request.nonce,
+    audience: request.audience,
     clockSkewSeconds: deps.clockSkewSeconds,
     ...(deps.now ? { now: deps.now } : {}),
   };
@@ -215,12 +209,12 @@ function statusOptions(deps: ResponseVerifierDeps) {
   };
 }
 
-/** Verifies a W3C VP JWT for a session: holder signature, nonce, audience, each credential, its trust and status. */
-async function verifyJwtPresentation(presentation: string, session: VerifierSession, scope: VerifierScope, deps: ResponseVerifierDeps) {
+/** Verifies a W3C VP JWT for a request: holder signature, nonce, audience, each credential, its trust and status. */
+async function verifyJwtPresentation(presentation: string, request: PresentationRequestContext, scope: VerifierScope, deps: ResponseVerifierDeps) {
   const verified = await verifyJwtVp(presentation, {
     resolveIssuerKey: deps.resolveIssuerKey,
-    nonce: session.nonce,
-    audience: session.clientId,
+    nonce: request.nonce,
+    audience: request.audience,
     clockSkewSeconds: deps.clockSkewSeconds,
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -255,38 +249,22 @@ class Results {
   }
 }
 
-/** A PE `vp_token`: one presentation, or a JSON array of them. */
-function parsePexVpToken(raw: unknown): { list: string[]; single: boolean } {
-  if (typeof raw !== 'string' || raw.length === 0) throw new PresentationError('malformed', 'vp_token is required');
-  if (!raw.startsWith('[')) return { list: [raw], single: true };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new PresentationError('malformed', 'vp_token is neither a presentation nor a JSON array of them');
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > MAX_PRESENTATIONS || !parsed.every((p) => typeof p === 'string')) {
-    throw new PresentationError('malformed', `vp_token must hold 1 to ${MAX_PRESENTATIONS} presentation strings`);
-  }
-  return { list: parsed as string[], single: false };
-}
-
 /**
- * Verifies a wallet's response for a session: every presentation (signature,
- * disclosures, key binding to this session's nonce and our client id, dates,
+ * Verifies a wallet's response to a request: every presentation (signature,
+ * disclosures, key binding to the request's nonce and our client id, dates,
  * status), issuer trust per credential type, and that the response answers
- * the session's DCQL query or presentation definition. Returns what the
+ * the request's DCQL query or presentation definition. Returns what the
  * authorization code carries.
  */
 export async function verifyVpToken(
   fields: Record<string, unknown>,
-  session: VerifierSession,
+  request: PresentationRequestContext,
   scope: VerifierScope,
   deps: ResponseVerifierDeps,
 ): Promise<Pick<AuthorizationCode, 'credentials' | 'holder'>> {
   const results = new Results();
-  if (session.presentationDefinition) {
-    const definition = session.presentationDefinition;
+  if (request.presentationDefinition) {
+    const definition = request.presentationDefinition;
     const submission = parsePresentationSubmission(fields['presentation_submission']);
     const { list, single } = parsePexVpToken(fields['vp_token']);
     const presented = new Map<string, PresentedCredential>();
@@ -294,7 +272,7 @@ export async function verifyVpToken(
       if (!SD_JWT_FORMATS.has(descriptor.format)) {
         throw new PresentationError('query_not_satisfied', `credential format ${descriptor.format.slice(0, 32)} is not supported by this verifier`);
       }
-      const verified = await verifyOne(selectSubmitted(list, single, descriptor.path), session, scope, deps);
+      const verified = await verifyOne(selectSubmitted(list, single, descriptor.path), request, scope, deps);
       presented.set(descriptor.id, { format: descriptor.format, vct: verified.vct, claims: verified.claims, holderBound: true });
       results.add(descriptor.id, verified);
     }
@@ -302,9 +280,9 @@ export async function verifyVpToken(
     return { credentials: results.credentials, holder: results.holder };
   }
 
-  const dcql = session.dcql;
+  const dcql = request.dcql;
   if (!dcql) throw new PresentationError('query_invalid', 'the session has no query');
-  const entries = parseVpToken(fields['vp_token']);
+  const entries = parseDcqlVpToken(fields['vp_token']);
   const queries = new Map(dcql.credentials.map((c) => [c.id, c]));
   const presented = new Map<string, PresentedCredential[]>();
   for (const [id, presentations] of entries) {
@@ -312,7 +290,7 @@ export async function verifyVpToken(
     if (!query) throw new PresentationError('query_not_satisfied', `the response answers a credential query "${id.slice(0, 64)}" that was not asked`);
     if (query.format === JWT_VC_FORMAT) {
       for (const presentation of presentations) {
-        const verified = await verifyJwtPresentation(presentation, session, scope, deps);
+        const verified = await verifyJwtPresentation(presentation, request, scope, deps);
         const list = presented.get(id) ?? [];
         for (const credential of verified.credentials) list.push({ format: JWT_VC_FORMAT, types: credential.types, claims: credential.claims, holderBound: true });
         presented.set(id, list);
@@ -324,7 +302,7 @@ export async function verifyVpToken(
       throw new PresentationError('query_not_satisfied', `credential format ${query.format} is not supported by this verifier`);
     }
     for (const presentation of presentations) {
-      const verified = await verifyOne(presentation, session, scope, deps);
+      const verified = await verifyOne(presentation, request, scope, deps);
       // Both typ values (dc+sd-jwt and the older vc+sd-jwt) answer either SD-JWT VC format.
       const list = presented.get(id) ?? [];
       list.push({ format: query.format, vct: verified.vct, claims: verified.claims, holderBound: true });
