@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './ids';
 export * from './entities';
+export * from './validation-issues';

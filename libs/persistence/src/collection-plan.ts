@@ -1,4 +1,4 @@
-import { GLOBAL_SCOPE, ValidationError, type ValidationIssue } from '@wallet/domain';
+import { GLOBAL_SCOPE, pointerSegment, TENANT_ID_SOURCE, ValidationError, zodValidationError } from '@wallet/domain';
 import type { z } from 'zod';
 import type { CollectionSpec, FieldValue, Filter, ListOptions } from './ports';
 
@@ -12,7 +12,7 @@ import type { CollectionSpec, FieldValue, Filter, ListOptions } from './ports';
 export const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const COLLECTION_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 /** A tenant id (see `zTenantId`) or a reserved scope starting with `_` (`GLOBAL_SCOPE`). */
-const SCOPE = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|_[a-z0-9_-]{1,62})$/;
+const SCOPE = new RegExp(`^(?:${TENANT_ID_SOURCE}|_[a-z0-9_-]{1,62})$`);
 /**
  * Ids are printable ASCII without spaces, so that every driver orders them the
  * same way (byte order) and they fit in keys and cursors. `zRecordId` and
@@ -131,11 +131,7 @@ export function prepareValue<T extends { id: string }>(spec: CollectionSpec<T>, 
   for (const key of META_KEYS) delete input[key];
   const parsed = spec.schema.safeParse(input);
   if (!parsed.success) {
-    const issues: ValidationIssue[] = parsed.error.issues.map((issue) => ({
-      path: toPointer(issue.path),
-      message: issue.message,
-    }));
-    throw new ValidationError(`invalid ${plan.name} record`, issues);
+    throw zodValidationError(`invalid ${plan.name} record`, parsed.error);
   }
   const data = parsed.data as Record<string, unknown>;
   if (!isStorableId(data['id'])) {
@@ -163,20 +159,12 @@ function checkKeys(collection: string, value: unknown, path: string): void {
     return;
   }
   for (const key of Object.keys(value)) {
-    const child = `${path}/${escapePointer(key)}`;
+    const child = `${path}/${pointerSegment(key)}`;
     if (key.includes('.') || key.startsWith('$') || key.includes('\u0000')) {
       throw invalid(`invalid ${collection} record`, child, 'object keys must not contain "." or NUL or start with "$"');
     }
     checkKeys(collection, (value as Record<string, unknown>)[key], child);
   }
-}
-
-function toPointer(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((part) => `/${escapePointer(String(part))}`).join('');
-}
-
-function escapePointer(part: string): string {
-  return part.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function isFieldValue(value: unknown): value is FieldValue {
@@ -203,7 +191,7 @@ export function normalizeFilter<T>(plan: CollectionPlan, where: Filter<T> | unde
   for (const field of Object.keys(where).sort()) {
     const value = (where as Record<string, unknown>)[field];
     if (value === undefined) continue;
-    const path = `/where/${escapePointer(field.slice(0, 64))}`;
+    const path = `/where/${pointerSegment(field.slice(0, 64))}`;
     if (!FIELD_NAME.test(field) || (plan.shape !== null && !Object.prototype.hasOwnProperty.call(plan.shape, field))) {
       throw invalid(`invalid filter on ${plan.name}`, path, 'unknown field');
     }

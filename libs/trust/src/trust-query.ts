@@ -1,4 +1,4 @@
-import { ValidationError } from '@wallet/domain';
+import { ValidationError, zodValidationError } from '@wallet/domain';
 import { jwkThumbprint } from '@wallet/crypto';
 import { createHash, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
@@ -63,10 +63,7 @@ export type TrustDecision = z.infer<typeof zTrustDecision>;
 export function parseTrustQuery(input: unknown): TrustQuery {
   const result = zTrustQuery.safeParse(input);
   if (!result.success) {
-    throw new ValidationError(
-      'invalid trust query',
-      result.error.issues.map((issue) => ({ path: `/${issue.path.join('/')}`, message: issue.message })),
-    );
+    throw zodValidationError('invalid trust query', result.error);
   }
   if (result.data.key?.type === 'x5c') {
     result.data.key.x5c.forEach((cert, i) => {

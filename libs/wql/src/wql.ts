@@ -1,4 +1,4 @@
-import { ValidationError, type ValidationIssue } from '@wallet/domain';
+import { pointerSegment, ValidationError, type ValidationIssue } from '@wallet/domain';
 
 /**
  * WQL, the Wallet Query Language of the Aries/Indy wallet design, over record
@@ -297,7 +297,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function escapePointer(part: string): string {
-  return truncate(part).replace(/~/g, '~0').replace(/\//g, '~1');
+  return pointerSegment(truncate(part));
 }
 
 function truncate(text: string): string {

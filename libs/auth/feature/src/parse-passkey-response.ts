@@ -1,4 +1,4 @@
-import { ValidationError } from '@wallet/domain';
+import { zodValidationError } from '@wallet/domain';
 import type { FieldCheck } from '@wallet/platform';
 import { z } from 'zod';
 import { untagBinary } from './tagged-binary';
@@ -50,10 +50,7 @@ export type AuthenticationResponse = z.infer<typeof zAuthenticationResponse>;
 export function parsePasskeyResponse<T>(schema: z.ZodType<T>, value: unknown, base = '/credential'): T {
   const result = schema.safeParse(untagBinary(value, base));
   if (!result.success) {
-    throw new ValidationError('the credential is malformed', result.error.issues.slice(0, 10).map((i) => ({
-      path: `${base}/${i.path.join('/')}`,
-      message: i.message,
-    })));
+    throw zodValidationError('the credential is malformed', result.error, base);
   }
   return result.data;
 }

@@ -1,6 +1,6 @@
 import type { WalletConfig } from '@wallet/config';
 import { randomToken, type KeyRing } from '@wallet/crypto';
-import { RefusalError, VersionConflictError, type RefreshToken } from '@wallet/domain';
+import { RefusalError, TENANT_ID_SOURCE, VersionConflictError, type RefreshToken } from '@wallet/domain';
 import { Collections, type Repository, type Store } from '@wallet/persistence';
 import { ACCESS_TOKEN_TYPE, AuditLog, type AccessTokenRevocations } from '@wallet/platform';
 import { createHash, randomUUID } from 'node:crypto';
@@ -13,7 +13,7 @@ export interface IssuedTokens {
   expiresIn: number;
 }
 
-const REFRESH_TOKEN = /^rt1\.([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.([A-Za-z0-9_-]{43})$/;
+const REFRESH_TOKEN = new RegExp(`^rt1\\.(${TENANT_ID_SOURCE})\\.([A-Za-z0-9_-]{43})$`);
 
 /** SHA-256 of a refresh token, base64url: its record id (the token itself is never stored). */
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');

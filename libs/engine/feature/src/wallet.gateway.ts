@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { WalletConfig } from '@wallet/config';
-import { RefusalError, isWalletError } from '@wallet/domain';
+import { RefusalError, TENANT_ID_SOURCE, isWalletError } from '@wallet/domain';
 import { describeError, EngineRequestError, EngineSession, handshakeOk, type EngineConnection, type EngineCore, type Principal } from '@wallet/engine-flows';
 import { CLOSE_CODES, parseClientFrame, type ClientMessageOf, type EngineErrorCode, type ServerMessage } from '@wallet/engine-protocol';
 import { AccessTokenVerifier, HttpMetrics, RateLimiter, TenantDirectory, WALLET_CONFIG, WebSocketEndpoint } from '@wallet/platform';
@@ -12,7 +12,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ClusterBridge } from './cluster-bridge';
 import { ENGINE_CORE } from './engine.tokens';
 
-const PATH = /^\/(?:t\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\/)?api\/v2\/wallet\/?$/;
+const PATH = new RegExp(`^/(?:t/(${TENANT_ID_SOURCE})/)?api/v2/wallet/?$`);
 /** Connections pinged per event-loop turn. */
 const PING_BATCH = 250;
 /** A connection whose unsent frames pile up past this is too slow to keep. */

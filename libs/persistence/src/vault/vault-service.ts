@@ -1,8 +1,10 @@
 import {
   LimitExceededError,
   NotFoundError,
+  pointerSegment,
   PreconditionFailedError,
   RefusalError,
+  TENANT_ID_PATTERN,
   UniqueViolationError,
   ValidationError,
   VersionConflictError,
@@ -76,7 +78,6 @@ export interface VaultBackend {
   purgeTombstones(before: string, limit: number): MaybePromise<number>;
 }
 
-const TENANT = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const SINCE = /^(0|[1-9][0-9]{0,14})$/;
 /** A tag name must not look like a WQL operator. */
@@ -235,7 +236,7 @@ export class VaultService implements VaultStore {
   }
 
   private owner(owner: VaultOwner): void {
-    if (!owner || typeof owner.tenantId !== 'string' || !TENANT.test(owner.tenantId)) {
+    if (!owner || typeof owner.tenantId !== 'string' || !TENANT_ID_PATTERN.test(owner.tenantId)) {
       throw invalid('invalid vault owner', '/tenantId', 'must be a tenant id');
     }
     if (!isStorableId(owner.userId)) throw invalid('invalid vault owner', '/userId', 'must be a record id');
@@ -268,7 +269,7 @@ export class VaultService implements VaultStore {
         issues.push({ path: `${base}/tags`, message: `at most ${this.limits.maxTagsPerRecord} tags` });
       }
       for (const name of names.slice(0, this.limits.maxTagsPerRecord + 1)) {
-        const path = `${base}/tags/${escapePointer(name.slice(0, 64))}`;
+        const path = `${base}/tags/${pointerSegment(name.slice(0, 64))}`;
         const value = tags[name];
         if (name.length === 0 || name.length > this.limits.maxTagNameLength || !TAG_NAME.test(name)) {
           issues.push({ path, message: `a tag name is 1-${this.limits.maxTagNameLength} characters and does not start with "$"` });
@@ -327,8 +328,4 @@ function toChange(row: VaultRow): VaultChange {
     return { id: row.id, category: row.category, deleted: true, version: row.version, updatedAt: row.updatedAt, seq: row.seq };
   }
   return { ...toRecord(row), deleted: false, seq: row.seq };
-}
-
-function escapePointer(part: string): string {
-  return part.replace(/~/g, '~0').replace(/\//g, '~1');
 }

@@ -4,6 +4,7 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import { STATUS_CODES } from 'node:http';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { TENANT_ID_PATTERN } from '@wallet/domain';
 import { routeProtection, type RouteProtection } from '../auth/access-token.guard';
 import { RATE_LIMIT } from '../rate-limit/rate-limit.decorator';
 import { PlatformModule } from '../platform.module';
@@ -35,7 +36,7 @@ const TENANT_HEADER = {
   required: false,
   description:
     'The tenant the request is for, before login (else `default`); the path prefix `/t/{tenant}/...` does the same. After login the access token names the tenant, and naming another is refused (403 `tenant_mismatch`).',
-  schema: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' },
+  schema: { type: 'string', pattern: TENANT_ID_PATTERN.source },
 };
 
 /** One route as Nest registers it, with what the document needs to know about it. */

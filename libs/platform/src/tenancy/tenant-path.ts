@@ -1,7 +1,5 @@
-import { DEFAULT_TENANT_ID, RefusalError, ValidationError } from '@wallet/domain';
+import { DEFAULT_TENANT_ID, RefusalError, TENANT_ID_PATTERN, ValidationError } from '@wallet/domain';
 
-/** Tenant ids as `zTenantId` defines them: 1-63 lowercase letters, digits or inner hyphens. */
-const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const TENANT_PREFIX = /^\/t\/([^/?#]*)(\/[^?#]*)?(\?.*)?$/s;
 
 /** Where the tenant a request named came from. */
@@ -22,7 +20,7 @@ export function rewriteTenantUrl(request: { url?: string }): string {
   const match = TENANT_PREFIX.exec(url);
   if (!match) return url;
   const tenant = match[1] ?? '';
-  if (!TENANT_ID.test(tenant)) return url;
+  if (!TENANT_ID_PATTERN.test(tenant)) return url;
   pathTenants.set(request, tenant);
   return `${match[2] || '/'}${match[3] ?? ''}`;
 }
@@ -48,7 +46,7 @@ export function requestedTenant(request: RequestLike): RequestedTenant {
   const header = request.headers[TENANT_HEADER];
   let fromHeader: string | undefined;
   if (header !== undefined) {
-    if (typeof header !== 'string' || !TENANT_ID.test(header)) {
+    if (typeof header !== 'string' || !TENANT_ID_PATTERN.test(header)) {
       throw new ValidationError('the X-Tenant-ID header must be one tenant id (1-63 lowercase letters, digits or inner hyphens)', [
         { path: '/headers/x-tenant-id', message: 'malformed tenant id' },
       ]);

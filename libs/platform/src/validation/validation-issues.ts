@@ -1,15 +1,11 @@
-import type { ValidationIssue } from '@wallet/domain';
+import { MAX_VALIDATION_ISSUES, pointerSegment, type ValidationIssue } from '@wallet/domain';
 import { getMetadataStorage, type ValidationError as ClassValidatorError } from 'class-validator';
 import { CHECKED_BY, checkedIssues } from './checked-by.decorator';
 
-/** At most this many issues are reported for one input (the rest are left out). */
-export const MAX_ISSUES = 20;
 /** Unknown field names named per object, and how much of each name. */
 const MAX_UNKNOWN_NAMES = 5;
 const MAX_NAME_LENGTH = 64;
 
-/** Escapes one JSON-pointer segment (RFC 6901). */
-export const pointerSegment = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
 const pointer = (segments: readonly string[]): string => `/${segments.map(pointerSegment).join('/')}`;
 
 /**
@@ -91,7 +87,7 @@ export function validationIssues(errors: readonly ClassValidatorError[], base: r
   const visit = (list: readonly ClassValidatorError[], parent: readonly string[]) => {
     const unknown: string[] = [];
     for (const error of list) {
-      if (issues.length >= MAX_ISSUES) return;
+      if (issues.length >= MAX_VALIDATION_ISSUES) return;
       const constraints = error.constraints ?? {};
       if ('whitelistValidation' in constraints) {
         unknown.push(String(error.property));
@@ -127,5 +123,5 @@ export function validationIssues(errors: readonly ClassValidatorError[], base: r
     }
   };
   visit(errors, base);
-  return issues.slice(0, MAX_ISSUES);
+  return issues.slice(0, MAX_VALIDATION_ISSUES);
 }

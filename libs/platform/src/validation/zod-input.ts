@@ -1,8 +1,7 @@
 import type { PipeTransform } from '@nestjs/common';
-import { ValidationError, type ValidationIssue } from '@wallet/domain';
+import { ValidationError, zodIssues } from '@wallet/domain';
 import { z } from 'zod';
 import type { FieldCheck } from './checked-by.decorator';
-import { MAX_ISSUES, pointerSegment } from './validation-issues';
 
 /**
  * Validates outside input against a zod schema and throws `ValidationError`
@@ -20,17 +19,6 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
   const issues = zodIssues(result.error);
   const first = issues[0];
   throw new ValidationError(`invalid ${what}${first ? `: ${first.path === '/' ? '' : `${first.path} `}${first.message}` : ''}`, issues);
-}
-
-/** A zod error's issues as `ValidationIssue`s: JSON-pointer paths (`/` is the value itself), no values echoed. */
-export function zodIssues(error: z.ZodError): ValidationIssue[] {
-  return error.issues.slice(0, MAX_ISSUES).map((issue) => ({
-    path: `/${issue.path.map((p) => pointerSegment(String(p))).join('/')}`,
-    message:
-      issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.slice(0, 5).map((k) => k.slice(0, 64)).join(', ')}`
-        : issue.message,
-  }));
 }
 
 /**

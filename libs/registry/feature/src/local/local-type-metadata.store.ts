@@ -1,4 +1,4 @@
-import { GLOBAL_SCOPE, ValidationError, VersionConflictError, type TypeMetadataRecord } from '@wallet/domain';
+import { GLOBAL_SCOPE, VersionConflictError, zodValidationError, type TypeMetadataRecord } from '@wallet/domain';
 import { Collections, type Repository, type Store } from '@wallet/persistence';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -19,10 +19,7 @@ export const zTypeMetadataDocument = z
 export function parseTypeMetadataDocument(input: unknown): Record<string, unknown> & { vct: string } {
   const result = zTypeMetadataDocument.safeParse(input);
   if (!result.success) {
-    throw new ValidationError(
-      'invalid type metadata',
-      result.error.issues.slice(0, 20).map((issue) => ({ path: `/${issue.path.join('/')}`, message: issue.message })),
-    );
+    throw zodValidationError('invalid type metadata', result.error);
   }
   return result.data;
 }
