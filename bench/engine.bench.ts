@@ -622,7 +622,7 @@ interface HandshakeResult {
   machine: string;
   rawBefore: RawEs256;
   rawAfter: RawEs256;
-  firstFailure?: string;
+  firstFailure?: string | undefined;
 }
 
 async function handshakeFrames(mint: (sub: string) => Promise<string>, count: number, prefix: string): Promise<Buffer[]> {
@@ -726,7 +726,7 @@ interface FramesAccumulator {
   opened: number;
   openSeconds: number;
   closeCpu: number;
-  firstFailure?: string;
+  firstFailure?: string | undefined;
 }
 
 /**
@@ -1407,7 +1407,7 @@ async function main(): Promise<void> {
     rmSync(servicesDir, { recursive: true, force: true });
   }
 
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['measure', 'result', 'target', 'met?'][i]!.length));
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length), ['measure', 'result', 'target', 'met?'][i]!.length));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(`\n${line(['measure', 'result', 'target', 'met?'])}\n${line(widths.map((w) => '-'.repeat(w)))}`);
   for (const row of rows) console.log(line(row));

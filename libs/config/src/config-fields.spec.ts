@@ -72,9 +72,11 @@ describe('describeConfig', () => {
 
   it('returns copies, so callers cannot change the index', () => {
     const first = describeConfig();
-    first[0].env = 'CHANGED';
+    const [head] = first;
+    if (!head) throw new Error('describeConfig() returned no settings');
+    head.env = 'CHANGED';
     (first.find((f) => f.path === 'storage.type')?.allowed ?? []).push('postgres');
-    expect(describeConfig()[0].env).toBe('WALLET_MODE');
+    expect(describeConfig()[0]?.env).toBe('WALLET_MODE');
     expect(describeConfig().find((f) => f.path === 'storage.type')?.allowed).toEqual(['memory', 'sqlite', 'mongodb']);
   });
 

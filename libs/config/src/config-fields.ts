@@ -167,13 +167,15 @@ export function suggestName(name: string, candidates: Iterable<string>): string 
 
 function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 2) return 3;
+  // Both rows hold b.length + 1 cells and every index below is inside them: `cell` only tells the checker so.
+  const cell = (row: readonly number[], j: number) => row[j] ?? Number.POSITIVE_INFINITY;
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      current[j] = Math.min(cell(previous, j) + 1, cell(current, j - 1) + 1, cell(previous, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     previous = current;
   }
-  return previous[b.length];
+  return cell(previous, b.length);
 }

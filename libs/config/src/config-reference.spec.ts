@@ -25,7 +25,7 @@ describe('docs/configuration.md', () => {
     for (const field of describeConfig()) {
       const row = settings.split('\n').find((line) => line.startsWith(`| \`${field.path}\` |`));
       expect(row).toContain(`\`${field.env}\``);
-      expect(row?.split('|')[5].trim()).toBe(field.secret ? 'yes' : '');
+      expect(row?.split('|')[5]?.trim()).toBe(field.secret ? 'yes' : '');
     }
   });
 

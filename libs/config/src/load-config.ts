@@ -98,10 +98,15 @@ interface ParsedArgv {
 function parseArgv(argv: readonly string[], issues: ConfigIssue[]): ParsedArgv {
   const values: RawValues = new Map();
   let configFile: string | undefined;
-  const takesNext = (i: number) => i + 1 < argv.length && !argv[i + 1].startsWith('--');
+  /** The argument after `i` when it is a value rather than another flag. */
+  const valueAfter = (i: number): string | undefined => {
+    const next = argv[i + 1];
+    return next !== undefined && !next.startsWith('--') ? next : undefined;
+  };
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    if (arg === undefined) continue;
     if (!arg.startsWith('--') || arg === '--') {
       // The argument itself is not shown: it may be a stray secret.
       issues.push({ path: `argument ${i + 1}`, env: undefined, message: 'unexpected argument: flags look like --storage.type=sqlite' });
@@ -113,7 +118,10 @@ function parseArgv(argv: readonly string[], issues: ConfigIssue[]): ParsedArgv {
     let inline: string | undefined = eq === -1 ? undefined : body.slice(eq + 1);
 
     if (name === 'config') {
-      if (inline === undefined && takesNext(i)) inline = argv[++i];
+      if (inline === undefined) {
+        inline = valueAfter(i);
+        if (inline !== undefined) i++;
+      }
       if (inline === undefined || inline === '') {
         issues.push({ path: 'config', env: CONFIG_FILE_ENV, message: '--config needs a file path', origin: 'flag --config' });
       } else {
@@ -124,7 +132,7 @@ function parseArgv(argv: readonly string[], issues: ConfigIssue[]): ParsedArgv {
 
     const field = FIELD_INDEX.byPath.get(name);
     if (!field) {
-      if (inline === undefined && takesNext(i)) i++; // skip its value, so it is not reported as a stray argument
+      if (inline === undefined && valueAfter(i) !== undefined) i++; // skip its value, so it is not reported as a stray argument
       const hint = suggestName(name, FIELD_INDEX.byPath.keys());
       issues.push({
         path: `--${name}`,
@@ -139,12 +147,19 @@ function parseArgv(argv: readonly string[], issues: ConfigIssue[]): ParsedArgv {
       if (field.type === 'boolean') {
         // `--server.trustProxy` alone means true; `--server.trustProxy false` also works.
         const next = argv[i + 1];
-        inline = next !== undefined && Object.hasOwn(BOOLEAN_WORDS, next.toLowerCase()) ? argv[++i] : 'true';
-      } else if (takesNext(i)) {
-        inline = argv[++i];
+        if (next !== undefined && Object.hasOwn(BOOLEAN_WORDS, next.toLowerCase())) {
+          inline = next;
+          i++;
+        } else {
+          inline = 'true';
+        }
       } else {
-        issues.push(issueFor(field, 'flag needs a value', origin));
-        continue;
+        inline = valueAfter(i);
+        if (inline === undefined) {
+          issues.push(issueFor(field, 'flag needs a value', origin));
+          continue;
+        }
+        i++;
       }
     }
     const coerced = coerce(field, inline);
@@ -257,13 +272,13 @@ function readConfigFile(file: string, issues: ConfigIssue[]): RawValues {
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
+  const dot = path.lastIndexOf('.');
   let node = target;
-  for (const key of keys.slice(0, -1)) {
+  for (const key of dot === -1 ? [] : path.slice(0, dot).split('.')) {
     if (!isPlainObject(node[key])) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
-  node[keys[keys.length - 1]] = value;
+  node[path.slice(dot + 1)] = value;
 }
 
 /** The setting an issue path points into (`server.corsOrigins.2` -> `server.corsOrigins`). */

@@ -13,15 +13,15 @@ export function redactConfig(config: WalletConfig): Record<string, unknown> {
   const copy = structuredClone(config) as unknown as Record<string, unknown>;
   for (const field of FIELD_INDEX.fields) {
     if (!field.secret) continue;
-    const keys = field.path.split('.');
+    const dot = field.path.lastIndexOf('.');
     let node: Record<string, unknown> | undefined = copy;
-    for (const key of keys.slice(0, -1)) {
+    for (const key of dot === -1 ? [] : field.path.slice(0, dot).split('.')) {
       const next: unknown = node[key];
       node = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : undefined;
       if (!node) break;
     }
     if (!node) continue;
-    const last = keys[keys.length - 1];
+    const last = field.path.slice(dot + 1);
     node[last] = node[last] === undefined || node[last] === null ? null : REDACTED;
   }
   return copy;

@@ -204,7 +204,7 @@ export class EngineSession {
   }
 
   /** Answers a failed request with a typed `error` that echoes its ids. */
-  refuse(message: { message_id?: string; flow_id?: string }, error: unknown): void {
+  refuse(message: { message_id?: string | undefined; flow_id?: string | undefined }, error: unknown): void {
     let code: EngineRequestError['code'];
     let text: string;
     let path: string | undefined;

@@ -546,7 +546,7 @@ export function runPersistenceContract(
         const pages: string[][] = [];
         let cursor: string | undefined;
         for (;;) {
-          const page = await widgets.list(scope, { limit, where, cursor });
+          const page = await widgets.list(scope, { limit, ...(where ? { where } : {}), ...(cursor === undefined ? {} : { cursor }) });
           pages.push(page.items.map((w) => w.id));
           if (page.nextCursor === null) return pages;
           expect(page.items).toHaveLength(limit);

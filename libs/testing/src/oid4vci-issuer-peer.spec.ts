@@ -75,7 +75,7 @@ const thumbprint = (jwk: Jwk | JWK) => calculateJwkThumbprint(jwk as JWK, 'sha25
 const nowS = () => Math.floor(Date.now() / 1000);
 
 async function http(url: string, init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {}) {
-  const res = await request(url, { method: init.method ?? 'GET', headers: init.headers, body: init.body });
+  const res = await request(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, body: init.body ?? null });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) as Json };
 }
@@ -142,14 +142,25 @@ async function requestCredentials(
   });
 }
 
-function credentialStrings(response: { credentials?: unknown[] }): string[] {
+function credentialStrings(response: { credentials?: unknown[] | undefined }): string[] {
   return (response.credentials ?? []).map((c) => (c as { credential: string }).credential);
 }
+
+/** The first of `items`; a test that expected one and got none fails here, saying what was missing. */
+function firstItem<T>(items: readonly T[], what: string): T {
+  const [item] = items;
+  if (item === undefined) throw new Error(`expected ${what}, got none`);
+  return item;
+}
+
+/** The issuer-signed JWT of an SD-JWT (the part before the first `~`). */
+const issuerJwt = (sdJwt: string) => firstItem(sdJwt.split('~'), 'an issuer-signed JWT');
+const authorizationServer = (md: IssuerMetadataResult) => firstItem(md.authorizationServers, 'an authorization server');
 
 /** Verifies an SD-JWT VC with @sd-jwt against the key the peer publishes at /.well-known/jwt-vc-issuer. */
 async function verifySdJwt(peer: TestIssuer, credential: string) {
   const { jwks } = (await http(`${peer.url}/.well-known/jwt-vc-issuer`)).json() as { jwks: { keys: Array<JWK & { kid: string }> } };
-  const header = decodeProtectedHeader(credential.split('~')[0]);
+  const header = decodeProtectedHeader(issuerJwt(credential));
   const jwk = jwks.keys.find((k) => k.kid === header.kid)!;
   const verified = await new SDJwtVcInstance({ hasher: digest, verifier: await ES256.getVerifier(jwk) }).verify(credential);
   return { header: verified.header, payload: verified.payload as Json & { cnf: { jwk: JWK } } };
@@ -190,7 +201,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     expect(md.credentialIssuer.batch_credential_issuance).toBeUndefined();
     expect(md.credentialIssuer.credential_response_encryption).toBeUndefined();
     expect(md.credentialIssuer.deferred_credential_endpoint).toBeUndefined();
-    const [as] = md.authorizationServers;
+    const as = authorizationServer(md);
     expect(as).toMatchObject({
       issuer: peer.url,
       pushed_authorization_request_endpoint: `${peer.url}/par`,
@@ -224,11 +235,11 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     expect(token.accessTokenResponse.c_nonce).toBeUndefined();
     expect(decodeJwt({ jwt: accessToken }).payload).toMatchObject({ iss: peer.url, aud: peer.url });
 
-    const [proof] = await proofs(md, 'pid_sd_jwt', [holder]);
+    const proof = firstItem(await proofs(md, 'pid_sd_jwt', [holder]), 'a proof');
     const send = () =>
       client.retrieveCredentials({ issuerMetadata: md, credentialConfigurationId: 'pid_sd_jwt', accessToken, proofs: { jwt: [proof] } });
     const pid = await send();
-    const [credential] = credentialStrings(pid.credentialResponse);
+    const credential = firstItem(credentialStrings(pid.credentialResponse), 'a credential');
     expect(typeof pid.credentialResponse.notification_id).toBe('string');
     const { header, payload } = await verifySdJwt(peer, credential);
     expect(header).toMatchObject({ typ: 'dc+sd-jwt', alg: 'ES256', kid: 'issuer-key-1' });
@@ -241,7 +252,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     expect([replay.status, replay.body.error]).toEqual([400, 'invalid_nonce']);
 
     const mdl = await requestCredentials(md, accessToken, 'mdl_mdoc', [holder]);
-    const [mdoc] = credentialStrings(mdl.credentialResponse);
+    const mdoc = firstItem(credentialStrings(mdl.credentialResponse), 'a credential');
     expect(mdoc).toMatch(/^[\w-]+$/);
     const decoded = JSON.parse(Buffer.from(mdoc, 'base64url').toString('utf8')) as { docType: string; deviceKey: JWK };
     expect(decoded.docType).toBe('org.iso.18013.5.1.mDL');
@@ -276,6 +287,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const md = await client.resolveIssuerMetadata(peer.url);
     expect(md.credentialIssuer.nonce_endpoint).toBeUndefined();
 
+    if (txCode === undefined) throw new Error('expected a tx_code with the offer');
     const wrongCode = txCode === '0000' ? '1111' : '0000';
     const wrong = await refusal(
       client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer: offer, issuerMetadata: md, txCode: wrongCode }),
@@ -294,9 +306,9 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     });
     expect(result.credentialResponse.c_nonce).toEqual(expect.any(String));
     expect(result.credentialResponse.c_nonce).not.toBe(firstNonce);
-    const [vc] = credentialStrings(result.credentialResponse);
+    const vc = firstItem(credentialStrings(result.credentialResponse), 'a credential');
     const { jwks } = (await http(`${peer.url}/.well-known/jwt-vc-issuer`)).json() as { jwks: { keys: JWK[] } };
-    const { payload, protectedHeader } = await jwtVerify(vc, await importJWK(jwks.keys[0], 'ES256'), { issuer: peer.url });
+    const { payload, protectedHeader } = await jwtVerify(vc, await importJWK(firstItem(jwks.keys, 'an issuer key'), 'ES256'), { issuer: peer.url });
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'JWT', kid: 'issuer-key-1' });
     expect(payload.sub).toBeUndefined();
     expect(payload.vc).toMatchObject({
@@ -321,7 +333,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const offer = await parClient.resolveCredentialOffer(link);
     expect(offer.grants).toEqual({ authorization_code: { issuer_state: 'issuer-state-1' } });
     const md = await parClient.resolveIssuerMetadata(peer.url);
-    expect(md.authorizationServers[0].require_pushed_authorization_requests).toBe(true);
+    expect(authorizationServer(md).require_pushed_authorization_requests).toBe(true);
 
     const started = await parClient.initiateAuthorization({
       credentialOffer: offer,
@@ -331,6 +343,8 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
       scope: 'pid',
     });
     if (started.authorizationFlow !== 'Oauth2Redirect') throw new Error('expected a redirect flow');
+    const pkceCodeVerifier = started.pkce?.codeVerifier;
+    if (pkceCodeVerifier === undefined) throw new Error('expected the client to use PKCE');
     const authorizationUrl = new URL(started.authorizationRequestUrl);
     expect(authorizationUrl.origin + authorizationUrl.pathname).toBe(`${peer.url}/authorize`);
     expect(authorizationUrl.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
@@ -343,7 +357,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     expect(location.startsWith(`${redirectUri}?`)).toBe(true);
     const callback = parClient.parseAndVerifyAuthorizationResponseRedirectUrl({
       url: location,
-      authorizationServerMetadata: md.authorizationServers[0],
+      authorizationServerMetadata: authorizationServer(md),
     });
     expect(callback).toMatchObject({ iss: peer.url });
     if (!('code' in callback) || typeof callback.code !== 'string') throw new Error('expected a code');
@@ -354,7 +368,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
       credentialOffer: offer,
       issuerMetadata: md,
       authorizationCode: callback.code,
-      pkceCodeVerifier: started.pkce?.codeVerifier,
+      pkceCodeVerifier,
       redirectUri,
     });
     expect(token.accessTokenResponse.token_type).toBe('Bearer');
@@ -364,7 +378,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
         credentialOffer: offer,
         issuerMetadata: md,
         authorizationCode: callback.code,
-        pkceCodeVerifier: started.pkce?.codeVerifier,
+        pkceCodeVerifier,
         redirectUri,
       }),
     );
@@ -375,20 +389,20 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
       accessToken: token.accessTokenResponse.access_token,
       proofs: { jwt: await proofs(md, 'pid_sd_jwt', [holder]) },
     });
-    const { payload } = await verifySdJwt(peer, credentialStrings(pid.credentialResponse)[0]);
+    const { payload } = await verifySdJwt(peer, firstItem(credentialStrings(pid.credentialResponse), 'a credential'));
     expect(await thumbprint(payload.cnf.jwk)).toBe(await thumbprint(holder.publicJwk));
 
     // Openid4vciClient 0.4.6 drops `state` (even from additionalRequestPayload), so these go through Oauth2Client.
     const parOauth2Client = new Oauth2Client({ callbacks: walletCallbacks(clientAuthenticationNone({ clientId: 'wallet-app' })) });
     const codeFor = async () => {
       const next = await parOauth2Client.createAuthorizationRequestUrl({
-        authorizationServerMetadata: md.authorizationServers[0],
+        authorizationServerMetadata: authorizationServer(md),
         clientId: 'wallet-app',
         redirectUri,
         scope: 'pid',
         state: 'wallet-state',
         resource: peer.url,
-        pkceCodeVerifier: started.pkce?.codeVerifier,
+        pkceCodeVerifier,
       });
       const answer = await http(next.authorizationRequestUrl);
       const back = new URL(String(answer.headers.location));
@@ -411,7 +425,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
         credentialOffer: offer,
         issuerMetadata: md,
         authorizationCode: await codeFor(),
-        pkceCodeVerifier: started.pkce?.codeVerifier,
+        pkceCodeVerifier,
         redirectUri: 'http://127.0.0.1:1/elsewhere',
       }),
     );
@@ -433,7 +447,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
   it('authorization code without PAR takes query parameters, and refuses PKCE plain', async () => {
     const peer = await start({ par: false });
     const md = await client.resolveIssuerMetadata(peer.url);
-    expect(md.authorizationServers[0].pushed_authorization_request_endpoint).toBeUndefined();
+    expect(authorizationServer(md).pushed_authorization_request_endpoint).toBeUndefined();
     const base = { response_type: 'code', client_id: 'wallet-app', redirect_uri: 'http://127.0.0.1:1/cb', scope: 'pid', state: 's1' };
     const authorize = (params: Record<string, string>) =>
       http(`${peer.url}/authorize?${new URLSearchParams({ ...base, code_challenge: 'a'.repeat(43), ...params })}`);
@@ -485,7 +499,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     expect([byConfiguration.status, byConfiguration.json().error]).toEqual([400, 'invalid_credential_request']);
     const byIdentifier = await ask({ credential_identifier: 'diploma_jwt' });
     expect(byIdentifier.status).toBe(200);
-    const [{ credential }] = byIdentifier.json().credentials as Array<{ credential: string }>;
+    const { credential } = firstItem(byIdentifier.json().credentials as Array<{ credential: string }>, 'a credential');
     expect(decodeJwt({ jwt: credential }).payload).toMatchObject({ iss: peer.url });
   });
 
@@ -505,8 +519,13 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
         scope: 'pid',
         dpop: { signer: dpopKey.signer },
       });
+      if (!started.pkce) throw new Error('expected the client to use PKCE');
       const answer = await http(started.authorizationRequestUrl);
-      return { started, code: new URL(String(answer.headers.location)).searchParams.get('code')! };
+      return {
+        started,
+        pkceCodeVerifier: started.pkce.codeVerifier,
+        code: new URL(String(answer.headers.location)).searchParams.get('code')!,
+      };
     };
     const first = await authorizeOnce();
     expect(peer.requests.filter((r) => r.path === '/par').map((r) => [r.status, r.dpop])).toEqual([
@@ -519,7 +538,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
         credentialOffer: offer,
         issuerMetadata: md,
         authorizationCode: first.code,
-        pkceCodeVerifier: first.started.pkce?.codeVerifier,
+        pkceCodeVerifier: first.pkceCodeVerifier,
         redirectUri,
         dpop: { signer: thief.signer },
       }),
@@ -531,7 +550,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
       credentialOffer: offer,
       issuerMetadata: md,
       authorizationCode: second.code,
-      pkceCodeVerifier: second.started.pkce?.codeVerifier,
+      pkceCodeVerifier: second.pkceCodeVerifier,
       redirectUri,
       dpop: second.started.dpop ?? { signer: dpopKey.signer },
     });
@@ -546,13 +565,13 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const dpopKey = await walletKey();
     const holder = await walletKey();
     const { md, token, accessToken } = await preAuthorized(peer, { dpopKey });
-    expect(md.authorizationServers[0].dpop_signing_alg_values_supported).toEqual(['ES256']);
+    expect(authorizationServer(md).dpop_signing_alg_values_supported).toEqual(['ES256']);
     expect(token.accessTokenResponse.token_type).toBe('DPoP');
     expect(decodeJwt({ jwt: accessToken }).payload).toMatchObject({ cnf: { jkt: await thumbprint(dpopKey.publicJwk) } });
     const asNonce = token.dpop?.nonce;
     expect(asNonce).toEqual(expect.any(String));
 
-    const dpop = { signer: dpopKey.signer, nonce: asNonce };
+    const dpop: RequestDpopOptions = { signer: dpopKey.signer, ...(asNonce === undefined ? {} : { nonce: asNonce }) };
     const result = await requestCredentials(md, accessToken, 'pid_sd_jwt', [holder], dpop);
     expect(credentialStrings(result.credentialResponse)).toHaveLength(1);
     const rsNonce = result.dpop?.nonce;
@@ -644,7 +663,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
       expect(pending).toMatchObject({ status: 400, body: { error: 'issuance_pending', interval: 1 } });
     }
     const done = await poll();
-    const [credential] = credentialStrings(done.deferredCredentialResponse);
+    const credential = firstItem(credentialStrings(done.deferredCredentialResponse), 'a credential');
     const { payload } = await verifySdJwt(peer, credential);
     expect(await thumbprint(payload.cnf.jwk)).toBe(await thumbprint(holder.publicJwk));
     expect(peer.issued).toEqual([credential]);
@@ -690,7 +709,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const firstRefresh = token.accessTokenResponse.refresh_token!;
     const refresh = (refreshToken: string, signer?: JwtSignerJwk) =>
       oauth2Client.retrieveRefreshTokenAccessToken({
-        authorizationServerMetadata: md.authorizationServers[0],
+        authorizationServerMetadata: authorizationServer(md),
         refreshToken,
         ...(signer ? { dpop: { signer } } : {}),
       });
@@ -723,18 +742,16 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const holder = await walletKey();
     const { md, accessToken } = await preAuthorized(peer, { configurationIds: ['pid_sd_jwt', 'diploma_jwt'] });
     const issue = async (configurationId = 'pid_sd_jwt') =>
-      credentialStrings(
-        (await requestCredentials(md, accessToken, configurationId, [holder])).credentialResponse,
-      )[0];
+      firstItem(credentialStrings((await requestCredentials(md, accessToken, configurationId, [holder])).credentialResponse), 'a credential');
     const holderThumbprint = await thumbprint(holder.publicJwk);
 
     peer.tamper('signature');
     const badSignature = await issue();
-    expect(decodeProtectedHeader(badSignature.split('~')[0]).kid).toBe('issuer-key-1');
+    expect(decodeProtectedHeader(issuerJwt(badSignature)).kid).toBe('issuer-key-1');
     await expect(verifySdJwt(peer, badSignature)).rejects.toThrow();
     const badVc = await issue('diploma_jwt');
     const { jwks } = (await http(`${peer.url}/.well-known/jwt-vc-issuer`)).json() as { jwks: { keys: JWK[] } };
-    await expect(compactVerify(badVc, await importJWK(jwks.keys[0], 'ES256'))).rejects.toThrow(/signature/);
+    await expect(compactVerify(badVc, await importJWK(firstItem(jwks.keys, 'an issuer key'), 'ES256'))).rejects.toThrow(/signature/);
 
     peer.tamper('cnf');
     const otherKey = (await verifySdJwt(peer, await issue())).payload;
@@ -745,7 +762,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
 
     peer.tamper('expired');
     const expired = await issue();
-    const expiredPayload = JSON.parse(Buffer.from(expired.split('~')[0].split('.')[1], 'base64url').toString('utf8')) as { exp: number };
+    const expiredPayload = JSON.parse(Buffer.from(firstItem(issuerJwt(expired).split('.').slice(1), 'a JWT payload'), 'base64url').toString('utf8')) as { exp: number };
     expect(expiredPayload.exp).toBeLessThan(nowS());
     await expect(verifySdJwt(peer, expired)).rejects.toThrow();
 
@@ -786,7 +803,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     expect(protectedHeader).toMatchObject({ alg: 'ECDH-ES', enc: 'A256GCM', kid: 'wallet-enc-1' });
     const body = JSON.parse(new TextDecoder().decode(plaintext)) as { credentials: Array<{ credential: string }>; notification_id: string };
     expect(typeof body.notification_id).toBe('string');
-    const { payload } = await verifySdJwt(peer, body.credentials[0].credential);
+    const { payload } = await verifySdJwt(peer, firstItem(body.credentials, 'a credential').credential);
     expect(await thumbprint(payload.cnf.jwk)).toBe(await thumbprint(holder.publicJwk));
 
     const badEnc = await http(`${peer.url}/credential`, {
@@ -806,6 +823,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const root = new X509Certificate(peer.trustedRootPem!);
     const verifyChain = (x5c: string[]) => {
       const [leaf, intermediate] = x5c.map((der) => new X509Certificate(Buffer.from(der, 'base64')));
+      if (!leaf || !intermediate) throw new Error(`expected a leaf and an intermediate certificate, got ${x5c.length}`);
       expect(leaf.verify(intermediate.publicKey)).toBe(true);
       expect(intermediate.verify(root.publicKey)).toBe(true);
       expect(leaf.subjectAltName).toContain('IP Address:127.0.0.1');
@@ -826,8 +844,8 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const holder = await walletKey();
     const { md, accessToken } = await preAuthorized(peer);
     const result = await requestCredentials(md, accessToken, 'pid_sd_jwt', [holder]);
-    const [credential] = credentialStrings(result.credentialResponse);
-    const header = decodeProtectedHeader(credential.split('~')[0]);
+    const credential = firstItem(credentialStrings(result.credentialResponse), 'a credential');
+    const header = decodeProtectedHeader(issuerJwt(credential));
     expect(header.kid).toBeUndefined();
     const leaf = verifyChain(header.x5c!);
     const verifier = await ES256.getVerifier((leaf.publicKey.export({ format: 'jwk' }) as JWK) as never);
@@ -841,7 +859,7 @@ describe('startTestIssuer (OpenID4VCI issuer peer)', () => {
     const holder = await walletKey();
     const { md, accessToken } = await preAuthorized(peer, { configurationIds: ['diploma_jwt'] });
     const result = await requestCredentials(md, accessToken, 'diploma_jwt', [holder]);
-    const [vc] = credentialStrings(result.credentialResponse);
+    const vc = firstItem(credentialStrings(result.credentialResponse), 'a credential');
     const header = decodeProtectedHeader(vc);
     const did = String(header.kid).replace(/#0$/, '');
     expect(header.kid).toBe(`${did}#0`);

@@ -155,7 +155,7 @@ const verifyJwt: VerifyJwtCallback = async (signer, { compact }) => {
   let jwk: Jwk | undefined;
   if (signer.method === 'jwk') jwk = signer.publicJwk;
   else if (signer.method === 'did' && signer.didUrl.startsWith('did:jwk:')) {
-    jwk = JSON.parse(Buffer.from(signer.didUrl.slice('did:jwk:'.length).split('#')[0], 'base64url').toString('utf8')) as Jwk;
+    jwk = JSON.parse(Buffer.from((signer.didUrl.slice('did:jwk:'.length).split('#', 1)[0] ?? ''), 'base64url').toString('utf8')) as Jwk;
   }
   if (!jwk || signer.alg !== 'ES256') return { verified: false };
   try {
@@ -392,7 +392,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
    * What the libraries leave out of DPoP (they check signature, htm, htu, ath and jkt): iat freshness,
    * jti replay (RFC 9449 §11.1) and server nonces (§8 at the AS, §9 at the resource server).
    */
-  function dpopProblem(payload: { iat?: number; jti?: string; nonce?: unknown }, where: 'as' | 'rs') {
+  function dpopProblem(payload: { iat?: number | undefined; jti?: string | undefined; nonce?: unknown }, where: 'as' | 'rs') {
     if (typeof payload.iat !== 'number' || Math.abs(nowS() - payload.iat) > DPOP_IAT_WINDOW_S) {
       return { error: 'invalid_dpop_proof', description: 'DPoP proof iat is not recent' };
     }
@@ -564,7 +564,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
     const fromScope = String(request.scope ?? '')
       .split(' ')
       .flatMap((scope) =>
-        configurationIds.filter((id) => scope && credentialIssuerMetadata.credential_configurations_supported[id].scope === scope),
+        configurationIds.filter((id) => scope && credentialIssuerMetadata.credential_configurations_supported[id]?.scope === scope),
       );
     let authorizationDetails: Json[] | undefined;
     if (request.authorization_details !== undefined) {
@@ -670,7 +670,11 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
     const parsed = as.parseAccessTokenRequest({ request: ctx.request, accessTokenRequest: form });
     const challenge = await checkAsDpop(ctx);
     if (challenge) return challenge;
-    const dpop = { jwt: parsed.dpop?.jwt, required: dpopMode !== false, allowedSigningAlgs: ['ES256'] };
+    const dpop = {
+      ...(parsed.dpop?.jwt === undefined ? {} : { jwt: parsed.dpop.jwt }),
+      required: dpopMode !== false,
+      allowedSigningAlgs: ['ES256'],
+    };
     const common = { accessTokenRequest: parsed.accessTokenRequest, request: ctx.request, authorizationServerMetadata: asMetadata };
     const { grant } = parsed;
     let sessionId: string;
@@ -684,7 +688,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
         ...common,
         grant,
         expectedPreAuthorizedCode: grant.preAuthorizedCode,
-        expectedTxCode: entry.txCode,
+        ...(entry.txCode === undefined ? {} : { expectedTxCode: entry.txCode }),
         dpop,
       });
       // Consumed only on success, so a mistyped tx_code can be retried.
@@ -707,7 +711,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
         grant,
         expectedCode: grant.code,
         pkce: {
-          codeVerifier: parsed.pkceCodeVerifier,
+          ...(parsed.pkceCodeVerifier === undefined ? {} : { codeVerifier: parsed.pkceCodeVerifier }),
           codeChallenge: entry.codeChallenge,
           codeChallengeMethod: PkceCodeChallengeMethod.S256,
         },
@@ -902,9 +906,9 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
     // The libraries compare DPoP htu with this URL, so it is the public one without the query.
     const request: RequestLike = { method: method as HttpMethod, url: `${url}${target.pathname}`, headers };
     const ctx: Ctx = { query: target.searchParams, headers, body, request };
-    const offerMatch = /^\/offers\/([\w-]+)$/.exec(target.pathname);
-    if (method === 'GET' && offerMatch) {
-      const offer = offersByReference.get(offerMatch[1]);
+    const offerId = /^\/offers\/([\w-]+)$/.exec(target.pathname)?.[1];
+    if (method === 'GET' && offerId !== undefined) {
+      const offer = offersByReference.get(offerId);
       return offer ? json(200, offer) : json(404, { error: 'not_found', error_description: 'Unknown offer' });
     }
     const route = routes[`${method} ${target.pathname}`];

@@ -14,10 +14,9 @@ const http: TrustHttpClient = {
   async fetch(url, init) {
     const response = await request(url, {
       method: init.method ?? 'GET',
-      headers: init.headers,
-      body: init.body,
-      headersTimeout: init.timeoutMs,
-      bodyTimeout: init.timeoutMs,
+      headers: init.headers ?? {},
+      body: init.body ?? null,
+      ...(init.timeoutMs === undefined ? {} : { headersTimeout: init.timeoutMs, bodyTimeout: init.timeoutMs }),
     });
     const text = await response.body.text();
     return { status: response.statusCode, json: () => JSON.parse(text) as unknown };

@@ -33,8 +33,8 @@ export type TrustPolicy = 'pdp' | 'always' | 'never' | 'allowList';
 export interface TrustEvaluatorOptions {
   /** See the `trust.policy` configuration key. */
   policy: TrustPolicy;
-  /** Default PDP base URL. */
-  pdpUrl?: string;
+  /** Default PDP base URL; absent or undefined: none. */
+  pdpUrl?: string | undefined;
   /** Entity ids, optionally prefixed with a role and a space. */
   allowList?: readonly string[];
   timeoutMs?: number;

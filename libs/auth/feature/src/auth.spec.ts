@@ -132,7 +132,7 @@ describe('passkey registration and login', () => {
     const bad = await bob.assert();
     const response = bad.credential['response'] as Record<string, string>;
     const signature = Buffer.from(response['signature']!, 'base64url');
-    signature[signature.length - 1] ^= 1;
+    signature.writeUInt8(signature.readUInt8(signature.length - 1) ^ 1, signature.length - 1);
     const badSig = await bob.call('POST', '/user/login-webauthn-finish', {
       body: { challengeId: bad.challengeId, credential: { ...bad.credential, response: { ...response, signature: signature.toString('base64url') } } },
     });
@@ -330,6 +330,7 @@ describe('tokens', () => {
   it('signs ES256 at+jwt access tokens with the claims other services check', async () => {
     const session = await client().registered();
     const [header, payload] = session.appToken.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part!, 'base64url').toString()) as Record<string, unknown>);
+    if (!payload) throw new Error('the access token has no payload');
     expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: expect.any(String) });
     expect(payload).toMatchObject({ iss: 'urn:wallet:auth', aud: 'urn:wallet:api', sub: session.uuid, tenant: 'default', jti: expect.any(String), sid: expect.any(String) });
     expect((payload['exp'] as number) - (payload['iat'] as number)).toBe(900);

@@ -16,7 +16,7 @@ export interface AssertionResponse {
   id: string;
   rawId: string;
   type: string;
-  response: { clientDataJSON: string; authenticatorData: string; signature: string; userHandle?: string | null };
+  response: { clientDataJSON: string; authenticatorData: string; signature: string; userHandle?: string | null | undefined };
 }
 
 export interface AssertionExpectations {

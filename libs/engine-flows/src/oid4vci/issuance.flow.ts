@@ -662,7 +662,10 @@ function dpopState(authorizationServer: AuthorizationServerMetadata): DpopState 
   return Array.isArray(algs) && algs.length > 0 ? { algs } : null;
 }
 
-function tokenResult(response: { access_token: string; token_type: string; refresh_token?: string; c_nonce?: string }, authorizationServer: string): TokenResult {
+function tokenResult(
+  response: { access_token: string; token_type: string; refresh_token?: string | undefined; c_nonce?: string | undefined },
+  authorizationServer: string,
+): TokenResult {
   return {
     accessToken: response.access_token,
     tokenType: response.token_type,

@@ -59,7 +59,7 @@ export interface LibraryCallbacks {
 
 function callbacks(options: LibraryCallbacks): Omit<CallbackContext, 'verifyJwt' | 'decryptJwe' | 'encryptJwe'> {
   return {
-    fetch: options.fetch as CallbackContext['fetch'],
+    fetch: options.fetch as NonNullable<CallbackContext['fetch']>,
     hash: hashCallback,
     generateRandom: (bytes) => new Uint8Array(randomBytes(bytes)),
     signJwt: options.sign,

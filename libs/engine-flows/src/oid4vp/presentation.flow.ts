@@ -137,7 +137,7 @@ export class PresentationFlow implements FlowDefinition {
   private client(): Openid4vpClient {
     return new Openid4vpClient({
       callbacks: {
-        fetch: this.fetch() as CallbackContext['fetch'],
+        fetch: this.fetch() as NonNullable<CallbackContext['fetch']>,
         encryptJwe,
         hash: () => {
           throw new Error('not used');

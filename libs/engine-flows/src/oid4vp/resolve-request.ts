@@ -157,7 +157,7 @@ export async function resolveRequest(link: string, tenantId: string, deps: Reque
   };
   const client = new Openid4vpClient({
     callbacks: {
-      fetch: fetch as CallbackContext['fetch'],
+      fetch: fetch as NonNullable<CallbackContext['fetch']>,
       hash: (data, alg) => new Uint8Array(createHash(alg === HashAlgorithm.Sha384 ? 'sha384' : alg === HashAlgorithm.Sha512 ? 'sha512' : 'sha256').update(data).digest()),
       verifyJwt,
       // Encrypted request objects are not requested by this wallet (no key is published for them).

@@ -12,14 +12,14 @@ export interface SignedMetadataStatus {
   /** True when the `signed_metadata` JWT verified and its values were applied. */
   verified: boolean;
   /** Why it did not verify. */
-  error?: string;
+  error?: string | undefined;
 }
 
 export interface AuthorizationServerMetadata {
   issuer: string;
   metadata: Record<string, unknown> | null;
   /** Why it could not be fetched; the rest of the answer still stands. */
-  error?: string;
+  error?: string | undefined;
 }
 
 export interface IssuerMetadataResult {
