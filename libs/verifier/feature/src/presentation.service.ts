@@ -5,6 +5,7 @@ import { WALLET_CONFIG } from '@wallet/platform';
 import { PresentationError } from '@wallet/protocol';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
 import { OAuthError } from './oauth-error';
+import { VERIFIER_CLOCK, type Clock } from './verifier-clock';
 import { createRequestSigner, type ClientIdPrefix, type RequestSigner } from './request-signer';
 import { verifierBaseUrl } from './verifier-base-url';
 import { VERIFIER_REQUEST_KEYS } from './verifier-keys';
@@ -58,6 +59,7 @@ export class PresentationService {
     @Inject(VerifierSessions) private readonly sessions: VerifierSessions,
     @Inject(VERIFIER_REQUEST_KEYS) private readonly requestKeys: KeyRing,
     @Inject(RESPONSE_VERIFIER_DEPS) private readonly verifyDeps: ResponseVerifierDeps,
+    @Inject(VERIFIER_CLOCK) private readonly now: Clock,
   ) {}
 
   private signer(prefix: ClientIdPrefix): RequestSigner {
@@ -118,7 +120,7 @@ export class PresentationService {
       const { privateKey } = await generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
       responseDecryptionJwk = { ...(await exportJWK(privateKey)), kid: id, alg: 'ECDH-ES', use: 'enc' };
     }
-    const now = Date.now();
+    const now = this.now().getTime();
     const session: VerifierSession = {
       id,
       serviceId: service.id,
@@ -192,7 +194,7 @@ export class PresentationService {
   }
 
   private signRequest(session: VerifierSession, signer: RequestSigner, walletNonce: string | null): Promise<string> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.now().getTime() / 1000);
     const payload: JWTPayload = {
       ...this.requestParameters(session),
       aud: 'https://self-issued.me/v2',
@@ -206,7 +208,7 @@ export class PresentationService {
   /** The signed request object for `request_uri` (GET), or with the wallet's nonce (`request_uri_method=post`). */
   async requestObject(id: string, walletNonce: string | null): Promise<string> {
     const session = await this.sessions.get(id);
-    if (!session || Date.parse(session.expiresAt) <= Date.now()) throw new OAuthError(404, 'invalid_request_uri', 'the request does not exist or has expired');
+    if (!session || Date.parse(session.expiresAt) <= this.now().getTime()) throw new OAuthError(404, 'invalid_request_uri', 'the request does not exist or has expired');
     if (session.requestMode !== 'byReference') throw new OAuthError(400, 'invalid_request_uri', 'this request was not issued by reference');
     if (walletNonce !== null && !/^[\x21-\x7e]{1,256}$/.test(walletNonce)) throw new OAuthError(400, 'invalid_request', 'wallet_nonce is malformed');
     try {
@@ -253,7 +255,7 @@ export class PresentationService {
       session = await this.sessions.get(state);
       if (session?.responseMode === 'direct_post.jwt') throw new OAuthError(400, 'invalid_request', 'this session requires an encrypted response (direct_post.jwt)');
     }
-    if (!session || Date.parse(session.expiresAt) <= Date.now()) throw new OAuthError(400, 'invalid_request', 'the session does not exist or has expired');
+    if (!session || Date.parse(session.expiresAt) <= this.now().getTime()) throw new OAuthError(400, 'invalid_request', 'the session does not exist or has expired');
     if (!(await this.sessions.claimResponse(session.id))) throw new OAuthError(400, 'invalid_request', 'this session was already answered');
 
     if (typeof fields['error'] === 'string') {

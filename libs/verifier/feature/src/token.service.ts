@@ -7,6 +7,7 @@ import type { JWTPayload } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { OAuthError } from './oauth-error';
 import { verifierBaseUrl } from './verifier-base-url';
+import { VERIFIER_CLOCK, type Clock } from './verifier-clock';
 import {
   assertionIssuer,
   CLIENT_ASSERTION_ALGS,
@@ -46,8 +47,9 @@ export class TokenService {
     @Inject(VERIFIER_TOKEN_KEYS) private readonly tokenKeys: KeyRing,
     @Inject(WALLET_CACHE) cache: Cache,
     @Inject(RESPONSE_VERIFIER_DEPS) private readonly verifyDeps: ResponseVerifierDeps,
+    @Inject(VERIFIER_CLOCK) now: Clock,
   ) {
-    this.grants = new VerifierGrants(cache, config.verifier.sessionTtlMs);
+    this.grants = new VerifierGrants(cache, config.verifier.sessionTtlMs, now);
   }
 
   /** A fresh single-use nonce for the `vp_token` grant and token exchange (`POST /services/{id}/nonce`). */

@@ -28,6 +28,7 @@ import { VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE, VERIFIER_TOKEN_KEYS, V
 import { VerifierJwksController } from './verifier-jwks.controller';
 import { VerifierServices } from './verifier-services';
 import { VerifierSessions } from './verifier-sessions';
+import { systemClock, VERIFIER_CLOCK, type Clock } from './verifier-clock';
 
 const VERIFIER_PDP_CLIENT = Symbol('VERIFIER_PDP_CLIENT');
 /** The presentation verification threads, or null with `verifier.verificationWorkers: 0`. */
@@ -120,6 +121,8 @@ class PresentationWorkersCloser implements OnModuleDestroy {
   ],
   controllers: [VerifierJwksController, VerifierFrontendController, VerifierTokenController],
   providers: [
+    // Tests override this provider to freeze time.
+    { provide: VERIFIER_CLOCK, useValue: systemClock },
     { provide: VERIFIER_FETCH, inject: [OutboundClient], useFactory: (client: OutboundClient) => outboundFetch(client) },
     {
       provide: VERIFIER_PDP_CLIENT,
@@ -157,15 +160,15 @@ class PresentationWorkersCloser implements OnModuleDestroy {
     WalletResponseLeanRoute,
     {
       provide: VerifierSessions,
-      inject: [WALLET_CACHE, WALLET_CONFIG],
-      useFactory: (cache: Cache, config: WalletConfig) =>
-        new VerifierSessions(cache, { sessionMs: config.verifier.sessionTtlMs, codeMs: config.verifier.codeTtlMs }),
+      inject: [WALLET_CACHE, WALLET_CONFIG, VERIFIER_CLOCK],
+      useFactory: (cache: Cache, config: WalletConfig, now: Clock) =>
+        new VerifierSessions(cache, { sessionMs: config.verifier.sessionTtlMs, codeMs: config.verifier.codeTtlMs }, now),
     },
     {
       // What every presentation check needs, the same for every request: the browser flow's and the token endpoint's.
       provide: RESPONSE_VERIFIER_DEPS,
-      inject: [WALLET_CONFIG, VERIFIER_FETCH, WALLET_CACHE, TrustEvaluator, PRESENTATION_WORKERS],
-      useFactory: (config: WalletConfig, fetch: VerifierFetch, cache: Cache, trust: TrustEvaluator, workers: PresentationWorkers | null): ResponseVerifierDeps => {
+      inject: [WALLET_CONFIG, VERIFIER_FETCH, WALLET_CACHE, TrustEvaluator, PRESENTATION_WORKERS, VERIFIER_CLOCK],
+      useFactory: (config: WalletConfig, fetch: VerifierFetch, cache: Cache, trust: TrustEvaluator, workers: PresentationWorkers | null, now: Clock): ResponseVerifierDeps => {
         const trustedRoots = config.verifier.trustedRootsFile ? [readFileSync(config.verifier.trustedRootsFile, 'utf8')] : [];
         // http issuers only where the outbound guard allows http at all (development and tests on loopback).
         const resolveIssuerKey = createIssuerKeyResolver({ trustedRoots, fetch, allowHttpIssuers: config.outbound.allowHttp });
@@ -177,6 +180,7 @@ class PresentationWorkersCloser implements OnModuleDestroy {
           trust,
           statusListTtlMs: config.verifier.statusListCacheTtlMs,
           clockSkewSeconds: config.verifier.clockSkewSeconds,
+          now,
         };
       },
     },

@@ -124,6 +124,37 @@ describeRedis('on Redis', () => {
   });
 });
 
+describe('VerifierGrants on a frozen clock', () => {
+  it('ends a refresh-token family and refuses a client assertion by the injected clock, not the system one', async () => {
+    const cache = await createCache({ type: 'memory' });
+    let now = new Date('2030-01-01T00:00:00Z');
+    const grants = new VerifierGrants(cache, 60_000, () => now);
+    const family = await grants.useRefreshToken(await grants.issueRefreshToken(record(), 600), 'shop');
+    expect(family.familyExpiresAt).toBe(Date.parse('2030-01-01T00:10:00Z'));
+    const next = await grants.issueRefreshToken({ ...record(), familyId: family.familyId, familyExpiresAt: family.familyExpiresAt }, 600);
+    now = new Date('2030-01-01T00:10:01Z');
+    expect(await refusal(grants.issueRefreshToken({ ...record(), familyId: family.familyId, familyExpiresAt: family.familyExpiresAt }, 600))).toMatchObject({
+      error: 'invalid_grant',
+      description: 'the refresh token has expired',
+    });
+    // The stored token outlives the family only in the cache's own (system) time; the clock ends it.
+    expect(await refusal(grants.useRefreshToken(next, 'shop'))).toMatchObject({ error: 'invalid_grant' });
+
+    // An assertion valid by the system clock is expired by the frozen one.
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const m2m: VerifierService = { ...DEFAULT_SERVICE, id: 'm2m', tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' } as never] } };
+    const assertion = await new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('m2m').setSubject('m2m').setAudience(AUD).setIssuedAt().setExpirationTime('2m').sign(pair.privateKey);
+    now = new Date(Date.now() + 3_600_000);
+    expect(await refusal(grants.authenticateClient(m2m, { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion }, { audiences: [AUD], clockSkewSeconds: 30 }))).toMatchObject({
+      status: 401,
+      description: 'client_assertion is invalid: expired',
+    });
+    now = new Date();
+    await expect(grants.authenticateClient(m2m, { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion }, { audiences: [AUD], clockSkewSeconds: 30 })).resolves.toBeUndefined();
+    await cache.close();
+  });
+});
+
 describe('grant helpers', () => {
   it('reads the KB-JWT nonce from a DCQL object, a PE array or a single presentation, and refuses the rest', () => {
     const presentation = `issuer.jwt.sig~disclosure~${fakeKbJwt({ nonce: 'n-1', aud: 'shop' })}`;

@@ -5,6 +5,7 @@ import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVeri
 import { createHash, randomUUID } from 'node:crypto';
 import { OAuthError } from './oauth-error';
 import type { VerifierService } from './verifier-services';
+import { systemClock, type Clock } from './verifier-clock';
 import type { AuthorizationCode } from './verifier-sessions';
 import type { PresentationRequestContext } from './verify-response';
 
@@ -91,6 +92,7 @@ export class VerifierGrants {
   constructor(
     private readonly cache: Cache,
     private readonly nonceTtlMs: number,
+    private readonly now: Clock = systemClock,
   ) {}
 
   /** A fresh single-use nonce for one `vp_token` grant or token exchange of this service. */
@@ -113,9 +115,9 @@ export class VerifierGrants {
     const full: RefreshRecord = {
       ...record,
       familyId: record.familyId ?? randomUUID(),
-      familyExpiresAt: record.familyExpiresAt ?? Date.now() + ttlSeconds * 1000,
+      familyExpiresAt: record.familyExpiresAt ?? this.now().getTime() + ttlSeconds * 1000,
     };
-    const left = full.familyExpiresAt - Date.now();
+    const left = full.familyExpiresAt - this.now().getTime();
     if (left <= 0) throw new OAuthError(400, 'invalid_grant', 'the refresh token has expired');
     const token = randomToken(32);
     await this.cache.set(`verifier:refresh:${sha256(token)}`, JSON.stringify(full), { ttlMs: left });
@@ -143,7 +145,7 @@ export class VerifierGrants {
     if ((await this.cache.get(`verifier:refresh-revoked:${stored.familyId}`)) !== null) {
       throw new OAuthError(400, 'invalid_grant', 'the refresh token family is revoked');
     }
-    const left = stored.familyExpiresAt - Date.now();
+    const left = stored.familyExpiresAt - this.now().getTime();
     const marker: UsedMarker = { used: true, familyId: stored.familyId };
     if (left <= 0 || !(await this.cache.compareAndSet(key, raw, JSON.stringify(marker), { ttlMs: Math.max(left, 1000) }))) {
       // Someone used it at the same moment: treat it as a reuse.
@@ -188,12 +190,13 @@ export class VerifierGrants {
         subject: service.id,
         audience: context.audiences,
         clockTolerance: context.clockSkewSeconds,
+        currentDate: this.now(),
         requiredClaims: ['exp', 'jti'],
       }));
     } catch (error) {
       throw new OAuthError(401, 'invalid_client', `client_assertion is invalid: ${assertionProblem(error)}`);
     }
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.now().getTime() / 1000);
     const exp = payload.exp as number;
     if (exp - now > MAX_ASSERTION_LIFETIME_S) throw new OAuthError(401, 'invalid_client', `client_assertion must expire within ${MAX_ASSERTION_LIFETIME_S} seconds`);
     if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw new OAuthError(401, 'invalid_client', 'client_assertion needs a jti');

@@ -2,6 +2,7 @@ import type { Cache } from '@wallet/cache';
 import type { DcqlQuery, PresentationDefinition } from '@wallet/protocol';
 import type { JWK } from 'jose';
 import { randomToken } from '@wallet/crypto';
+import { systemClock, type Clock } from './verifier-clock';
 
 /**
  * Login sessions, authorization codes and their events live in the shared
@@ -61,6 +62,7 @@ export class VerifierSessions {
   constructor(
     private readonly cache: Cache,
     private readonly ttl: { sessionMs: number; codeMs: number },
+    private readonly now: Clock = systemClock,
   ) {}
 
   newId(): string {
@@ -79,7 +81,7 @@ export class VerifierSessions {
   }
 
   async update(session: VerifierSession): Promise<void> {
-    const left = Date.parse(session.expiresAt) - Date.now();
+    const left = Date.parse(session.expiresAt) - this.now().getTime();
     if (left > 0) await this.cache.set(`verifier:session:${session.id}`, JSON.stringify(session), { ttlMs: left });
   }
 

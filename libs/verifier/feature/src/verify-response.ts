@@ -26,6 +26,7 @@ import { jwkThumbprint } from '@wallet/crypto';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import type { VerifierFetch } from './issuer-keys';
+import type { Clock } from './verifier-clock';
 import type { PresentationWorkers } from './presentation-workers';
 import type { CredentialTrust, VerifierScope } from './verifier-services';
 import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
@@ -69,7 +70,8 @@ export interface ResponseVerifierDeps {
   cache: Cache;
   statusListTtlMs: number;
   clockSkewSeconds: number;
-  now?: () => Date;
+  /** The verifier's clock (`VERIFIER_CLOCK`): dates, key-binding age and status list expiry are checked against it. */
+  now: Clock;
 }
 
 function claimPaths(value: unknown, prefix = ''): string[] {
@@ -184,7 +186,7 @@ async function verifyOne(presentation: string, request: PresentationRequestConte
     nonce: request.nonce,
     audience: request.audience,
     clockSkewSeconds: deps.clockSkewSeconds,
-    ...(deps.now ? { now: deps.now } : {}),
+    now: deps.now,
   };
   const verified = await (deps.presentationWorkers ? deps.presentationWorkers.verifySdJwtVc(presentation, options) : verifySdJwtVc(presentation, options));
   await checkIssuerTrust(scope.trust, verified, deps);
@@ -197,7 +199,7 @@ function statusOptions(deps: ResponseVerifierDeps) {
   return {
     resolveKey: deps.resolveIssuerKey,
     clockSkewSeconds: deps.clockSkewSeconds,
-    ...(deps.now ? { now: deps.now } : {}),
+    now: deps.now,
     fetchStatusList: async (uri: string) => {
       const key = `verifier:status-list:${createHash('sha256').update(uri).digest('base64url')}`;
       const cached = await deps.cache.get(key);
@@ -216,7 +218,7 @@ async function verifyJwtPresentation(presentation: string, request: Presentation
     nonce: request.nonce,
     audience: request.audience,
     clockSkewSeconds: deps.clockSkewSeconds,
-    ...(deps.now ? { now: deps.now } : {}),
+    now: deps.now,
   });
   for (const credential of verified.credentials) {
     const vct = credential.types.filter((t) => t !== 'VerifiableCredential').at(-1) ?? 'VerifiableCredential';
