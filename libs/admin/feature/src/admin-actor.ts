@@ -1,6 +1,12 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ValidationError } from '@wallet/domain';
-import type { AdminActor } from './admin.service';
+
+/** Who made a change and in which request; goes into every audit event. */
+export interface AdminActor {
+  /** The operator name from `X-Admin-Actor`, or null (the admin token says nothing about who). */
+  actor: string | null;
+  requestId: string | null;
+}
 
 const ACTOR = /^[A-Za-z0-9._@+-]{1,200}$/;
 

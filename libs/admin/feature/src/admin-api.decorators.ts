@@ -13,6 +13,9 @@ const ACTOR_HEADER = ApiHeader({
 /** A change: audited under the `X-Admin-Actor` header. */
 export const AdminChange = (): MethodDecorator => applyDecorators(ACTOR_HEADER);
 
+/** The 404 of a route under a tenant that names no record (listing, creating). */
+export const NO_TENANT = 'The tenant does not exist';
+
 /** A route that names a record: 404 when the tenant or the record does not exist. */
 export const NotFound = (what = 'The tenant or the record does not exist'): MethodDecorator => ApiProblem(404, what, 'not_found');
 

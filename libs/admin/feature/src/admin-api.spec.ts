@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AdminFeatureModule } from './admin-feature.module';
-import { hashInviteCode, issuerKeyContext } from './admin.service';
+import { hashInviteCode } from './invites/invites.service';
+import { issuerKeyContext } from './issuers/issuers.service';
 
 const TOKEN = 'admin-token-for-tests-0123456789abcdef';
 const KEK = Buffer.alloc(32, 7).toString('base64url');

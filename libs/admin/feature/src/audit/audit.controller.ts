@@ -1,16 +1,16 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminTokenGuard } from '@wallet/platform';
-import { AuditListResponse } from './admin-responses.dto';
+import { AuditListResponse } from './audit-responses.dto';
 import { AuditQueryDto } from './audit.dto';
-import { AdminService } from './admin.service';
+import { AuditService } from './audit.service';
 
 /** `GET /admin/audit`: the audit log, filtered and paginated. */
 @ApiTags('audit')
 @Controller('admin/audit')
 @UseGuards(AdminTokenGuard)
 export class AuditController {
-  constructor(private readonly admin: AdminService) {}
+  constructor(private readonly audit: AuditService) {}
 
   @Get()
   @ApiOperation({
@@ -19,6 +19,6 @@ export class AuditController {
   })
   @ApiOkResponse({ type: AuditListResponse, description: 'A page of audit events, oldest first' })
   list(@Query() q: AuditQueryDto) {
-    return this.admin.listAudit(q);
+    return this.audit.listAudit(q);
   }
 }

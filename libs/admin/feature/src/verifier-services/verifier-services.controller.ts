@@ -2,10 +2,10 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query, UseGuards }
 import { ApiBody, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminTokenGuard, ApiProblem, componentSchema, ZodPipe, zodJsonSchema } from '@wallet/platform';
 import { zVerifierServiceDefinition, type VerifierService } from '@wallet/protocol';
-import { Actor } from './admin-actor';
-import { AdminChange, NotFound } from './admin-api.decorators';
-import { ListQueryDto, RecordPathDto } from './admin-params.dto';
-import { AdminService, type AdminActor } from './admin.service';
+import { Actor, type AdminActor } from '../admin-actor';
+import { AdminChange, NotFound } from '../admin-api.decorators';
+import { ListQueryDto, RecordPathDto } from '../admin-params.dto';
+import { VerifierServiceDefinitionsService } from './verifier-service-definitions.service';
 
 /**
  * The verifier services file's shape (docs/verifier.md), which the verifier
@@ -36,13 +36,13 @@ const VERIFIER_SERVICE_LIST_SCHEMA = componentSchema('VerifierServiceList', {
 @Controller('admin/verifier-services')
 @UseGuards(AdminTokenGuard)
 export class VerifierServicesController {
-  constructor(private readonly admin: AdminService) {}
+  constructor(private readonly definitions: VerifierServiceDefinitionsService) {}
 
   @Get()
   @ApiOperation({ operationId: 'listVerifierServices', summary: 'List the verifier’s relying-party services' })
   @ApiOkResponse({ schema: VERIFIER_SERVICE_LIST_SCHEMA, description: 'A page of verifier services, in id order' })
   list(@Query() q: ListQueryDto) {
-    return this.admin.listVerifierServices(q);
+    return this.definitions.listVerifierServices(q);
   }
 
   @Get(':id')
@@ -50,7 +50,7 @@ export class VerifierServicesController {
   @ApiOkResponse({ schema: VERIFIER_SERVICE_SCHEMA, description: 'The verifier service, with the defaults the schema applies' })
   @NotFound('The verifier service does not exist')
   get(@Param() { id }: RecordPathDto) {
-    return this.admin.getVerifierService(id);
+    return this.definitions.getVerifierService(id);
   }
 
   /** Creates or replaces the service; the body's `id` must equal the path's. */
@@ -61,7 +61,7 @@ export class VerifierServicesController {
   @ApiProblem(409, 'A concurrent change', 'version_conflict')
   @AdminChange()
   put(@Param() { id }: RecordPathDto, @Body(new ZodPipe(zVerifierServiceDefinition, 'body')) input: VerifierService, @Actor() who: AdminActor) {
-    return this.admin.putVerifierService(id, input, who);
+    return this.definitions.putVerifierService(id, input, who);
   }
 
   @Delete(':id')
@@ -71,6 +71,6 @@ export class VerifierServicesController {
   @NotFound('The verifier service does not exist')
   @AdminChange()
   async remove(@Param() { id }: RecordPathDto, @Actor() who: AdminActor): Promise<void> {
-    await this.admin.deleteVerifierService(id, who);
+    await this.definitions.deleteVerifierService(id, who);
   }
 }

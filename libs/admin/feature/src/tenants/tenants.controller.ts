@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminTokenGuard, ApiProblem } from '@wallet/platform';
-import { Actor } from './admin-actor';
-import { AdminChange, Conflict, NotFound } from './admin-api.decorators';
-import { ListQueryDto, TenantIdPathDto } from './admin-params.dto';
-import { TenantDeletedResponse, TenantListResponse, TenantResponse } from './admin-responses.dto';
-import { AdminService, type AdminActor } from './admin.service';
+import { Actor, type AdminActor } from '../admin-actor';
+import { AdminChange, Conflict, NotFound } from '../admin-api.decorators';
+import { ListQueryDto, TenantIdPathDto } from '../admin-params.dto';
+import { TenantDeletedResponse, TenantListResponse, TenantResponse } from './tenants-responses.dto';
+import { TenantsService } from './tenants.service';
 import { CreateTenantDto, DeleteTenantQueryDto, UpdateTenantDto } from './tenants.dto';
 
 /** `/admin/tenants[/:id]`: tenant CRUD. */
@@ -13,13 +13,13 @@ import { CreateTenantDto, DeleteTenantQueryDto, UpdateTenantDto } from './tenant
 @Controller('admin/tenants')
 @UseGuards(AdminTokenGuard)
 export class TenantsController {
-  constructor(private readonly admin: AdminService) {}
+  constructor(private readonly tenants: TenantsService) {}
 
   @Get()
   @ApiOperation({ operationId: 'listTenants', summary: 'List tenants' })
   @ApiOkResponse({ type: TenantListResponse, description: 'A page of tenants, in id order' })
   list(@Query() q: ListQueryDto) {
-    return this.admin.listTenants(q);
+    return this.tenants.listTenants(q);
   }
 
   @Post()
@@ -28,7 +28,7 @@ export class TenantsController {
   @Conflict()
   @AdminChange()
   create(@Body() input: CreateTenantDto, @Actor() who: AdminActor) {
-    return this.admin.createTenant(input, who);
+    return this.tenants.createTenant(input, who);
   }
 
   @Get(':id')
@@ -36,7 +36,7 @@ export class TenantsController {
   @ApiOkResponse({ type: TenantResponse, description: 'The tenant' })
   @NotFound('The tenant does not exist')
   get(@Param() { id }: TenantIdPathDto) {
-    return this.admin.getTenant(id);
+    return this.tenants.getTenant(id);
   }
 
   @Patch(':id')
@@ -47,7 +47,7 @@ export class TenantsController {
   @Conflict()
   @AdminChange()
   update(@Param() { id }: TenantIdPathDto, @Body() input: UpdateTenantDto, @Actor() who: AdminActor) {
-    return this.admin.updateTenant(id, input, who);
+    return this.tenants.updateTenant(id, input, who);
   }
 
   @Delete(':id')
@@ -61,6 +61,6 @@ export class TenantsController {
   @ApiProblem(412, 'The tenant still has users and force is not set', 'precondition_failed')
   @AdminChange()
   remove(@Param() { id }: TenantIdPathDto, @Query() q: DeleteTenantQueryDto, @Actor() who: AdminActor) {
-    return this.admin.deleteTenant(id, q.force === 'true', who);
+    return this.tenants.deleteTenant(id, q.force === 'true', who);
   }
 }

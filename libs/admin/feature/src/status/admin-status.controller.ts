@@ -4,7 +4,7 @@ import type { WalletConfig } from '@wallet/config';
 import { Public, WALLET_CACHE, WALLET_CONFIG, WALLET_STORE } from '@wallet/platform';
 import type { Cache } from '@wallet/cache';
 import type { Store } from '@wallet/persistence';
-import { AdminStatusResponse } from './admin-responses.dto';
+import { AdminStatusResponse } from './admin-status-responses.dto';
 
 export interface AdminStatus {
   status: 'ok';

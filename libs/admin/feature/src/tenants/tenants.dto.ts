@@ -2,8 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Omittable } from '@wallet/platform';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { TenantId } from './admin-params.dto';
-import { IsPdpUrl, Trim } from './admin-validators';
+import { TenantId } from '../admin-params.dto';
+import { IsPdpUrl, Trim } from '../admin-validators';
 
 /** The protocols a new tenant allows unless it says otherwise. */
 export const DEFAULT_PROTOCOLS = ['oid4vci', 'oid4vp'] as const;

@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Omittable } from '@wallet/platform';
 import { IsString, MaxLength, MinLength } from 'class-validator';
-import { ListQueryDto, TenantId } from './admin-params.dto';
-import { IsDateTime } from './admin-validators';
+import { ListQueryDto, TenantId } from '../admin-params.dto';
+import { IsDateTime } from '../admin-validators';
 
 /** A filter of the audit log: a string of 1 to `max` characters. */
 function Filter(max: number): PropertyDecorator {

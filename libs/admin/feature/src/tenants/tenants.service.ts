@@ -1,0 +1,124 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DEFAULT_TENANT_ID, GLOBAL_SCOPE, WalletError, type Tenant } from '@wallet/domain';
+import { Collections, type CollectionSpec, type Store } from '@wallet/persistence';
+import { publishTenantChanged, WALLET_STORE } from '@wallet/platform';
+import type { AdminActor } from '../admin-actor';
+import { AdminChanges } from '../admin-changes.service';
+import { listing, stripMeta, uniquely, type ListQuery, type Listing } from '../admin-records';
+import { tenantView, type TenantView } from './tenants-responses.dto';
+import type { CreateTenantDto, UpdateTenantDto } from './tenants.dto';
+
+/**
+ * Tenants: create, change, delete. Every change is audited in the global
+ * scope and announced on the cache (`tenant-changed`), so every replica's
+ * tenant directory drops its cached copy at once.
+ */
+@Injectable()
+export class TenantsService {
+  constructor(
+    @Inject(WALLET_STORE) private readonly store: Store,
+    private readonly changes: AdminChanges,
+  ) {}
+
+  private get tenants() {
+    return this.store.repository(Collections.tenants);
+  }
+
+  async listTenants(query: ListQuery): Promise<Listing<TenantView>> {
+    return listing(await this.tenants.list(GLOBAL_SCOPE, query), tenantView);
+  }
+
+  async getTenant(id: string) {
+    return tenantView(await this.changes.requireTenant(id));
+  }
+
+  async createTenant(input: CreateTenantDto, who: AdminActor) {
+    const created = await uniquely(
+      this.tenants.create(GLOBAL_SCOPE, {
+        id: input.id,
+        displayName: input.display_name,
+        enabled: input.enabled,
+        requireInvite: input.require_invite,
+        trustConfig: pdpConfig(input.trust_config.pdp_url ?? null),
+        allowedProtocols: input.allowed_protocols,
+        allowedOrigins: input.allowed_origins,
+      }),
+      'tenant',
+      input.id,
+    );
+    const view = tenantView(created);
+    await this.changes.record(GLOBAL_SCOPE, who, 'tenant.create', 'tenant', created.id, null, view);
+    // Replicas may hold a cached "no such tenant" answer.
+    await this.announce(created.id);
+    return view;
+  }
+
+  async updateTenant(id: string, input: UpdateTenantDto, who: AdminActor) {
+    const current = await this.changes.requireTenant(id);
+    const next: Tenant = {
+      id: current.id,
+      displayName: input.display_name ?? current.displayName,
+      enabled: input.enabled ?? current.enabled,
+      requireInvite: input.require_invite ?? current.requireInvite,
+      trustConfig:
+        input.trust_config?.pdp_url !== undefined ? pdpConfig(input.trust_config.pdp_url) : current.trustConfig,
+      allowedProtocols: input.allowed_protocols ?? current.allowedProtocols,
+      allowedOrigins: input.allowed_origins ?? current.allowedOrigins ?? [],
+    };
+    if (id === DEFAULT_TENANT_ID && !next.enabled) {
+      throw new WalletError('forbidden', 'the default tenant cannot be disabled');
+    }
+    const updated = await this.tenants.update(GLOBAL_SCOPE, id, next, current.version);
+    const view = tenantView(updated);
+    await this.changes.record(GLOBAL_SCOPE, who, 'tenant.update', 'tenant', id, tenantView(current), view);
+    await this.announce(id);
+    return view;
+  }
+
+  /**
+   * Deletes a tenant. Refused for `default`, and while the tenant still has
+   * users unless `force`; with `force` every record of the tenant (users,
+   * passkeys, credentials, issuers, verifiers, invites, tokens, and any
+   * collection added later) is deleted first. Audit events stay.
+   */
+  async deleteTenant(id: string, force: boolean, who: AdminActor): Promise<{ deleted: Record<string, number> }> {
+    if (id === DEFAULT_TENANT_ID) throw new WalletError('forbidden', 'the default tenant cannot be deleted');
+    const current = await this.changes.requireTenant(id);
+    const users = await this.store.repository(Collections.users).count(id);
+    if (users > 0 && !force) {
+      throw new WalletError(
+        'precondition_failed',
+        `tenant ${id} still has ${users} user(s); delete them first or pass ?force=true to delete every record of the tenant`,
+        { details: { users } },
+      );
+    }
+    // Disable first, so the public side stops serving the tenant while its records go.
+    const disabled = current.enabled
+      ? await this.tenants.update(GLOBAL_SCOPE, id, { ...stripMeta(current), enabled: false }, current.version)
+      : current;
+    const deleted: Record<string, number> = {};
+    for (const spec of tenantCollections()) {
+      const count = await this.store.repository(spec).deleteMany(id);
+      if (count > 0) deleted[spec.name] = count;
+    }
+    await this.tenants.delete(GLOBAL_SCOPE, id, disabled.version);
+    await this.changes.record(GLOBAL_SCOPE, who, 'tenant.delete', 'tenant', id, tenantView(current), { deleted });
+    await this.announce(id);
+    return { deleted };
+  }
+
+  private announce(id: string): Promise<void> {
+    return this.changes.announce('tenant', id, (cache) => publishTenantChanged(cache, id));
+  }
+}
+
+function pdpConfig(pdpUrl: string | null): Tenant['trustConfig'] {
+  return pdpUrl === null ? {} : { pdpUrl };
+}
+
+/** Every collection whose records belong to one tenant (audit events stay when a tenant goes). */
+function tenantCollections(): Array<CollectionSpec<{ id: string }>> {
+  return Object.values(Collections)
+    .filter((spec) => !('global' in spec && spec.global) && spec !== Collections.auditEvents)
+    .map((spec) => spec as unknown as CollectionSpec<{ id: string }>);
+}

@@ -1,0 +1,83 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminTokenGuard } from '@wallet/platform';
+import { Actor, type AdminActor } from '../admin-actor';
+import { AdminChange, Conflict, NO_TENANT, NotFound } from '../admin-api.decorators';
+import { ListQueryDto, TenantPathDto, TenantRecordPathDto } from '../admin-params.dto';
+import { UserListResponse, UserResponse } from './users-responses.dto';
+import { UsersService } from './users.service';
+import { CreateUserDto, PutMembershipDto, UpdateUserDto } from './users.dto';
+
+/** `/admin/tenants/:tenant/users`: accounts and their membership in the tenant. */
+@ApiTags('users')
+@Controller('admin/tenants/:tenant/users')
+@UseGuards(AdminTokenGuard)
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @ApiOperation({ operationId: 'listUsers', summary: 'List users of a tenant' })
+  @ApiOkResponse({ type: UserListResponse, description: 'A page of users, in id order' })
+  @NotFound(NO_TENANT)
+  list(@Param() { tenant }: TenantPathDto, @Query() q: ListQueryDto) {
+    return this.users.listUsers(tenant, q);
+  }
+
+  @Post()
+  @ApiOperation({ operationId: 'createUser', summary: 'Add a user (pre-provisioned account with a membership)' })
+  @ApiCreatedResponse({ type: UserResponse, description: 'The user with their role in the tenant' })
+  @NotFound(NO_TENANT)
+  @Conflict()
+  @AdminChange()
+  create(@Param() { tenant }: TenantPathDto, @Body() input: CreateUserDto, @Actor() who: AdminActor) {
+    return this.users.createUser(tenant, input, who);
+  }
+
+  @Get(':id')
+  @ApiOperation({ operationId: 'getUser', summary: 'Get a user' })
+  @ApiOkResponse({ type: UserResponse, description: 'The user with their role in the tenant' })
+  @NotFound()
+  get(@Param() { tenant, id }: TenantRecordPathDto) {
+    return this.users.getUser(tenant, id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ operationId: 'updateUser', summary: 'Update or suspend a user (suspending revokes their refresh tokens)' })
+  @ApiOkResponse({ type: UserResponse, description: 'The user with their role in the tenant' })
+  @NotFound()
+  @Conflict()
+  @AdminChange()
+  update(@Param() { tenant, id }: TenantRecordPathDto, @Body() input: UpdateUserDto, @Actor() who: AdminActor) {
+    return this.users.updateUser(tenant, id, input, who);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteUser', summary: 'Remove a user and their records' })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @NotFound()
+  @AdminChange()
+  async remove(@Param() { tenant, id }: TenantRecordPathDto, @Actor() who: AdminActor): Promise<void> {
+    await this.users.deleteUser(tenant, id, who);
+  }
+
+  @Put(':id/membership')
+  @ApiOperation({ operationId: 'putMembership', summary: 'Add or change a membership' })
+  @ApiOkResponse({ type: UserResponse, description: 'The user with their role in the tenant' })
+  @NotFound()
+  @Conflict()
+  @AdminChange()
+  putMembership(@Param() { tenant, id }: TenantRecordPathDto, @Body() input: PutMembershipDto, @Actor() who: AdminActor) {
+    return this.users.putMembership(tenant, id, input.role, who);
+  }
+
+  @Delete(':id/membership')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteMembership', summary: 'Remove a membership' })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @NotFound()
+  @AdminChange()
+  async removeMembership(@Param() { tenant, id }: TenantRecordPathDto, @Actor() who: AdminActor): Promise<void> {
+    await this.users.removeMembership(tenant, id, who);
+  }
+}

@@ -1,0 +1,126 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { NotFoundError, type Membership, type User } from '@wallet/domain';
+import { Collections, type CollectionSpec, type Store } from '@wallet/persistence';
+import { WALLET_STORE } from '@wallet/platform';
+import { randomBytes } from 'node:crypto';
+import type { AdminActor } from '../admin-actor';
+import { AdminChanges } from '../admin-changes.service';
+import { newId, stripMeta, uniquely, type ListQuery } from '../admin-records';
+import { userView } from './users-responses.dto';
+import type { CreateUserDto, UpdateUserDto } from './users.dto';
+
+/**
+ * A tenant's users and their memberships: pre-provisioned accounts,
+ * suspension (which revokes their refresh tokens) and removal with
+ * everything that belongs to them. Audited in the tenant's scope.
+ */
+@Injectable()
+export class UsersService {
+  constructor(
+    @Inject(WALLET_STORE) private readonly store: Store,
+    private readonly changes: AdminChanges,
+  ) {}
+
+  async listUsers(tenant: string, query: ListQuery) {
+    await this.changes.requireTenant(tenant);
+    const page = await this.store.repository(Collections.users).list(tenant, query);
+    const items = [];
+    for (const user of page.items) items.push(userView(user, await this.roleOf(tenant, user.id)));
+    return { items, next_cursor: page.nextCursor };
+  }
+
+  async getUser(tenant: string, id: string) {
+    await this.changes.requireTenant(tenant);
+    const user = await this.changes.requireRecord(Collections.users, tenant, id, 'user');
+    return userView(user, await this.roleOf(tenant, id));
+  }
+
+  /** Pre-provisions an account (no passkey yet) with a membership in the tenant. */
+  async createUser(tenant: string, input: CreateUserDto, who: AdminActor) {
+    await this.changes.requireTenant(tenant);
+    const id = input.id ?? newId();
+    const user = await uniquely(
+      this.store.repository(Collections.users).create(tenant, {
+        id,
+        handle: input.handle ?? randomBytes(32).toString('base64url'),
+        displayName: input.display_name,
+        status: 'active',
+        privateData: null,
+        privateDataEtag: null,
+      }),
+      'user',
+      id,
+      tenant,
+    );
+    await this.store.repository(Collections.memberships).create(tenant, { id, userId: id, role: input.role });
+    const view = userView(user, input.role);
+    await this.changes.record(tenant, who, 'user.create', 'user', id, null, view);
+    return view;
+  }
+
+  /** Adds (or changes) the membership of an existing user of the tenant. */
+  async putMembership(tenant: string, userId: string, role: Membership['role'], who: AdminActor) {
+    await this.changes.requireTenant(tenant);
+    const user = await this.changes.requireRecord(Collections.users, tenant, userId, 'user');
+    const memberships = this.store.repository(Collections.memberships);
+    const current = await memberships.get(tenant, userId);
+    if (current) await memberships.update(tenant, userId, { ...stripMeta(current), role }, current.version);
+    else await memberships.create(tenant, { id: userId, userId, role });
+    await this.changes.record(tenant, who, 'membership.put', 'membership', userId, current ? { role: current.role } : null, { role });
+    return userView(user, role);
+  }
+
+  async removeMembership(tenant: string, userId: string, who: AdminActor): Promise<void> {
+    await this.changes.requireTenant(tenant);
+    const memberships = this.store.repository(Collections.memberships);
+    const current = await memberships.get(tenant, userId);
+    if (!current) throw new NotFoundError('membership');
+    await memberships.delete(tenant, userId, current.version);
+    await this.changes.record(tenant, who, 'membership.remove', 'membership', userId, { role: current.role }, null);
+  }
+
+  /** Suspending a user also revokes their active refresh tokens. */
+  async updateUser(tenant: string, id: string, input: UpdateUserDto, who: AdminActor) {
+    await this.changes.requireTenant(tenant);
+    const users = this.store.repository(Collections.users);
+    const current = await this.changes.requireRecord(Collections.users, tenant, id, 'user');
+    const next: User = {
+      ...stripMeta(current),
+      displayName: input.display_name ?? current.displayName,
+      status: input.status ?? current.status,
+    };
+    const updated = await users.update(tenant, id, next, current.version);
+    if (next.status === 'suspended' && current.status !== 'suspended') await this.revokeTokensOf(tenant, id);
+    const role = await this.roleOf(tenant, id);
+    await this.changes.record(tenant, who, next.status !== current.status ? `user.${next.status === 'suspended' ? 'suspend' : 'unsuspend'}` : 'user.update', 'user', id, userView(current, role), userView(updated, role));
+    return userView(updated, role);
+  }
+
+  /** Removes the user and everything that belongs to them in the tenant. */
+  async deleteUser(tenant: string, id: string, who: AdminActor): Promise<void> {
+    await this.changes.requireTenant(tenant);
+    const current = await this.changes.requireRecord(Collections.users, tenant, id, 'user');
+    const role = await this.roleOf(tenant, id);
+    for (const spec of [Collections.memberships, Collections.passkeys, Collections.refreshTokens, Collections.credentials, Collections.presentations]) {
+      await this.store.repository(spec as unknown as CollectionSpec<{ id: string; userId: string }>).deleteMany(tenant, { userId: id });
+    }
+    await this.store.repository(Collections.users).delete(tenant, id);
+    await this.changes.record(tenant, who, 'user.delete', 'user', id, userView(current, role), null);
+  }
+
+  private async roleOf(tenant: string, userId: string): Promise<Membership['role'] | null> {
+    return (await this.store.repository(Collections.memberships).get(tenant, userId))?.role ?? null;
+  }
+
+  private async revokeTokensOf(tenant: string, userId: string): Promise<void> {
+    const tokens = this.store.repository(Collections.refreshTokens);
+    let cursor: string | undefined;
+    do {
+      const page = await tokens.list(tenant, { where: { userId, status: 'active' }, limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const token of page.items) {
+        await tokens.update(tenant, token.id, { ...stripMeta(token), status: 'revoked' }, token.version).catch(() => undefined);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+}
