@@ -15,7 +15,7 @@ import {
   type RegistryLookup,
   ServiceApi,
 } from '@wallet/platform';
-import { TrustEvaluator, trustOptionsFromConfig, type TrustKey } from '@wallet/trust';
+import { createTrustEvaluator, TrustEvaluator, type TrustKey } from '@wallet/trust';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -83,12 +83,7 @@ class EngineLifecycle implements OnModuleDestroy {
       useFactory: (config: WalletConfig, cache: Cache, tenants: TenantDirectory, shared: TrustEvaluator | undefined) => {
         if (shared) return { evaluator: shared };
         const http = new OutboundClient(pdpOutboundOptions(config));
-        const evaluator = new TrustEvaluator(trustOptionsFromConfig(config), {
-          cache,
-          http,
-          tenantPdpUrl: async (tenantId) => (await tenants.find(tenantId))?.trustConfig.pdpUrl,
-        });
-        return { evaluator, close: () => http.close() };
+        return { evaluator: createTrustEvaluator(config, { cache, http, tenants }), close: () => http.close() };
       },
     },
     {

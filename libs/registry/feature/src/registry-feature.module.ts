@@ -27,7 +27,7 @@ import {
   ServiceApi,
 } from '@wallet/platform';
 import { isWalletError } from '@wallet/domain';
-import { TrustEvaluator, TrustRefreshJob, trustOptionsFromConfig } from '@wallet/trust';
+import { createTrustEvaluator, TrustEvaluator, TrustRefreshJob } from '@wallet/trust';
 import { IssuerMetadataService } from './issuer-metadata/issuer-metadata.service';
 import { LocalTypeMetadataStore } from './local/local-type-metadata.store';
 import { SourceListPoller } from './local/source-list.poller';
@@ -96,13 +96,8 @@ class RegistryLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
       provide: TrustEvaluator,
       inject: [WALLET_CONFIG, WALLET_CACHE, TenantDirectory, PDP_CLIENT, HttpMetrics],
       useFactory: (config: WalletConfig, cache: Cache, tenants: TenantDirectory, http: OutboundClient, metrics: HttpMetrics) =>
-        new TrustEvaluator(trustOptionsFromConfig(config), {
-          cache,
-          http,
-          // The platform's tenant directory: a short cache, evicted when admin changes the tenant.
-          tenantPdpUrl: async (tenantId) => (await tenants.find(tenantId))?.trustConfig.pdpUrl,
-          metrics: metrics.registry,
-        }),
+        // The platform's tenant directory: a short cache, evicted when admin changes the tenant.
+        createTrustEvaluator(config, { cache, http, tenants, metrics: metrics.registry }),
     },
     {
       provide: TrustRefreshJob,
