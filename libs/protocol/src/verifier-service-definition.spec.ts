@@ -21,4 +21,11 @@ describe('verifier service definition', () => {
     expect(zVerifierServiceDefinition.safeParse(mapping(MAX_MAPPED_CLAIMS)).success).toBe(true);
     expect(zVerifierServiceDefinition.safeParse(mapping(MAX_MAPPED_CLAIMS + 1)).success).toBe(false);
   });
+
+  it('takes an optional tenant (the tenant id syntax) whose trust configuration decides authzen rules', () => {
+    expect(zVerifierServiceDefinition.parse({ id: 'a', defaultScope: 's', scopes: { s: scope } }).tenantId).toBeUndefined();
+    expect(zVerifierServiceDefinition.parse({ id: 'a', tenantId: 'acme', defaultScope: 's', scopes: { s: scope } }).tenantId).toBe('acme');
+    const bad = zVerifierServiceDefinition.safeParse({ id: 'a', tenantId: 'Not_A_Tenant', defaultScope: 's', scopes: { s: scope } });
+    expect(bad.error?.issues[0]?.path).toEqual(['tenantId']);
+  });
 });

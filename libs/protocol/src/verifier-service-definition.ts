@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zTenantId } from '@wallet/domain';
 import { zDcqlQuery, zPresentationDefinition } from '@wallet/presentation-query';
 
 /**
@@ -27,7 +28,7 @@ const zTrustedIssuer = z.strictObject({
 /**
  * Who may issue one credential type. Exactly one source: a static list (`issuers`), an
  * EBSI-style trusted issuers registry (`registry`), or the AuthZEN PDP (`authzen: true`, the
- * `trust.pdpUrl` of the `default` tenant).
+ * `trust.pdpUrl` of the relying party's tenant, `tenantId`).
  */
 const zCredentialTrust = z
   .strictObject({
@@ -88,6 +89,8 @@ const zClientJwks = z.strictObject({
 export const zVerifierServiceDefinition = z
   .strictObject({
     id: zId,
+    /** The tenant whose trust configuration (its PDP) decides `authzen` rules; absent: `default`. */
+    tenantId: zTenantId.optional(),
     defaultScope: zId,
     scopes: z.record(zId, zScope).refine((scopes) => Object.keys(scopes).length <= MAX_SERVICE_SCOPES, `at most ${MAX_SERVICE_SCOPES} scopes`),
     /** Overrides `verifier.clientIdPrefix` for this service's requests. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { WalletConfig } from '@wallet/config';
 import { randomToken, UnknownSigningKeyError, type KeyRing } from '@wallet/crypto';
+import { DEFAULT_TENANT_ID } from '@wallet/domain';
 import { WALLET_CONFIG } from '@wallet/platform';
 import { PresentationError } from '@wallet/protocol';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWTPayload } from 'jose';
@@ -124,6 +125,7 @@ export class PresentationService {
     const session: VerifierSession = {
       id,
       serviceId: service.id,
+      tenantId: service.tenantId ?? DEFAULT_TENANT_ID,
       scope: scopeName,
       flow: input.flow,
       requestMode,

@@ -1,5 +1,6 @@
 import type { Cache } from '@wallet/cache';
 import { decodeCompactJws, randomToken } from '@wallet/crypto';
+import { DEFAULT_TENANT_ID } from '@wallet/domain';
 import { PresentationError, readKeyBindingNonce } from '@wallet/protocol';
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createHash, randomUUID } from 'node:crypto';
@@ -85,7 +86,7 @@ export function kbNonceOf(vpToken: unknown): string {
  */
 export function grantPresentationContext(service: VerifierService, scopeName: string, nonce: string): PresentationRequestContext {
   const scope = service.scopes[scopeName];
-  return { nonce, audience: service.id, dcql: scope?.dcql ?? null, presentationDefinition: scope?.presentationDefinition ?? null };
+  return { tenantId: service.tenantId ?? DEFAULT_TENANT_ID, nonce, audience: service.id, dcql: scope?.dcql ?? null, presentationDefinition: scope?.presentationDefinition ?? null };
 }
 
 export class VerifierGrants {

@@ -17,6 +17,8 @@ export interface VerifierSession {
   /** Also the `state` sent to the wallet: random, unguessable. */
   id: string;
   serviceId: string;
+  /** The relying party's tenant, whose trust configuration applies (absent in sessions started by older versions: `default`). */
+  tenantId?: string;
   scope: string;
   flow: 'cross_device' | 'same_device';
   requestMode: RequestMode;

@@ -37,6 +37,8 @@ import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
  * nonce and audience every key binding must carry.
  */
 export interface PresentationRequestContext {
+  /** The tenant whose trust configuration decides `authzen` trust rules. */
+  tenantId: string;
   nonce: string;
   /** Our client id as the wallet saw it: the KB-JWT's (or VP's) `aud`. */
   audience: string;
@@ -46,7 +48,14 @@ export interface PresentationRequestContext {
 
 /** A browser session's request: its nonce, the client id it was sent with, its query. */
 export function sessionPresentationContext(session: VerifierSession): PresentationRequestContext {
-  return { nonce: session.nonce, audience: session.clientId, dcql: session.dcql, presentationDefinition: session.presentationDefinition };
+  return {
+    // Sessions started before the tenant was recorded belong to the default tenant.
+    tenantId: session.tenantId ?? DEFAULT_TENANT_ID,
+    nonce: session.nonce,
+    audience: session.clientId,
+    dcql: session.dcql,
+    presentationDefinition: session.presentationDefinition,
+  };
 }
 
 const SD_JWT_FORMATS = new Set(['dc+sd-jwt', 'vc+sd-jwt']);
@@ -149,7 +158,7 @@ async function checkRegistry(url: string, credential: TrustSubject, deps: Respon
   }
 }
 
-async function checkAuthzen(credential: TrustSubject, deps: ResponseVerifierDeps): Promise<void> {
+async function checkAuthzen(credential: TrustSubject, tenantId: string, deps: ResponseVerifierDeps): Promise<void> {
   if (!deps.trust) throw new PresentationError('untrusted_issuer', 'no AuthZEN trust evaluator is configured');
   const x5c = credential.header.x5c;
   const key =
@@ -157,7 +166,7 @@ async function checkAuthzen(credential: TrustSubject, deps: ResponseVerifierDeps
       ? { type: 'x5c' as const, x5c }
       : { type: 'jwk' as const, jwk: { ...(await exportJWK(credential.issuerKey)) } as Record<string, unknown> };
   const decision = await deps.trust.evaluate({
-    tenantId: DEFAULT_TENANT_ID,
+    tenantId,
     entityId: credential.issuer,
     role: 'credential-issuer',
     key,
@@ -166,12 +175,16 @@ async function checkAuthzen(credential: TrustSubject, deps: ResponseVerifierDeps
   if (!decision.trusted) throw new PresentationError('untrusted_issuer', `the trust decision refused the issuer (${decision.reason})`);
 }
 
-/** Refuses an untrusted issuer, or one that attested a claim it may not, by the rule for the credential type. */
-export async function checkIssuerTrust(trust: readonly CredentialTrust[], credential: TrustSubject, deps: ResponseVerifierDeps): Promise<void> {
+/**
+ * Refuses an untrusted issuer, or one that attested a claim it may not, by the
+ * rule for the credential type; `authzen` rules ask the PDP of `tenantId` (the
+ * relying party's tenant).
+ */
+export async function checkIssuerTrust(trust: readonly CredentialTrust[], credential: TrustSubject, tenantId: string, deps: ResponseVerifierDeps): Promise<void> {
   const rule = trust.find((r) => r.type === credential.vct) ?? trust.find((r) => r.type === '*');
   if (!rule) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
   if (rule.registry) return checkRegistry(rule.registry.url, credential, deps);
-  if (rule.authzen) return checkAuthzen(credential, deps);
+  if (rule.authzen) return checkAuthzen(credential, tenantId, deps);
   if (!rule.issuers) throw new PresentationError('untrusted_issuer', 'no issuer is trusted for this credential type');
   if (rule.issuers === 'any') return;
   const issuer = rule.issuers.find((i) => i.id === credential.issuer);
@@ -189,7 +202,7 @@ async function verifyOne(presentation: string, request: PresentationRequestConte
     now: deps.now,
   };
   const verified = await (deps.presentationWorkers ? deps.presentationWorkers.verifySdJwtVc(presentation, options) : verifySdJwtVc(presentation, options));
-  await checkIssuerTrust(scope.trust, verified, deps);
+  await checkIssuerTrust(scope.trust, verified, request.tenantId, deps);
   await checkTokenStatus(verified.status, statusOptions(deps));
   return verified;
 }
@@ -222,7 +235,7 @@ async function verifyJwtPresentation(presentation: string, request: Presentation
   });
   for (const credential of verified.credentials) {
     const vct = credential.types.filter((t) => t !== 'VerifiableCredential').at(-1) ?? 'VerifiableCredential';
-    await checkIssuerTrust(scope.trust, { issuer: credential.issuer, vct, claims: credential.claims, header: credential.header, issuerKey: credential.issuerKey }, deps);
+    await checkIssuerTrust(scope.trust, { issuer: credential.issuer, vct, claims: credential.claims, header: credential.header, issuerKey: credential.issuerKey }, request.tenantId, deps);
     await checkBitstringStatus(credential.status, statusOptions(deps));
   }
   return verified;
