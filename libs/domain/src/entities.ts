@@ -214,7 +214,7 @@ export type TypeMetadataRecord = z.infer<typeof zTypeMetadataRecord>;
 
 /**
  * A relying-party service of the verifier, managed through the admin API. The
- * definition is validated by the verifier's schema (`zVerifierServiceDefinition`
+ * definition is validated by the verifier's schema (`zRelyingPartyConfig`
  * in `@wallet/protocol`) when it is written and again when it is read.
  */
 export const zVerifierServiceRecord = z.object({

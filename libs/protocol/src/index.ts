@@ -5,5 +5,5 @@ export * from './sd-jwt/verify-sd-jwt-vc';
 export * from './status/check-status';
 export * from './jwt-vc/verify-jwt-vp';
 export * from './issuer-keys/resolve-issuer-key';
-export * from './verifier-service-definition';
+export * from './relying-party-config';
 export * from './openid4vp/parse-vp-token';

@@ -1,4 +1,4 @@
 export * from './verifier-feature.module';
 export * from './verifier-keys';
-export * from './verifier-services';
+export * from './relying-party-registry';
 export * from './issuer-keys';

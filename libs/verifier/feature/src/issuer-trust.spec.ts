@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { grantPresentationContext } from './verifier-grants';
-import { DEFAULT_SERVICE, type VerifierScope } from './verifier-services';
+import { DEFAULT_RELYING_PARTY, type RelyingPartyScope } from './relying-party-registry';
 import type { VerifierSession } from './verifier-sessions';
 import { sessionPresentationContext, verifyVpToken, type PresentationRequestContext, type ResponseVerifierDeps } from './verify-response';
 
@@ -62,7 +62,7 @@ describe('issuer trust is evaluated for the tenant of the request', () => {
   let presentationFor: (nonce: string) => Promise<string>;
 
   const dcql: DcqlQuery = { credentials: [{ id: 'pid', format: 'dc+sd-jwt', meta: { vct_values: [VCT] }, claims: [{ path: ['given_name'] }] }] } as DcqlQuery;
-  const scope: VerifierScope = { dcql, trust: [{ type: VCT, authzen: true }], token: { type: 'flat' } };
+  const scope: RelyingPartyScope = { dcql, trust: [{ type: VCT, authzen: true }], token: { type: 'flat' } };
   const context = (tenantId: string, nonce: string): PresentationRequestContext => ({ tenantId, nonce, audience: AUDIENCE, dcql, presentationDefinition: null });
 
   beforeAll(async () => {
@@ -118,7 +118,7 @@ describe('issuer trust is evaluated for the tenant of the request', () => {
     expect(sessionPresentationContext(session)).toEqual(context('acme', 'n'));
     const { tenantId: _older, ...olderSession } = session;
     expect(sessionPresentationContext(olderSession as VerifierSession).tenantId).toBe(DEFAULT_TENANT_ID);
-    expect(grantPresentationContext({ ...DEFAULT_SERVICE, tenantId: 'globex' }, 'demo', 'n').tenantId).toBe('globex');
-    expect(grantPresentationContext(DEFAULT_SERVICE, 'demo', 'n').tenantId).toBe(DEFAULT_TENANT_ID);
+    expect(grantPresentationContext({ ...DEFAULT_RELYING_PARTY, tenantId: 'globex' }, 'demo', 'n').tenantId).toBe('globex');
+    expect(grantPresentationContext(DEFAULT_RELYING_PARTY, 'demo', 'n').tenantId).toBe(DEFAULT_TENANT_ID);
   });
 });

@@ -10,7 +10,7 @@ import { VERIFIER_CLOCK, type Clock } from './verifier-clock';
 import { createRequestSigner, type ClientIdPrefix, type RequestSigner } from './request-signer';
 import { verifierBaseUrl } from './verifier-base-url';
 import { VERIFIER_REQUEST_KEYS } from './verifier-keys';
-import { VerifierServices, type VerifierService } from './verifier-services';
+import { RelyingPartyRegistry, type RelyingPartyConfig } from './relying-party-registry';
 import { VerifierSessions, type RequestMode, type ResponseMode, type VerifierSession } from './verifier-sessions';
 import { RESPONSE_VERIFIER_DEPS, sessionPresentationContext, verifyVpToken, type ResponseVerifierDeps } from './verify-response';
 
@@ -56,7 +56,7 @@ export class PresentationService {
 
   constructor(
     @Inject(WALLET_CONFIG) private readonly config: WalletConfig,
-    @Inject(VerifierServices) private readonly services: VerifierServices,
+    @Inject(RelyingPartyRegistry) private readonly relyingParties: RelyingPartyRegistry,
     @Inject(VerifierSessions) private readonly sessions: VerifierSessions,
     @Inject(VERIFIER_REQUEST_KEYS) private readonly requestKeys: KeyRing,
     @Inject(RESPONSE_VERIFIER_DEPS) private readonly verifyDeps: ResponseVerifierDeps,
@@ -72,7 +72,7 @@ export class PresentationService {
     return signer;
   }
 
-  private checkRedirect(service: VerifierService, uri: string | undefined): string | null {
+  private checkRedirect(relyingParty: RelyingPartyConfig, uri: string | undefined): string | null {
     if (uri === undefined || uri === '') return null;
     let url: URL;
     try {
@@ -82,16 +82,16 @@ export class PresentationService {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OAuthError(400, 'invalid_request', 'the redirect URI must be http(s)');
     if (url.hash) throw new OAuthError(400, 'invalid_request', 'the redirect URI must not have a fragment');
-    if (service.redirectUris.length > 0 && !service.redirectUris.includes(uri)) {
+    if (relyingParty.redirectUris.length > 0 && !relyingParty.redirectUris.includes(uri)) {
       throw new OAuthError(400, 'invalid_request', 'the redirect URI is not registered for this client');
     }
     return uri;
   }
 
   async start(input: StartSessionInput): Promise<StartedSession> {
-    const service = this.services.require(input.serviceId);
-    const scopeName = input.scope && input.scope !== 'openid' ? input.scope.split(' ').find((s) => s !== 'openid') ?? service.defaultScope : service.defaultScope;
-    const scope = service.scopes[scopeName];
+    const relyingParty = this.relyingParties.require(input.serviceId);
+    const scopeName = input.scope && input.scope !== 'openid' ? input.scope.split(' ').find((s) => s !== 'openid') ?? relyingParty.defaultScope : relyingParty.defaultScope;
+    const scope = relyingParty.scopes[scopeName];
     if (!scope) throw new OAuthError(400, 'invalid_scope', `unknown scope for this client`);
     const requestMode = requireOne<RequestMode>(input.requestMode, ['byReference', 'byValue', 'urlEncoded'], 'byReference', 'request_mode');
     const requestUriMethod = requireOne(input.requestUriMethod, ['get', 'post'], 'get', 'request_uri_method');
@@ -106,11 +106,11 @@ export class PresentationService {
       if (!/^[A-Za-z0-9_-]{43}$/.test(input.codeChallenge)) throw new OAuthError(400, 'invalid_request', 'code_challenge must be a base64url SHA-256');
       codeChallenge = input.codeChallenge;
     }
-    const redirectUri = this.checkRedirect(service, input.redirectUri);
+    const redirectUri = this.checkRedirect(relyingParty, input.redirectUri);
     const base = verifierBaseUrl(this.config, input.baseUrl);
     const responseUri = `${base}/api/v1/authentication_response`;
     // URL-encoded requests are unsigned, and only the redirect_uri prefix may be unsigned.
-    const signer = requestMode === 'urlEncoded' ? this.signer('redirect_uri') : this.signer(service.clientIdPrefix ?? this.config.verifier.clientIdPrefix);
+    const signer = requestMode === 'urlEncoded' ? this.signer('redirect_uri') : this.signer(relyingParty.clientIdPrefix ?? this.config.verifier.clientIdPrefix);
     if (signer.prefix === 'redirect_uri' && requestMode !== 'urlEncoded') {
       throw new OAuthError(400, 'invalid_request', 'the redirect_uri client id prefix only supports request_mode urlEncoded');
     }
@@ -124,8 +124,8 @@ export class PresentationService {
     const now = this.now().getTime();
     const session: VerifierSession = {
       id,
-      serviceId: service.id,
-      tenantId: service.tenantId ?? DEFAULT_TENANT_ID,
+      serviceId: relyingParty.id,
+      tenantId: relyingParty.tenantId ?? DEFAULT_TENANT_ID,
       scope: scopeName,
       flow: input.flow,
       requestMode,
@@ -264,8 +264,8 @@ export class PresentationService {
       await this.sessions.finish(session.id, { status: 'failed', error: 'access_denied', errorDescription: 'the wallet declined' });
       return {};
     }
-    const service = this.services.require(session.serviceId);
-    const scope = service.scopes[session.scope];
+    const relyingParty = this.relyingParties.require(session.serviceId);
+    const scope = relyingParty.scopes[session.scope];
     if (!scope) throw new OAuthError(400, 'invalid_request', 'the session scope no longer exists');
     let verified;
     try {

@@ -26,7 +26,7 @@ import { RESPONSE_VERIFIER_DEPS, type ResponseVerifierDeps } from './verify-resp
 import { autoWorkerCount, PresentationWorkers } from './presentation-workers';
 import { VERIFIER_REQUEST_KEYS, VERIFIER_REQUEST_PURPOSE, VERIFIER_TOKEN_KEYS, VERIFIER_TOKEN_PURPOSE } from './verifier-keys';
 import { VerifierJwksController } from './verifier-jwks.controller';
-import { VerifierServices } from './verifier-services';
+import { RelyingPartyRegistry } from './relying-party-registry';
 import { VerifierSessions } from './verifier-sessions';
 import { systemClock, VERIFIER_CLOCK, type Clock } from './verifier-clock';
 
@@ -43,7 +43,7 @@ const SERVICES_RELOAD_MS = 30_000;
 
 /** Loads the admin-managed services at start, again on every change admin announces, and every 30 s. */
 @Injectable()
-class VerifierServicesReloader implements OnModuleInit, OnModuleDestroy {
+class RelyingPartyReloader implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('verifier');
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: Unsubscribe | null = null;
@@ -52,7 +52,7 @@ class VerifierServicesReloader implements OnModuleInit, OnModuleDestroy {
   private again = false;
 
   constructor(
-    @Inject(VerifierServices) private readonly services: VerifierServices,
+    @Inject(RelyingPartyRegistry) private readonly relyingParties: RelyingPartyRegistry,
     @Inject(WALLET_STORE) private readonly store: Store,
     @Inject(WALLET_CACHE) private readonly cache: Cache,
   ) {}
@@ -79,7 +79,7 @@ class VerifierServicesReloader implements OnModuleInit, OnModuleDestroy {
       do {
         this.again = false;
         try {
-          await this.services.reloadStored(this.store, (id, message) => this.logger.warn({ msg: 'stored verifier service skipped', service: id, reason: message }));
+          await this.relyingParties.reloadStored(this.store, (id, message) => this.logger.warn({ msg: 'stored verifier service skipped', service: id, reason: message }));
         } catch (error) {
           // The store is unreachable: keep serving the services we have.
           this.logger.warn({ msg: 'verifier services reload failed', error: error instanceof Error ? error.message : 'unknown' });
@@ -143,11 +143,11 @@ class PresentationWorkersCloser implements OnModuleDestroy {
         }),
     },
     {
-      provide: VerifierServices,
+      provide: RelyingPartyRegistry,
       inject: [WALLET_CONFIG],
-      useFactory: (config: WalletConfig) => VerifierServices.fromFile(config.verifier.servicesFile),
+      useFactory: (config: WalletConfig) => RelyingPartyRegistry.fromFile(config.verifier.servicesFile),
     },
-    VerifierServicesReloader,
+    RelyingPartyReloader,
     {
       provide: PRESENTATION_WORKERS,
       inject: [WALLET_CONFIG],

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OAuthError } from './oauth-error';
 import { CLIENT_ASSERTION_TYPE, grantPresentationContext, kbNonceOf, pickScope, VerifierGrants } from './verifier-grants';
-import { DEFAULT_SERVICE, VerifierServices, type VerifierService } from './verifier-services';
+import { DEFAULT_RELYING_PARTY, RelyingPartyRegistry, type RelyingPartyConfig } from './relying-party-registry';
 
 const AUD = 'https://verifier.example/services/m2m/token';
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -35,7 +35,7 @@ function grantsSuite(name: string, makeCaches: () => Promise<[Cache, Cache]>) {
     let caches: [Cache, Cache];
     let a: VerifierGrants;
     let b: VerifierGrants;
-    let m2m: VerifierService;
+    let m2m: RelyingPartyConfig;
     let clientKey: KeyLike;
 
     beforeAll(async () => {
@@ -45,7 +45,7 @@ function grantsSuite(name: string, makeCaches: () => Promise<[Cache, Cache]>) {
       const pair = await generateKeyPair('ES256', { extractable: true });
       clientKey = pair.privateKey as KeyLike;
       const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k1' };
-      m2m = { ...DEFAULT_SERVICE, id: 'm2m', tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [jwk as never] } };
+      m2m = { ...DEFAULT_RELYING_PARTY, id: 'm2m', tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [jwk as never] } };
     });
     afterAll(async () => {
       for (const cache of new Set(caches)) await cache.close();
@@ -98,8 +98,8 @@ function grantsSuite(name: string, makeCaches: () => Promise<[Cache, Cache]>) {
       const none = `${b64({ alg: 'none' })}.${b64({ iss: 'm2m', sub: 'm2m', aud: AUD, exp: 4e9, jti: 'x' })}.`;
       expect(await refusal(a.authenticateClient(m2m, { ...params, client_assertion: none }, context))).toMatchObject({ status: 401, description: expect.stringMatching(/asymmetric/) });
       // A public client may not present an assertion; without one it passes.
-      expect(await refusal(a.authenticateClient(DEFAULT_SERVICE, params, context))).toMatchObject({ status: 401 });
-      await expect(a.authenticateClient(DEFAULT_SERVICE, {}, context)).resolves.toBeUndefined();
+      expect(await refusal(a.authenticateClient(DEFAULT_RELYING_PARTY, params, context))).toMatchObject({ status: 401 });
+      await expect(a.authenticateClient(DEFAULT_RELYING_PARTY, {}, context)).resolves.toBeUndefined();
     });
   });
 }
@@ -142,7 +142,7 @@ describe('VerifierGrants on a frozen clock', () => {
 
     // An assertion valid by the system clock is expired by the frozen one.
     const pair = await generateKeyPair('ES256', { extractable: true });
-    const m2m: VerifierService = { ...DEFAULT_SERVICE, id: 'm2m', tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' } as never] } };
+    const m2m: RelyingPartyConfig = { ...DEFAULT_RELYING_PARTY, id: 'm2m', tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1' } as never] } };
     const assertion = await new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('m2m').setSubject('m2m').setAudience(AUD).setIssuedAt().setExpirationTime('2m').sign(pair.privateKey);
     now = new Date(Date.now() + 3_600_000);
     expect(await refusal(grants.authenticateClient(m2m, { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion }, { audiences: [AUD], clockSkewSeconds: 30 }))).toMatchObject({
@@ -169,29 +169,29 @@ describe('grant helpers', () => {
   });
 
   it('picks the named scope (openid aside) or the default, and checks grant presentations with aud = the service id', () => {
-    expect(pickScope(DEFAULT_SERVICE, undefined)).toBe('demo');
-    expect(pickScope(DEFAULT_SERVICE, 'openid demo')).toBe('demo');
-    expect(() => pickScope(DEFAULT_SERVICE, 'nope')).toThrow(/unknown scope/);
-    expect(() => pickScope(DEFAULT_SERVICE, ['demo'])).toThrow(/scope must be a string/);
-    const request = grantPresentationContext(DEFAULT_SERVICE, 'demo', 'n-1');
+    expect(pickScope(DEFAULT_RELYING_PARTY, undefined)).toBe('demo');
+    expect(pickScope(DEFAULT_RELYING_PARTY, 'openid demo')).toBe('demo');
+    expect(() => pickScope(DEFAULT_RELYING_PARTY, 'nope')).toThrow(/unknown scope/);
+    expect(() => pickScope(DEFAULT_RELYING_PARTY, ['demo'])).toThrow(/scope must be a string/);
+    const request = grantPresentationContext(DEFAULT_RELYING_PARTY, 'demo', 'n-1');
     expect(request).toMatchObject({ audience: 'default', nonce: 'n-1', presentationDefinition: null });
-    expect(request.dcql).toBe(DEFAULT_SERVICE.scopes['demo']!.dcql);
+    expect(request.dcql).toBe(DEFAULT_RELYING_PARTY.scopes['demo']!.dcql);
   });
 
   it('validates the service fields: private_key_jwt needs public keys in clientJwks', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'verifier-grants-'));
     const write = (service: Record<string, unknown>) => {
       const file = join(dir, `${randomUUID()}.json`);
-      writeFileSync(file, JSON.stringify({ services: [{ id: 'm2m', defaultScope: 'demo', scopes: DEFAULT_SERVICE.scopes, ...service }] }));
+      writeFileSync(file, JSON.stringify({ services: [{ id: 'm2m', defaultScope: 'demo', scopes: DEFAULT_RELYING_PARTY.scopes, ...service }] }));
       return file;
     };
-    expect(() => VerifierServices.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt' }))).toThrow(/clientJwks: private_key_jwt needs clientJwks/);
+    expect(() => RelyingPartyRegistry.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt' }))).toThrow(/clientJwks: private_key_jwt needs clientJwks/);
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const privateJwk = await exportJWK(privateKey);
-    expect(() => VerifierServices.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [privateJwk] } }))).toThrow(/must be a public key/);
-    expect(() => VerifierServices.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [{ kty: 'oct', k: 'AAAA' }] } }))).toThrow(/clientJwks/);
+    expect(() => RelyingPartyRegistry.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [privateJwk] } }))).toThrow(/must be a public key/);
+    expect(() => RelyingPartyRegistry.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [{ kty: 'oct', k: 'AAAA' }] } }))).toThrow(/clientJwks/);
     const { d: _d, ...publicJwk } = privateJwk;
-    const services = VerifierServices.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [publicJwk] } }));
+    const services = RelyingPartyRegistry.fromFile(write({ tokenEndpointAuthMethod: 'private_key_jwt', clientJwks: { keys: [publicJwk] } }));
     expect(services.get('m2m')).toMatchObject({ tokenEndpointAuthMethod: 'private_key_jwt', refreshTokenTtlSeconds: 28_800 });
     expect(services.get('default')).toMatchObject({ tokenEndpointAuthMethod: 'none' });
   });

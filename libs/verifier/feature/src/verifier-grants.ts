@@ -5,7 +5,7 @@ import { PresentationError, readKeyBindingNonce } from '@wallet/protocol';
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createHash, randomUUID } from 'node:crypto';
 import { OAuthError } from './oauth-error';
-import type { VerifierService } from './verifier-services';
+import type { RelyingPartyConfig } from './relying-party-registry';
 import { systemClock, type Clock } from './verifier-clock';
 import type { AuthorizationCode } from './verifier-sessions';
 import type { PresentationRequestContext } from './verify-response';
@@ -57,10 +57,10 @@ export interface ClientAuthContext {
 }
 
 /** The scope a request names (`openid` aside), else the service's default. */
-export function pickScope(service: VerifierService, raw: unknown): string {
+export function pickScope(relyingParty: RelyingPartyConfig, raw: unknown): string {
   if (raw !== undefined && typeof raw !== 'string') throw new OAuthError(400, 'invalid_request', 'scope must be a string');
-  const name = (raw ?? '').split(' ').find((s) => s !== '' && s !== 'openid') ?? service.defaultScope;
-  if (!service.scopes[name]) throw new OAuthError(400, 'invalid_scope', 'unknown scope for this client');
+  const name = (raw ?? '').split(' ').find((s) => s !== '' && s !== 'openid') ?? relyingParty.defaultScope;
+  if (!relyingParty.scopes[name]) throw new OAuthError(400, 'invalid_scope', 'unknown scope for this client');
   return name;
 }
 
@@ -84,9 +84,9 @@ export function kbNonceOf(vpToken: unknown): string {
  * exchange) is checked against: the service's query for the scope, the nonce
  * from our nonce endpoint, and `aud` = the service id (its `client_id`).
  */
-export function grantPresentationContext(service: VerifierService, scopeName: string, nonce: string): PresentationRequestContext {
-  const scope = service.scopes[scopeName];
-  return { tenantId: service.tenantId ?? DEFAULT_TENANT_ID, nonce, audience: service.id, dcql: scope?.dcql ?? null, presentationDefinition: scope?.presentationDefinition ?? null };
+export function grantPresentationContext(relyingParty: RelyingPartyConfig, scopeName: string, nonce: string): PresentationRequestContext {
+  const scope = relyingParty.scopes[scopeName];
+  return { tenantId: relyingParty.tenantId ?? DEFAULT_TENANT_ID, nonce, audience: relyingParty.id, dcql: scope?.dcql ?? null, presentationDefinition: scope?.presentationDefinition ?? null };
 }
 
 export class VerifierGrants {
@@ -167,10 +167,10 @@ export class VerifierGrants {
    * unexpired, single-use assertion with iss = sub = the service id and `aud`
    * one of our token endpoint URLs or the service's issuer.
    */
-  async authenticateClient(service: VerifierService, params: Record<string, unknown>, context: ClientAuthContext): Promise<void> {
+  async authenticateClient(relyingParty: RelyingPartyConfig, params: Record<string, unknown>, context: ClientAuthContext): Promise<void> {
     const assertion = params['client_assertion'];
     const assertionType = params['client_assertion_type'];
-    if (service.tokenEndpointAuthMethod !== 'private_key_jwt') {
+    if (relyingParty.tokenEndpointAuthMethod !== 'private_key_jwt') {
       if (assertion !== undefined || assertionType !== undefined) throw new OAuthError(401, 'invalid_client', 'this client does not authenticate with private_key_jwt');
       return;
     }
@@ -185,10 +185,10 @@ export class VerifierGrants {
     if (typeof alg !== 'string' || !CLIENT_ASSERTION_ALGS.includes(alg)) throw new OAuthError(401, 'invalid_client', 'client_assertion must use an asymmetric algorithm');
     let payload;
     try {
-      ({ payload } = await jwtVerify(assertion, createLocalJWKSet(service.clientJwks as JSONWebKeySet), {
+      ({ payload } = await jwtVerify(assertion, createLocalJWKSet(relyingParty.clientJwks as JSONWebKeySet), {
         algorithms: CLIENT_ASSERTION_ALGS,
-        issuer: service.id,
-        subject: service.id,
+        issuer: relyingParty.id,
+        subject: relyingParty.id,
         audience: context.audiences,
         clockTolerance: context.clockSkewSeconds,
         currentDate: this.now(),
@@ -201,9 +201,9 @@ export class VerifierGrants {
     const exp = payload.exp as number;
     if (exp - now > MAX_ASSERTION_LIFETIME_S) throw new OAuthError(401, 'invalid_client', `client_assertion must expire within ${MAX_ASSERTION_LIFETIME_S} seconds`);
     if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw new OAuthError(401, 'invalid_client', 'client_assertion needs a jti');
-    if (params['client_id'] !== undefined && params['client_id'] !== service.id) throw new OAuthError(401, 'invalid_client', 'client_id does not match the client assertion');
+    if (params['client_id'] !== undefined && params['client_id'] !== relyingParty.id) throw new OAuthError(401, 'invalid_client', 'client_id does not match the client assertion');
     const ttlMs = (exp - now + context.clockSkewSeconds + 1) * 1000;
-    if (!(await this.cache.setIfAbsent(`verifier:client-assertion:${service.id}:${sha256(payload.jti)}`, '1', { ttlMs }))) {
+    if (!(await this.cache.setIfAbsent(`verifier:client-assertion:${relyingParty.id}:${sha256(payload.jti)}`, '1', { ttlMs }))) {
       throw new OAuthError(401, 'invalid_client', 'client_assertion was already used (jti replay)');
     }
   }

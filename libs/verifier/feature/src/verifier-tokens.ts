@@ -1,6 +1,6 @@
 import { selectClaim } from '@wallet/protocol';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { TokenShape } from './verifier-services';
+import type { TokenShape } from './relying-party-registry';
 import type { AuthorizationCode } from './verifier-sessions';
 
 /** JWT claims the verifier sets itself; credential claims never overwrite them. */

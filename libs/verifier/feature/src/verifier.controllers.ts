@@ -10,7 +10,7 @@ import { TokenRequestDto } from './token-request.dto';
 import { PresentationService } from './presentation.service';
 import { TokenService } from './token.service';
 import { ServicePathDto, SessionPathDto } from './verifier-path.dto';
-import { DEFAULT_SERVICE } from './verifier-services';
+import { DEFAULT_RELYING_PARTY } from './relying-party-registry';
 import { VerifierSessions } from './verifier-sessions';
 import { RequestObjectFormDto, WalletResponseDto } from './wallet-response.dto';
 
@@ -344,7 +344,7 @@ export class VerifierTokenController {
   @ApiOkResponse({ description: 'The discovery document', schema: { type: 'object' } })
   @ApiOAuthError(400, 'A bearer token in the query string (refused on every route)', ['invalid_request'])
   defaultOpenidConfiguration(@Req() req: FastifyRequest): Record<string, unknown> {
-    return this.tokens.openidConfiguration(DEFAULT_SERVICE.id, requestBase(req));
+    return this.tokens.openidConfiguration(DEFAULT_RELYING_PARTY.id, requestBase(req));
   }
 }
 

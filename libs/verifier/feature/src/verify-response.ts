@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import type { VerifierFetch } from './issuer-keys';
 import type { Clock } from './verifier-clock';
 import type { PresentationWorkers } from './presentation-workers';
-import type { CredentialTrust, VerifierScope } from './verifier-services';
+import type { CredentialTrust, RelyingPartyScope } from './relying-party-registry';
 import type { AuthorizationCode, VerifierSession } from './verifier-sessions';
 
 /**
@@ -193,7 +193,7 @@ export async function checkIssuerTrust(trust: readonly CredentialTrust[], creden
 }
 
 /** Verifies one SD-JWT VC presentation for a request: signature, disclosures, key binding, trust, status. */
-async function verifyOne(presentation: string, request: PresentationRequestContext, scope: VerifierScope, deps: ResponseVerifierDeps): Promise<VerifiedSdJwtVc> {
+async function verifyOne(presentation: string, request: PresentationRequestContext, scope: RelyingPartyScope, deps: ResponseVerifierDeps): Promise<VerifiedSdJwtVc> {
   const options = {
     resolveIssuerKey: deps.resolveIssuerKey,
     nonce: request.nonce,
@@ -225,7 +225,7 @@ function statusOptions(deps: ResponseVerifierDeps) {
 }
 
 /** Verifies a W3C VP JWT for a request: holder signature, nonce, audience, each credential, its trust and status. */
-async function verifyJwtPresentation(presentation: string, request: PresentationRequestContext, scope: VerifierScope, deps: ResponseVerifierDeps) {
+async function verifyJwtPresentation(presentation: string, request: PresentationRequestContext, scope: RelyingPartyScope, deps: ResponseVerifierDeps) {
   const verified = await verifyJwtVp(presentation, {
     resolveIssuerKey: deps.resolveIssuerKey,
     nonce: request.nonce,
@@ -274,7 +274,7 @@ class Results {
 export async function verifyVpToken(
   fields: Record<string, unknown>,
   request: PresentationRequestContext,
-  scope: VerifierScope,
+  scope: RelyingPartyScope,
   deps: ResponseVerifierDeps,
 ): Promise<Pick<AuthorizationCode, 'credentials' | 'holder'>> {
   const results = new Results();

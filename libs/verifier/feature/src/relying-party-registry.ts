@@ -1,4 +1,4 @@
-import { zVerifierServiceDefinition, type VerifierService } from '@wallet/protocol';
+import { zRelyingPartyConfig, type RelyingPartyConfig } from '@wallet/protocol';
 import { GLOBAL_SCOPE } from '@wallet/domain';
 import { Collections, type Store } from '@wallet/persistence';
 import { readFileSync } from 'node:fs';
@@ -7,17 +7,17 @@ import { z } from 'zod';
 import { OAuthError } from './oauth-error';
 
 export {
-  zVerifierServiceDefinition,
+  zRelyingPartyConfig,
   type CredentialTrust,
   type TokenShape,
-  type VerifierScope,
-  type VerifierService,
+  type RelyingPartyScope,
+  type RelyingPartyConfig,
 } from '@wallet/protocol';
 
-const zServicesFile = z.strictObject({ services: z.array(zVerifierServiceDefinition).max(256) });
+const zServicesFile = z.strictObject({ services: z.array(zRelyingPartyConfig).max(256) });
 
 /** The demo scope: any SD-JWT VC PID-like credential with a name, from any verifiable issuer. */
-export const DEFAULT_SERVICE: VerifierService = zVerifierServiceDefinition.parse({
+export const DEFAULT_RELYING_PARTY: RelyingPartyConfig = zRelyingPartyConfig.parse({
   id: 'default',
   defaultScope: 'demo',
   scopes: {
@@ -39,20 +39,20 @@ export const DEFAULT_SERVICE: VerifierService = zVerifierServiceDefinition.parse
   redirectUris: [],
 });
 
-export class VerifierServices {
-  private readonly byId: ReadonlyMap<string, VerifierService>;
+export class RelyingPartyRegistry {
+  private readonly byId: ReadonlyMap<string, RelyingPartyConfig>;
   /** Services managed through the admin API; they win over the file's. Replaced by {@link setStored}. */
-  private stored: ReadonlyMap<string, VerifierService> = new Map();
+  private stored: ReadonlyMap<string, RelyingPartyConfig> = new Map();
 
-  constructor(services: readonly VerifierService[]) {
-    const map = new Map<string, VerifierService>([[DEFAULT_SERVICE.id, DEFAULT_SERVICE]]);
-    for (const service of services) map.set(service.id, service);
+  constructor(services: readonly RelyingPartyConfig[]) {
+    const map = new Map<string, RelyingPartyConfig>([[DEFAULT_RELYING_PARTY.id, DEFAULT_RELYING_PARTY]]);
+    for (const relyingParty of services) map.set(relyingParty.id, relyingParty);
     this.byId = map;
   }
 
   /** Reads and validates a services YAML file; the error names the file and the path of the problem. */
-  static fromFile(path: string | undefined): VerifierServices {
-    if (!path) return new VerifierServices([]);
+  static fromFile(path: string | undefined): RelyingPartyRegistry {
+    if (!path) return new RelyingPartyRegistry([]);
     let raw: unknown;
     try {
       raw = parseYaml(readFileSync(path, 'utf8'));
@@ -64,26 +64,26 @@ export class VerifierServices {
       const [issue] = result.error.issues;
       throw new Error(`verifier.servicesFile ${path}: /${issue?.path.join('/') ?? ''}: ${issue?.message ?? 'invalid'}`);
     }
-    return new VerifierServices(result.data.services);
+    return new RelyingPartyRegistry(result.data.services);
   }
 
-  get(id: string): VerifierService | undefined {
+  get(id: string): RelyingPartyConfig | undefined {
     return this.stored.get(id) ?? this.byId.get(id);
   }
 
   /** The service a request names (`default` when it names none); an unknown one is the client's error, `invalid_client`. */
-  require(id: string | undefined): VerifierService {
-    const service = this.get(id ?? 'default');
-    if (!service) throw new OAuthError(400, 'invalid_client', 'unknown client_id (service)');
-    return service;
+  require(id: string | undefined): RelyingPartyConfig {
+    const relyingParty = this.get(id ?? 'default');
+    if (!relyingParty) throw new OAuthError(400, 'invalid_client', 'unknown client_id (service)');
+    return relyingParty;
   }
 
-  list(): VerifierService[] {
+  list(): RelyingPartyConfig[] {
     return [...new Map([...this.byId, ...this.stored]).values()];
   }
 
-  setStored(services: readonly VerifierService[]): void {
-    this.stored = new Map(services.map((service) => [service.id, service]));
+  setStored(services: readonly RelyingPartyConfig[]): void {
+    this.stored = new Map(services.map((relyingParty) => [relyingParty.id, relyingParty]));
   }
 
   /**
@@ -93,12 +93,12 @@ export class VerifierServices {
    */
   async reloadStored(store: Store, onInvalid: (id: string, message: string) => void = () => undefined): Promise<void> {
     const repository = store.repository(Collections.verifierServices);
-    const services: VerifierService[] = [];
+    const services: RelyingPartyConfig[] = [];
     let cursor: string | undefined;
     do {
       const page = await repository.list(GLOBAL_SCOPE, { limit: 1000, ...(cursor ? { cursor } : {}) });
       for (const record of page.items) {
-        const parsed = zVerifierServiceDefinition.safeParse(record.definition);
+        const parsed = zRelyingPartyConfig.safeParse(record.definition);
         if (parsed.success && parsed.data.id === record.id) services.push(parsed.data);
         else onInvalid(record.id, parsed.success ? 'the id differs from the record id' : (parsed.error.issues[0]?.message ?? 'invalid'));
       }

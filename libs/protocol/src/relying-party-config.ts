@@ -3,8 +3,9 @@ import { zTenantId } from '@wallet/domain';
 import { zDcqlQuery, zPresentationDefinition } from '@wallet/presentation-query';
 
 /**
- * Relying-party services of the verifier: each application that sends users to
- * the verifier is a service with scopes; a scope says what to ask for (a DCQL
+ * Relying parties of the verifier: each application that sends users to the
+ * verifier is a relying party with scopes (its public name, in URLs, the
+ * services file and the admin API, stays "service"); a scope says what to ask for (a DCQL
  * query or a Presentation Exchange definition), whom to trust for it, and how
  * the resulting JWT looks. The verifier reads them from `verifier.servicesFile`
  * and from the admin API (`/admin/verifier-services`), both validated with
@@ -72,7 +73,7 @@ const zScope = z
       ctx.addIssue({ code: 'custom', path: ['dcql'], message: 'give exactly one of dcql and presentationDefinition' });
     }
   });
-export type VerifierScope = z.infer<typeof zScope>;
+export type RelyingPartyScope = z.infer<typeof zScope>;
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 const zClientJwks = z.strictObject({
@@ -86,7 +87,7 @@ const zClientJwks = z.strictObject({
     .max(16),
 });
 
-export const zVerifierServiceDefinition = z
+export const zRelyingPartyConfig = z
   .strictObject({
     id: zId,
     /** The tenant whose trust configuration (its PDP) decides `authzen` rules; absent: `default`. */
@@ -112,5 +113,10 @@ export const zVerifierServiceDefinition = z
       ctx.addIssue({ code: 'custom', path: ['clientJwks'], message: 'private_key_jwt needs clientJwks' });
     }
   });
-export type VerifierService = z.infer<typeof zVerifierServiceDefinition>;
+export type RelyingPartyConfig = z.infer<typeof zRelyingPartyConfig>;
+
+/** @deprecated The old name of `zRelyingPartyConfig` (admin still imports it). */
+export const zVerifierServiceDefinition = zRelyingPartyConfig;
+/** @deprecated The old name of `RelyingPartyConfig` (admin still imports it). */
+export type VerifierService = RelyingPartyConfig;
 
