@@ -80,6 +80,8 @@ function leafType(path: string, node: JsonSchemaNode): Pick<ConfigField, 'type' 
           : { type: 'string[]' };
       }
       break;
+    case undefined: // unions and other nodes without a single `type`
+      break;
   }
   throw new Error(`config schema: ${path} has a type the loader cannot coerce to (${JSON.stringify(node)})`);
 }

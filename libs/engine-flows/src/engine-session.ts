@@ -1,10 +1,8 @@
 import {
   ENGINE_PROTOCOL_VERSION,
-  REPLY_TYPES,
   type Capabilities,
   type ClientMessage,
   type ConnectionLimits,
-  type ReplyMessage,
   type ServerMessage,
 } from '@wallet/engine-protocol';
 import { isWalletError } from '@wallet/domain';
@@ -137,8 +135,6 @@ export interface EngineSessionHooks {
   log?: FlowLog;
 }
 
-const REPLIES: ReadonlySet<string> = new Set(REPLY_TYPES);
-
 /**
  * Handles one connection's messages after the handshake, for any transport:
  * each request gets its answer or a typed `error` echoing its `message_id`;
@@ -190,13 +186,18 @@ export class EngineSession {
           this.connection.attached.add(message.flow_id);
           await this.flows.notify(principal, message);
           return;
+        case 'sign_response':
+        case 'selection_response':
+        case 'consent_response':
+        case 'tx_code_response':
+        case 'authorization_response':
+        case 'presentation_response':
+          this.connection.attached.add(message.flow_id);
+          await this.flows.answer(principal, message);
+          return;
         default:
-          if (REPLIES.has(message.type)) {
-            this.connection.attached.add((message as ReplyMessage).flow_id);
-            await this.flows.answer(principal, message as ReplyMessage);
-            return;
-          }
-          throw new EngineRequestError('unsupported_message', `message type "${message.type}" is not supported here`, '/type');
+          // Not reached for a parsed message (switch-exhaustiveness-check keeps the cases complete).
+          throw new EngineRequestError('unsupported_message', `message type "${(message as { type: string }).type}" is not supported here`, '/type');
       }
     } catch (error) {
       this.refuse(message, error);

@@ -14,7 +14,7 @@ import {
   newLockToken,
   rejectedCommand,
 } from './common';
-import { checkKeyPrefix, hashSlot, resolveTopology, type RedisConnectionOptions, type RedisTopology } from './redis-topology';
+import { checkKeyPrefix, hashSlot, resolveTopology, type RedisAuth, type RedisConnectionOptions, type RedisTopology } from './redis-topology';
 
 export interface RedisCacheOptions extends RedisConnectionOptions {
   /** Prepended to every key and channel (default `wallet:`). */
@@ -623,7 +623,7 @@ function createClient({ Redis, Cluster }: IoRedis, { topology, commandTimeoutMs 
     // reconnect, where it only keeps the process alive (default 2 s).
     disconnectTimeout: 250,
   };
-  const credentials = (auth: { username?: string; password?: string }): RedisOptions => ({
+  const credentials = (auth: RedisAuth): RedisOptions => ({
     ...(auth.username !== undefined ? { username: auth.username } : {}),
     ...(auth.password !== undefined ? { password: auth.password } : {}),
   });

@@ -24,30 +24,30 @@ export interface RedisEndpoint {
 /** How the redis driver reaches Redis; `url` or `nodes`, not both. */
 export interface RedisConnectionOptions {
   /** `redis://`, `rediss://`, `redis+sentinel://`, `rediss+sentinel://`, `redis+cluster://` or `rediss+cluster://`. */
-  url?: string;
+  url?: string | undefined;
   /** With `nodes`: what they are (default `single`). With `url`: must match its scheme when given. */
-  topology?: RedisTopologyKind;
+  topology?: RedisTopologyKind | undefined;
   /** `host:port` entries instead of a URL: the server, the sentinels or some cluster nodes. */
-  nodes?: readonly string[];
+  nodes?: readonly string[] | undefined;
   /** ACL user of the data nodes (not allowed when the URL names one). */
-  username?: string;
+  username?: string | undefined;
   /** Password of the data nodes (not allowed when the URL carries one). */
-  password?: string;
+  password?: string | undefined;
   /** TLS to every node (with `nodes`; a URL says it with `rediss`). */
-  tls?: boolean;
+  tls?: boolean | undefined;
   /** Database number (single server or Sentinel; a cluster has only database 0). */
-  database?: number;
+  database?: number | undefined;
   sentinel?: {
     /** Name of the master the sentinels watch. */
-    masterName?: string;
-    username?: string;
-    password?: string;
-  };
+    masterName?: string | undefined;
+    username?: string | undefined;
+    password?: string | undefined;
+  } | undefined;
 }
 
 export interface RedisAuth {
-  username?: string;
-  password?: string;
+  username?: string | undefined;
+  password?: string | undefined;
 }
 
 export type RedisTopology =
@@ -111,8 +111,8 @@ interface ParsedUrl {
   tls: boolean;
   endpoints: RedisEndpoint[];
   auth: RedisAuth;
-  masterName?: string;
-  database?: number;
+  masterName?: string | undefined;
+  database?: number | undefined;
   sentinelAuth: RedisAuth;
 }
 

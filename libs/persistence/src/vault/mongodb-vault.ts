@@ -395,7 +395,10 @@ function toMongo(node: WqlNode): Document {
       return { $and: [{ tagNames: node.name }, { tagKeys: { $ne: pair(node.name, node.value) } }] };
     case 'like':
       return { [`plain.${plainField(node.name)}`]: { $regex: likeToRegExp(node.value).source } };
-    default:
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
       return { [`plain.${plainField(node.name)}`]: { [`$${node.op}`]: node.value } };
   }
 }
