@@ -235,8 +235,8 @@ export class PresentationService {
       let kid: unknown;
       try {
         kid = decodeProtectedHeader(body['response']).kid;
-      } catch {
-        throw new OAuthError(400, 'invalid_request', 'response is not a JWE');
+      } catch (cause) {
+        throw new OAuthError(400, 'invalid_request', 'response is not a JWE', { cause });
       }
       const sessionId = typeof kid === 'string' ? kid : typeof body['state'] === 'string' ? body['state'] : '';
       session = await this.sessions.get(sessionId);
@@ -247,8 +247,8 @@ export class PresentationService {
         const key = await importJWK(session.responseDecryptionJwk, 'ECDH-ES');
         const { plaintext } = await compactDecrypt(body['response'], key, { keyManagementAlgorithms: ['ECDH-ES'], contentEncryptionAlgorithms: ['A128GCM', 'A256GCM'] });
         fields = JSON.parse(new TextDecoder().decode(plaintext)) as Record<string, unknown>;
-      } catch {
-        throw new OAuthError(400, 'invalid_request', 'the encrypted response could not be decrypted');
+      } catch (cause) {
+        throw new OAuthError(400, 'invalid_request', 'the encrypted response could not be decrypted', { cause });
       }
       if (fields['state'] !== undefined && fields['state'] !== session.id) throw new OAuthError(400, 'invalid_request', 'state does not match');
     } else {

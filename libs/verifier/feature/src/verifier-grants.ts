@@ -74,7 +74,7 @@ export function kbNonceOf(vpToken: unknown): string {
   try {
     return readKeyBindingNonce(vpToken);
   } catch (error) {
-    if (error instanceof PresentationError) throw new OAuthError(400, error.code === 'key_binding_missing' ? 'invalid_grant' : 'invalid_request', error.message);
+    if (error instanceof PresentationError) throw new OAuthError(400, error.code === 'key_binding_missing' ? 'invalid_grant' : 'invalid_request', error.message, { cause: error });
     throw error;
   }
 }
@@ -179,8 +179,8 @@ export class VerifierGrants {
     let alg: unknown;
     try {
       alg = decodeProtectedHeader(assertion).alg;
-    } catch {
-      throw new OAuthError(401, 'invalid_client', 'client_assertion is not a JWT');
+    } catch (cause) {
+      throw new OAuthError(401, 'invalid_client', 'client_assertion is not a JWT', { cause });
     }
     if (typeof alg !== 'string' || !CLIENT_ASSERTION_ALGS.includes(alg)) throw new OAuthError(401, 'invalid_client', 'client_assertion must use an asymmetric algorithm');
     let payload;
@@ -195,7 +195,7 @@ export class VerifierGrants {
         requiredClaims: ['exp', 'jti'],
       }));
     } catch (error) {
-      throw new OAuthError(401, 'invalid_client', `client_assertion is invalid: ${assertionProblem(error)}`);
+      throw new OAuthError(401, 'invalid_client', `client_assertion is invalid: ${assertionProblem(error)}`, { cause: error });
     }
     const now = Math.floor(this.now().getTime() / 1000);
     const exp = payload.exp as number;
@@ -209,8 +209,11 @@ export class VerifierGrants {
   }
 }
 
+/** Why a client assertion was refused: the failed check, never the token. */
+type AssertionProblem = 'expired' | `claim ${string} check failed` | 'no registered key matches' | 'signature verification failed' | 'algorithm not allowed' | 'malformed';
+
 /** A short reason that names the failed check, never the token. */
-function assertionProblem(error: unknown): string {
+function assertionProblem(error: unknown): AssertionProblem {
   if (error instanceof joseErrors.JWTExpired) return 'expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim ${error.claim} check failed`;
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no registered key matches';

@@ -2,6 +2,7 @@ import type { Cache } from '@wallet/cache';
 import type { DcqlQuery, PresentationDefinition } from '@wallet/protocol';
 import type { JWK } from 'jose';
 import { randomToken } from '@wallet/crypto';
+import type { OAuthErrorCode } from './oauth-error';
 import { systemClock, type Clock } from './verifier-clock';
 
 /**
@@ -46,7 +47,7 @@ export interface VerifierSession {
 export type SessionStatus =
   | { status: 'pending' }
   | { status: 'answered'; redirectTo: string | null }
-  | { status: 'failed'; error: string; errorDescription: string };
+  | { status: 'failed'; error: Extract<OAuthErrorCode, 'access_denied' | 'invalid_presentation'>; errorDescription: string };
 
 export interface AuthorizationCode {
   sessionId: string;

@@ -3,7 +3,7 @@ import { ApiFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } f
 import { LeanRoutes, Public } from '@wallet/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loginPage, qrPng, qrSvg } from './login-page';
-import { ApiOAuthError, OAuthError, OAuthErrorFilter, oauthErrorResponse } from './oauth-error';
+import { ApiOAuthError, OAuthError, OAuthErrorFilter, oauthErrorResponse, type OAuthErrorCode } from './oauth-error';
 import { OAuthForm, OAuthQuery, parseOAuthParams } from './oauth-params.decorator';
 import { AuthorizationQueryDto, QrQueryDto, StartFlowQueryDto } from './start-flow-query.dto';
 import { TokenRequestDto } from './token-request.dto';
@@ -15,8 +15,8 @@ import { VerifierSessions } from './verifier-sessions';
 import { RequestObjectFormDto, WalletResponseDto } from './wallet-response.dto';
 
 /** What starting a flow can be refused for; every front-channel route that starts one documents it. */
-const TOKEN_ERRORS = ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'invalid_presentation', 'access_denied'];
-const START_ERRORS = ['invalid_request', 'invalid_client', 'invalid_scope'];
+const TOKEN_ERRORS: readonly OAuthErrorCode[] = ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'invalid_presentation', 'access_denied'];
+const START_ERRORS: readonly OAuthErrorCode[] = ['invalid_request', 'invalid_client', 'invalid_scope'];
 const SESSION_HEADER = { 'X-Session-ID': { description: 'The new session: poll `/api/v1/sessions/{id}/status` or wait on its events.', schema: { type: 'string' } } };
 const TOKEN_ANSWER = {
   type: 'object',

@@ -26,6 +26,7 @@ import { jwkThumbprint } from '@wallet/crypto';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import type { VerifierFetch } from './issuer-keys';
+import { PresentationRefusalDetail } from './oauth-error';
 import type { Clock } from './verifier-clock';
 import type { PresentationWorkers } from './presentation-workers';
 import type { CredentialTrust, RelyingPartyScope } from './relying-party-registry';
@@ -172,7 +173,8 @@ async function checkAuthzen(credential: TrustSubject, tenantId: string, deps: Re
     key,
     credentialTypes: [credential.vct],
   });
-  if (!decision.trusted) throw new PresentationError('untrusted_issuer', `the trust decision refused the issuer (${decision.reason})`);
+  // The PDP's own reason is for our logs, not for the wallet.
+  if (!decision.trusted) throw new PresentationError('untrusted_issuer', 'the trust decision refused the issuer', { cause: new PresentationRefusalDetail(decision.reason) });
 }
 
 /**
