@@ -101,6 +101,38 @@ export function isWalletError(error: unknown): error is WalletError {
 }
 
 /**
+ * The specific reasons a `RefusalError` gives, each a stable problem `code`
+ * clients may branch on. Add a reason here before throwing it.
+ */
+export type RefusalReason =
+  // Access tokens and sessions (401)
+  | 'invalid_token'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'token_required'
+  | 'account_gone'
+  | 'account_suspended'
+  // Tenants and invites (403)
+  | 'tenant_mismatch'
+  | 'invite_required'
+  | 'invite_invalid'
+  // Passkeys and WebAuthn ceremonies
+  | 'challenge_invalid'
+  | 'webauthn_invalid'
+  | 'counter_regression'
+  | 'passkey_exists'
+  | 'passkey_not_found'
+  | 'passkey_unknown'
+  | 'last_passkey'
+  // Conditional requests and sync
+  | 'precondition_required'
+  | 'etag_mismatch'
+  | 'sync_cursor_expired'
+  // Grants and load
+  | 'invalid_grant'
+  | 'busy';
+
+/**
  * A refusal with a stable, more specific code than its category: `reason`
  * becomes the problem document's `code` (`invite_required` is a `forbidden`,
  * `tenant_mismatch` a `forbidden`, `token_expired` an `unauthorized`); the
@@ -109,7 +141,7 @@ export function isWalletError(error: unknown): error is WalletError {
 export class RefusalError extends WalletError {
   constructor(
     code: WalletErrorCode,
-    readonly reason: string,
+    readonly reason: RefusalReason,
     message: string,
     options: WalletErrorOptions = {},
   ) {

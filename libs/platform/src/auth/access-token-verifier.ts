@@ -1,4 +1,4 @@
-import { RefusalError } from '@wallet/domain';
+import { RefusalError, type RefusalReason } from '@wallet/domain';
 import { decodeCompactJws, JwsError, verifyDecodedJws, verifyDecodedJwsAsync, type DecodedJws } from '@wallet/crypto';
 import { ACCESS_TOKEN_ALGS, type AccessTokenKeys, type VerificationKey } from './access-token-keys';
 import type { Principal } from './request-context';
@@ -163,6 +163,6 @@ function normalizeTyp(typ: unknown): string | null {
   return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
 }
 
-function refused(reason: string, message: string, cause?: unknown): RefusalError {
+function refused(reason: Extract<RefusalReason, 'invalid_token' | 'token_expired' | 'token_revoked'>, message: string, cause?: unknown): RefusalError {
   return new RefusalError('unauthorized', reason, message, cause === undefined ? {} : { cause });
 }
