@@ -203,7 +203,12 @@ export function toWqlJson(node: WqlNode): Record<string, unknown> {
       return { [node.name]: { $in: [...node.values] } };
     case 'eq':
       return { [node.name]: node.value };
-    default:
+    case 'neq':
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+    case 'like':
       return { [node.name]: { [`$${node.op}`]: node.value } };
   }
 }
@@ -224,7 +229,13 @@ export function mapWql(
       return { op: 'exist', names: node.names.map(mapName) };
     case 'in':
       return { op: 'in', name: mapName(node.name), values: node.values.map((v) => mapValue(node.name, v)) };
-    default:
+    case 'eq':
+    case 'neq':
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+    case 'like':
       return { op: node.op, name: mapName(node.name), value: mapValue(node.name, node.value) };
   }
 }
@@ -246,7 +257,13 @@ export function matchesWql(node: WqlNode, tags: Readonly<Record<string, string>>
       return node.names.every(has);
     case 'in':
       return has(node.name) && node.values.includes(tags[node.name] as string);
-    default: {
+    case 'eq':
+    case 'neq':
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+    case 'like': {
       if (!has(node.name)) return false;
       const actual = tags[node.name] as string;
       switch (node.op) {

@@ -102,6 +102,7 @@ export function describeListenError(error: unknown, config: WalletConfig, spec: 
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return `${server} cannot listen on ${host}: no interface of this machine has that address; change it with ${settingHint(hostKey)}`;
+    case undefined: // not a system error
     default:
       return messageOf(error);
   }

@@ -15,7 +15,7 @@ const pathTenants = new WeakMap<object, string>();
  * declared once, and remembers the tenant on the raw request. A prefix whose
  * tenant is not a well-formed id is left alone, so it falls through to a 404.
  */
-export function rewriteTenantUrl(request: { url?: string }): string {
+export function rewriteTenantUrl(request: { url?: string | undefined }): string {
   const url = request.url ?? '/';
   const match = TENANT_PREFIX.exec(url);
   if (!match) return url;
