@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GLOBAL_SCOPE } from '@wallet/domain';
 import { Collections, createStore } from '@wallet/persistence';
-import { cleanupInvites } from '@wallet/platform';
+import { cleanupInvites } from '@wallet/admin-feature';
 import { startBuiltApp } from '@wallet/testing';
 
 const TOKEN = 'bench-admin-token-0123456789abcdefghijkl';

@@ -15,3 +15,4 @@ export { inviteStatus, inviteView, type InviteStatus } from './invites/invites-r
 export { VerifierServiceDefinitionsService } from './verifier-services/verifier-service-definitions.service';
 export { AuditService } from './audit/audit.service';
 export { auditView } from './audit/audit-responses.dto';
+export { cleanupInvites, cleanupRefreshTokens } from './jobs/cleanup-jobs';
