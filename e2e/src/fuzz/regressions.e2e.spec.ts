@@ -41,7 +41,7 @@ describe('regressions of issue 14 and of the fuzzer (built all-in-one, SQLite)',
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
         ...(options.body !== undefined ? { 'content-type': options.type ?? 'application/json' } : {}),
       },
-      body: options.body,
+      body: options.body ?? null,
     });
     const text = await answer.body.text();
     const to = watcher.now();

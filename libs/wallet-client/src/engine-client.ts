@@ -75,7 +75,8 @@ interface PendingRequest {
   reject(error: Error): void;
   /** `flow_start` only: who waits for the flow it starts, tracked the moment `flow_started` arrives. */
   waiter?: Waiter;
-  onStarted?: (flowId: string) => void;
+  /** Cleared (undefined) once a flow_error answered the flow_start instead. */
+  onStarted?: ((flowId: string) => void) | undefined;
 }
 
 /** A question we answered or are answering: the reply is kept for when the engine asks again. */
@@ -749,7 +750,7 @@ export class EngineClient {
 
   private request(
     kind: RequestKind,
-    frame: ClientMessage & { message_id?: string },
+    frame: ClientMessage & { message_id?: string | undefined },
     extra: Pick<PendingRequest, 'repeat'> & Partial<Pick<PendingRequest, 'flowId' | 'notificationId' | 'waiter' | 'onStarted'>>,
   ): Promise<ServerMessage> {
     return new Promise<ServerMessage>((resolve, reject) => {

@@ -132,7 +132,7 @@ export async function fuzzService(target: FuzzTarget, watcher: HealthWatcher, se
   const send = async (wire: WireRequest): Promise<Sent> => {
     const from = watcher.now();
     try {
-      const answer = await pool.request({ method: wire.method as 'GET', path: wire.path, headers: wire.headers, body: wire.body });
+      const answer = await pool.request({ method: wire.method as 'GET', path: wire.path, headers: wire.headers, body: wire.body ?? null });
       const text = await answer.body.text();
       const to = watcher.now();
       return { status: answer.statusCode, type: String(answer.headers['content-type'] ?? ''), text, ms: to - from, from, to };
