@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mongoAnswersPing } from './probes';
 import { freePort, sleep, spawnServerProcess, stopChild } from './processes';
 import { findExecutable } from './suites';
 
@@ -132,7 +133,7 @@ async function spawnServer(binary: MongoBinary, port: number, dir: string): Prom
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (server.exited()) throw new Error(`${name} ${server.exited()}:\n${server.output()}`);
-    if ((await acceptsConnections(port)) && (await answersPing(port))) return child;
+    if ((await acceptsConnections(port)) && (await mongoAnswersPing(port))) return child;
     await sleep(50);
   }
   await stopChild(child);
@@ -151,21 +152,3 @@ function acceptsConnections(port: number): Promise<boolean> {
     socket.once('connect', () => finish(true));
   });
 }
-
-async function answersPing(port: number): Promise<boolean> {
-  const { default: mongoose } = await import('mongoose');
-  const connection = mongoose.createConnection(`mongodb://127.0.0.1:${port}/admin`, {
-    bufferCommands: false,
-    serverSelectionTimeoutMS: 2000,
-  });
-  try {
-    await connection.asPromise();
-    await connection.db?.command({ ping: 1 });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-

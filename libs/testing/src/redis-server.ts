@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { freePort, sleep, spawnServerProcess, stopChild } from './processes';
+import { redisInlineProbe } from './probes';
 import { findExecutable } from './suites';
 
 /**
@@ -99,20 +99,5 @@ async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
 
 /** Sends an inline `PING` and resolves true on `+PONG`. */
 function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let reply = '';
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => finish(false));
-    socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
-    });
-  });
+  return redisInlineProbe(port, 'PING\r\n', (reply) => (reply.includes('\r\n') ? reply.startsWith('+PONG') : undefined));
 }
-

@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisInlineProbe } from './probes';
 import { sleep, spawnServerProcess, stopChild } from './processes';
 import { findExecutable } from './suites';
 
@@ -173,21 +174,9 @@ class RedisProcess {
 
 /** Answers a PING, or NOAUTH when a password is set: either way the server is up. */
 function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: HOST, port });
-    let reply = '';
-    const finish = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => finish(false));
-    socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) finish(/^(\+PONG|-NOAUTH)/.test(reply));
-    });
-  });
+  return redisInlineProbe(port, 'PING\r\n', (reply) =>
+    reply.includes('\r\n') ? /^(\+PONG|-NOAUTH)/.test(reply) : undefined,
+  );
 }
 
 async function withClient<T>(

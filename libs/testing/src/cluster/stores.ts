@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findMongoBinary, type MongoBinary } from '../mongo-server';
+import { mongoAnswersPing, redisInlineProbe } from '../probes';
 import { findExecutable } from '../suites';
 import { ManagedProcess, sleep, waitFor } from './processes';
 
@@ -79,21 +79,9 @@ export class ClusterRedis implements RestartableServer {
 
   /** AUTH and PING over a raw connection. */
   ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = createConnection({ host: HOST, port: this.port });
-      let reply = '';
-      const finish = (ok: boolean) => {
-        socket.destroy();
-        resolve(ok);
-      };
-      socket.setTimeout(1000, () => finish(false));
-      socket.once('error', () => finish(false));
-      socket.once('connect', () => socket.write(`AUTH default ${this.password}\r\nPING\r\n`));
-      socket.on('data', (chunk) => {
-        reply += chunk.toString('utf8');
-        if (reply.split('\r\n').length >= 3) finish(reply.startsWith('+OK\r\n+PONG'));
-      });
-    });
+    return redisInlineProbe(this.port, `AUTH default ${this.password}\r\nPING\r\n`, (reply) =>
+      reply.split('\r\n').length >= 3 ? reply.startsWith('+OK\r\n+PONG') : undefined,
+    );
   }
 }
 
@@ -160,7 +148,7 @@ export class ClusterStore implements RestartableServer {
     await waitFor(
       async () => {
         if (!this.process.running) throw new Error(`the store (${this.description}) ${this.process.describeExit()}:\n${this.process.lastOutput()}`);
-        return answersPing(this.port);
+        return mongoAnswersPing(this.port);
       },
       30_000,
       () => `the store (${this.description}) on port ${this.port} did not answer:\n${this.process.lastOutput()}`,
@@ -205,19 +193,5 @@ async function postgresAnswers(url: string): Promise<boolean> {
     return (await psql(url, 'select 1')).trim() === '1';
   } catch {
     return false;
-  }
-}
-
-async function answersPing(port: number): Promise<boolean> {
-  const { default: mongoose } = await import('mongoose');
-  const connection = mongoose.createConnection(`mongodb://${HOST}:${port}/admin`, { bufferCommands: false, serverSelectionTimeoutMS: 2000 });
-  try {
-    await connection.asPromise();
-    await connection.db?.command({ ping: 1 });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection.close().catch(() => undefined);
   }
 }
