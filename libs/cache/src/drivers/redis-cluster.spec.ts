@@ -6,11 +6,11 @@ import {
   type RedisTestCluster,
 } from '@wallet/testing';
 import { Redis } from 'ioredis';
-import { runCacheContract, sleep, waitFor } from '../cache.contract';
+import { sleep, waitFor } from '../cache.contract';
 import { writeTraffic } from '../failover-traffic';
-import type { Cache, Lock } from '../ports';
-import { createRedisCache, type RedisCacheOptions } from './redis-cache';
+import type { Lock } from '../ports';
 import { hashSlot } from './redis-topology';
+import { useRedisTopology } from './redis-topology-suite.contract';
 
 /**
  * The redis driver on a real Redis Cluster: three masters with one replica
@@ -22,34 +22,14 @@ import { hashSlot } from './redis-topology';
 describeIfAvailable('cache:redis-cluster', redisTopologiesAvailable(), 'redis')('RedisCache on a Redis Cluster', () => {
   const password = 'cluster-secret-7f3a';
   let cluster: RedisTestCluster;
-  const base = uniquePrefix('cluster');
-  let count = 0;
-  const nextPrefix = () => `${base}${(count += 1)}:`;
-  const open: Cache[] = [];
-
-  const make = async (options: Partial<RedisCacheOptions> = {}): Promise<Cache> => {
-    const cache = await createRedisCache({ url: cluster.url, keyPrefix: nextPrefix(), ...options });
-    open.push(cache);
-    return cache;
-  };
+  const { nextPrefix, make } = useRedisTopology('redis cluster', uniquePrefix('cluster'), async () => {
+    cluster = await startRedisCluster({ replicas: true, password });
+    return cluster;
+  });
 
   /** A plain client on one node, for looking behind the driver. */
   const raw = (port: number) =>
     new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-
-  beforeAll(async () => {
-    cluster = await startRedisCluster({ replicas: true, password });
-  }, 30_000);
-
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((cache) => cache.close()));
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-
-  runCacheContract('redis cluster', (deps) => createRedisCache({ url: cluster.url, keyPrefix: nextPrefix() }, deps));
 
   describe('keys across the cluster', () => {
     it('spread over all three masters, and the driver reads and writes them all', async () => {

@@ -6,10 +6,9 @@ import {
   uniquePrefix,
   type RedisTestSentinel,
 } from '@wallet/testing';
-import { runCacheContract, sleep, waitFor } from '../cache.contract';
+import { sleep, waitFor } from '../cache.contract';
 import { writeTraffic } from '../failover-traffic';
-import type { Cache } from '../ports';
-import { createRedisCache, type RedisCacheOptions } from './redis-cache';
+import { useRedisTopology } from './redis-topology-suite.contract';
 
 /**
  * The redis driver behind Redis Sentinel: a master, its replica and three
@@ -22,30 +21,10 @@ describeIfAvailable('cache:redis-sentinel', redisTopologiesAvailable(), 'redis')
   const password = 'data-secret-41c2';
   const sentinelPassword = 'sentinel-secret-9d0e';
   let setup: RedisTestSentinel;
-  const base = uniquePrefix('sentinel');
-  let count = 0;
-  const nextPrefix = () => `${base}${(count += 1)}:`;
-  const open: Cache[] = [];
-
-  const make = async (options: Partial<RedisCacheOptions> = {}, onError?: (error: unknown) => void): Promise<Cache> => {
-    const cache = await createRedisCache({ url: setup.url, keyPrefix: nextPrefix(), ...options }, onError ? { onError } : {});
-    open.push(cache);
-    return cache;
-  };
-
-  beforeAll(async () => {
+  const { nextPrefix, make } = useRedisTopology('redis sentinel', uniquePrefix('sentinel'), async () => {
     setup = await startRedisSentinel({ password, sentinelPassword });
-  }, 30_000);
-
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((cache) => cache.close()));
+    return setup;
   });
-
-  afterAll(async () => {
-    await setup?.stop();
-  });
-
-  runCacheContract('redis sentinel', (deps) => createRedisCache({ url: setup.url, keyPrefix: nextPrefix() }, deps));
 
   it('writes to the master the sentinels name', async () => {
     const keyPrefix = nextPrefix();
