@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CheckedBy, Omittable } from '@wallet/platform';
 import { DEFAULT_WQL_LIMITS, parseWql, type WqlLimits } from '@wallet/wql';
@@ -28,6 +29,28 @@ const WQL_CEILINGS: WqlLimits = { ...DEFAULT_WQL_LIMITS, maxDepth: 32, maxClause
 /** A query-string page size: `1`-`1000`; empty is left out. */
 const QueryInteger = () =>
   Transform(({ value }: { value: unknown }) => (value === '' ? undefined : typeof value === 'string' && /^[0-9]{1,4}$/.test(value) ? Number(value) : value));
+
+/*
+ * The paging fields the list, sync and query requests share. The decorators
+ * are listed bottom first: applyDecorators applies them in list order, a
+ * stack of them bottom up, and the order of the checks is the order of the
+ * problem's issues.
+ */
+
+/** An opaque cursor an earlier answer gave, at most `MAX_CURSOR_LENGTH` characters. */
+const CursorField = (description: string, example: string) =>
+  applyDecorators(MaxLength(MAX_CURSOR_LENGTH), IsString(), Omittable(), ApiProperty({ required: false, description, example }));
+
+/** A query-string page size, `1`-`MAX_PAGE`. */
+const QueryPageSize = (description: string) =>
+  applyDecorators(
+    Max(MAX_PAGE),
+    Min(1),
+    IsInt(),
+    Omittable(),
+    QueryInteger(),
+    ApiProperty({ type: 'integer', required: false, description, example: 100 }),
+  );
 
 class VaultRecordFieldsDto {
   @ApiProperty({ description: 'The record category (often a blinded value), 1 to `vault.maxCategoryLength` (default 256) characters.', example: 'Y3JlZGVudGlhbA' })
@@ -93,35 +116,19 @@ export class ListVaultRecordsQueryDto {
   @IsString()
   category?: string;
 
-  @ApiProperty({ required: false, description: 'The `nextCursor` of the previous page.', example: 'cGlkLTE' })
-  @Omittable()
-  @IsString()
-  @MaxLength(MAX_CURSOR_LENGTH)
+  @CursorField('The `nextCursor` of the previous page.', 'cGlkLTE')
   cursor?: string;
 
-  @ApiProperty({ type: 'integer', required: false, description: 'Page size (default 100).', example: 100 })
-  @QueryInteger()
-  @Omittable()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE)
+  @QueryPageSize('Page size (default 100).')
   limit?: number;
 }
 
 /** `GET /storage/vault/sync`. */
 export class VaultSyncQueryDto {
-  @ApiProperty({ required: false, description: 'The `cursor` of the previous sync answer; absent or empty: from the beginning.', example: '42' })
-  @Omittable()
-  @IsString()
-  @MaxLength(MAX_CURSOR_LENGTH)
+  @CursorField('The `cursor` of the previous sync answer; absent or empty: from the beginning.', '42')
   since?: string;
 
-  @ApiProperty({ type: 'integer', required: false, description: 'Most changes in one answer (default 100).', example: 100 })
-  @QueryInteger()
-  @Omittable()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE)
+  @QueryPageSize('Most changes in one answer (default 100).')
   limit?: number;
 }
 
@@ -152,9 +159,6 @@ export class VaultQueryDto {
   @Max(MAX_PAGE)
   limit?: number;
 
-  @ApiProperty({ required: false, description: 'The `nextCursor` of the previous page.', example: 'cGlkLTE' })
-  @Omittable()
-  @IsString()
-  @MaxLength(MAX_CURSOR_LENGTH)
+  @CursorField('The `nextCursor` of the previous page.', 'cGlkLTE')
   cursor?: string;
 }
