@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Omittable } from '@wallet/platform';
 import { ArrayMaxSize, IsArray, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -28,6 +29,9 @@ const JWKS_DOC = {
   description: 'Public keys its signed requests use (pre-registered verifiers); private or symmetric keys are refused',
 } as const;
 
+/** `jwks` on create and update: optional, documented, checked by `PublicJwks` (applied in the order the former stack was: bottom first). */
+const OptionalPublicJwks = () => applyDecorators(PublicJwks(), Omittable(), ApiPropertyOptional(JWKS_DOC));
+
 function DisplayName(): PropertyDecorator {
   return (target, key) => {
     Trim()(target, key);
@@ -56,9 +60,7 @@ export class CreateVerifierDto {
   @PreRegisteredClientId()
   client_id?: string;
 
-  @ApiPropertyOptional(JWKS_DOC)
-  @Omittable()
-  @PublicJwks()
+  @OptionalPublicJwks()
   jwks?: Array<Record<string, unknown>>;
 }
 
@@ -78,8 +80,6 @@ export class UpdateVerifierDto {
   @PreRegisteredClientId()
   client_id?: string;
 
-  @ApiPropertyOptional(JWKS_DOC)
-  @Omittable()
-  @PublicJwks()
+  @OptionalPublicJwks()
   jwks?: Array<Record<string, unknown>>;
 }
