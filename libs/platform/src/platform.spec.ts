@@ -10,6 +10,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { Public } from './auth/public.decorator';
 import { createServiceApp, type RunningService } from './bootstrap/create-service-app';
+import { MAX_JSON_BODY_MEMBERS } from './bootstrap/json-body';
 import type { Runtime } from './bootstrap/runtime';
 import { installGracefulShutdown } from './bootstrap/shutdown';
 import { REDACTED_PATHS } from './logging/logger';
@@ -157,6 +158,27 @@ describe('platform HTTP conventions', () => {
     });
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.body).toMatchObject({ code: 'payload_too_large' });
+
+    // A body of more object members than MAX_JSON_BODY_MEMBERS is refused before it is parsed;
+    // one at the bound is parsed, and arrays or strings do not count.
+    const members = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":{"v":${i}}`).join(',')}}`;
+    const tooMany = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: members(MAX_JSON_BODY_MEMBERS / 2 + 1) });
+    expect(tooMany.status).toBe(413);
+    expect(tooMany.headers.get('content-type')).toContain('application/problem+json');
+    expect(tooMany.body).toMatchObject({ code: 'payload_too_large', detail: `the JSON body holds more than ${MAX_JSON_BODY_MEMBERS} object members` });
+    const atBound = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"a":${JSON.stringify(Array.from({ length: MAX_JSON_BODY_MEMBERS - 1 }, (_, i) => ({ [`k${i}`]: i })))}}` });
+    expect(atBound.status).toBe(201);
+    expect((atBound.body as { a: unknown[] }).a).toHaveLength(MAX_JSON_BODY_MEMBERS - 1);
+    const strings = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: Array.from({ length: 3 * MAX_JSON_BODY_MEMBERS }, () => 'x') }) });
+    expect(strings.status).toBe(201);
+    // Colons and escaped quotes inside strings are not members.
+    const inStrings = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ s: '\\":{'.repeat(MAX_JSON_BODY_MEMBERS) }) });
+    expect(inStrings.status).toBe(201);
+    // Fastify's own refusals are kept: prototype poisoning and an empty body.
+    const poisoned = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__proto__":{"x":1}}' });
+    expect(poisoned.status).toBe(400);
+    const empty = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+    expect(empty.status).toBe(400);
 
     // Refused by Fastify before routing: each says what was wrong with the URL.
     const undecodable = await call('/items/by-id/%ZZ');

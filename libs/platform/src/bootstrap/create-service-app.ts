@@ -12,6 +12,7 @@ import { WalletValidationPipe } from '../validation/validation.pipe';
 import { NestPinoLogger } from '../logging/logger';
 import { createAccessLog, installRequestLogging, requestIdFor } from '../logging/request-logging';
 import { installLeanRoutes, LeanRoutes } from '../lean-routes/lean-routes';
+import { installBoundedJsonParser } from './json-body';
 import { HttpMetrics } from '../metrics/metrics';
 import { PlatformModule } from '../platform.module';
 import { buildServiceApiDocument } from '../openapi/api-document';
@@ -141,6 +142,9 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Runn
     access,
     metrics: config.metrics.enabled ? metrics : null,
   });
+  // Nest registers its JSON parser at init; ours (Fastify's, behind a count of values) replaces it.
+  await app.init();
+  installBoundedJsonParser(fastify);
   await app.listen({ port: options.port, host: options.host ?? config.server.host });
   const bound = app.getHttpServer().address() as AddressInfo;
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
