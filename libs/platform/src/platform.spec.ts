@@ -10,7 +10,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { Public } from './auth/public.decorator';
 import { createServiceApp, type RunningService } from './bootstrap/create-service-app';
-import { MAX_JSON_BODY_MEMBERS } from './bootstrap/json-body';
+import { MAX_JSON_BODY_MEMBERS, MAX_JSON_BODY_VALUES } from './bootstrap/json-body';
 import type { Runtime } from './bootstrap/runtime';
 import { installGracefulShutdown } from './bootstrap/shutdown';
 import { REDACTED_PATHS } from './logging/logger';
@@ -160,7 +160,7 @@ describe('platform HTTP conventions', () => {
     expect(tooLarge.body).toMatchObject({ code: 'payload_too_large' });
 
     // A body of more object members than MAX_JSON_BODY_MEMBERS is refused before it is parsed;
-    // one at the bound is parsed, and arrays or strings do not count.
+    // one at the bound is parsed; array elements count only against MAX_JSON_BODY_VALUES.
     const members = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":{"v":${i}}`).join(',')}}`;
     const tooMany = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: members(MAX_JSON_BODY_MEMBERS / 2 + 1) });
     expect(tooMany.status).toBe(413);
@@ -169,10 +169,13 @@ describe('platform HTTP conventions', () => {
     const atBound = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"a":${JSON.stringify(Array.from({ length: MAX_JSON_BODY_MEMBERS - 1 }, (_, i) => ({ [`k${i}`]: i })))}}` });
     expect(atBound.status).toBe(201);
     expect((atBound.body as { a: unknown[] }).a).toHaveLength(MAX_JSON_BODY_MEMBERS - 1);
-    const strings = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: Array.from({ length: 3 * MAX_JSON_BODY_MEMBERS }, () => 'x') }) });
-    expect(strings.status).toBe(201);
-    // Colons and escaped quotes inside strings are not members.
-    const inStrings = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ s: '\\":{'.repeat(MAX_JSON_BODY_MEMBERS) }) });
+    const values = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: Array.from({ length: MAX_JSON_BODY_VALUES }, () => 1) }) });
+    expect(values.status).toBe(201);
+    const tooManyValues = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: Array.from({ length: MAX_JSON_BODY_VALUES + 1 }, () => 1) }) });
+    expect(tooManyValues.status).toBe(413);
+    expect(tooManyValues.body).toMatchObject({ code: 'payload_too_large', detail: `the JSON body holds more than ${MAX_JSON_BODY_VALUES} values` });
+    // Colons, commas and escaped quotes inside strings count for nothing.
+    const inStrings = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ s: '\\":,{'.repeat(MAX_JSON_BODY_VALUES) }) });
     expect(inStrings.status).toBe(201);
     // Fastify's own refusals are kept: prototype poisoning and an empty body.
     const poisoned = await call('/items/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__proto__":{"x":1}}' });
