@@ -31,10 +31,10 @@ export function maskedTextFrame(text: string): Buffer {
 }
 
 /** Close frame, code 1000, masked with a zero key. */
-const CLOSE_FRAME = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
-const HEADER_END = Buffer.from('\r\n\r\n');
+export const CLOSE_FRAME = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+export const HEADER_END = Buffer.from('\r\n\r\n');
 
-function upgradeRequest(url: URL): Buffer {
+export function upgradeRequest(url: URL): Buffer {
   const lines = [
     `GET ${url.pathname}${url.search} HTTP/1.1`,
     `Host: ${url.host}`,
@@ -48,7 +48,7 @@ function upgradeRequest(url: URL): Buffer {
 }
 
 /** One whole server frame off the front of `buffered` (servers do not mask), or null while incomplete. */
-function readFrame(buffered: Buffer): { opcode: number; payload: Buffer; size: number } | null {
+export function readFrame(buffered: Buffer): { opcode: number; payload: Buffer; size: number } | null {
   if (buffered.length < 2) return null;
   let length = buffered[1]! & 0x7f;
   let offset = 2;

@@ -8,10 +8,7 @@
  * whoever waits for the next one.
  */
 import { connect, type Socket } from 'node:net';
-
-const HEADER_END = Buffer.from('\r\n\r\n');
-/** Close frame, code 1000, masked with a zero key. */
-const CLOSE_FRAME = Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+import { CLOSE_FRAME, HEADER_END, readFrame, upgradeRequest } from './raw-ws-handshake';
 
 /** A masked (zero key) control frame with `payload` (at most 125 bytes), e.g. the pong to a ping. */
 function controlFrame(opcode: number, payload: Buffer): Buffer {
@@ -41,23 +38,10 @@ export class OpenConnection {
   private onData(chunk: Buffer): void {
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     for (;;) {
-      const buffered = this.buffered;
-      if (buffered.length < 2) return;
-      let length = buffered[1]! & 0x7f;
-      let offset = 2;
-      if (length === 126) {
-        if (buffered.length < 4) return;
-        length = buffered.readUInt16BE(2);
-        offset = 4;
-      } else if (length === 127) {
-        if (buffered.length < 10) return;
-        length = Number(buffered.readBigUInt64BE(2));
-        offset = 10;
-      }
-      if (buffered.length < offset + length) return;
-      const opcode = buffered[0]! & 0x0f;
-      const payload = buffered.subarray(offset, offset + length);
-      this.buffered = buffered.subarray(offset + length);
+      const frame = readFrame(this.buffered);
+      if (!frame) return;
+      const { opcode, payload } = frame;
+      this.buffered = this.buffered.subarray(frame.size);
       if (opcode === 0x9) {
         this.socket.write(controlFrame(0xa, payload));
       } else if (opcode === 0x8) {
@@ -95,18 +79,6 @@ export class OpenConnection {
   }
 }
 
-function upgradeRequest(url: URL): Buffer {
-  const lines = [
-    `GET ${url.pathname}${url.search} HTTP/1.1`,
-    `Host: ${url.host}`,
-    'Connection: Upgrade',
-    'Upgrade: websocket',
-    'Sec-WebSocket-Version: 13',
-    // A fixed key: the server only echoes its hash, which this client does not check.
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-  ];
-  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
-}
 
 /** Connect + upgrade; resolves once the server answered `101`. */
 function openOne(url: URL, upgrade: Buffer, localAddress: string | undefined): Promise<OpenConnection> {
