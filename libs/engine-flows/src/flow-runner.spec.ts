@@ -149,3 +149,76 @@ describe('flow runner and flows (memory cache)', () => {
     await expect(runner.drive(id)).resolves.toBeUndefined();
   });
 });
+
+/** A flow that waits `delayMs` once, announcing the wait, then completes. */
+class WaitingFlow implements FlowDefinition {
+  constructor(private readonly delayMs: number) {}
+  async run(ctx: FlowContext): Promise<FlowCompleteBody> {
+    const due = await ctx.stage('due', async () => ctx.now() + this.delayMs);
+    await ctx.waitUntil('wait:1', due, { stage: 'announced', step: 'deferred', detail: { interval_seconds: this.delayMs / 1000 } });
+    return { issuer, credentials: [] };
+  }
+  async action(ctx: FlowContext): Promise<ServerMessage> {
+    return { type: 'notification_result', flow_id: ctx.flowId, notification_id: 'n', status: 'not_supported' };
+  }
+}
+
+describe('flow runner waits (memory cache)', () => {
+  let cache: Cache;
+  let now: number;
+  let seen: Array<{ frame: ServerMessage; stored: string | undefined }>;
+
+  beforeEach(async () => {
+    cache = await createCache({ type: 'memory' });
+    now = 1_000_000;
+    seen = [];
+  });
+  afterEach(async () => cache.close());
+
+  /** A runner whose emitter notes the stored record's status as each frame goes out. */
+  function setup(flow: FlowDefinition) {
+    const store = new FlowStore(cache, { now: () => now });
+    const runner = new FlowRunner(store, async (f, frame) => void seen.push({ frame, stored: (await store.load(f.id))?.record.status }), { oid4vci: flow }, {
+      replica: 'r1',
+      leaseMs: 10_000,
+      signTimeoutMs: 1_000,
+      userTimeoutMs: 5_000,
+      deferredLifetimeMs: 60_000,
+      now: () => now,
+    });
+    const flows = new EngineFlows(store, runner, { flowLifetimeMs: 60_000, maxConcurrentFlows: 2, now: () => now });
+    const start = () => flows.start(principal, { type: 'flow_start', message_id: 'm', protocol: 'oid4vci', params: { offer: '{}' } });
+    return { store, runner, flows, start };
+  }
+  const steps = () => seen.map(({ frame, stored }) => `${frame.type === 'flow_progress' ? frame.step : frame.type} (stored ${stored})`);
+
+  it('announces a wait once the record says deferred, and not again when the flow wakes', async () => {
+    const { runner, store, start } = setup(new WaitingFlow(1_000));
+    const id = await start();
+    await runner.drive(id);
+    expect(steps()).toEqual(['deferred (stored deferred)']);
+    expect(await store.dueFlows()).toEqual([]);
+    now += 1_000;
+    expect(await store.dueFlows()).toEqual([id]);
+    await runner.drive(id);
+    expect(steps()).toEqual(['deferred (stored deferred)', 'flow_complete (stored complete)']);
+  });
+
+  it('announces a wait that need not stop at once, and only once', async () => {
+    const { runner, store, start } = setup(new WaitingFlow(0));
+    const id = await start();
+    await runner.drive(id);
+    expect(steps()).toEqual(['deferred (stored running)', 'flow_complete (stored complete)']);
+    expect((await store.load(id))?.record.stages).toMatchObject({ 'wait:1': true, announced: true });
+  });
+
+  it('does not announce again what the journal says was sent', async () => {
+    const { runner, store, start } = setup(new WaitingFlow(1_000));
+    const id = await start();
+    const loaded = (await store.load(id))!;
+    await store.replace(loaded.raw, { ...loaded.record, stages: { announced: true } });
+    await runner.drive(id);
+    expect(steps()).toEqual([]);
+    expect((await store.load(id))?.record.status).toBe('deferred');
+  });
+});

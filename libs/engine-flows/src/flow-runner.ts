@@ -49,6 +49,14 @@ const SUSPEND = Symbol('suspend');
 /** Someone else changed the record (a cancel, another replica): this run stops without writing. */
 const CONFLICT = Symbol('conflict');
 
+/** A progress frame a wait sends (see {@link FlowContext.waitUntil}). */
+export interface WaitAnnouncement {
+  /** The journal entry (named like a stage) that marks the frame as sent, so it goes out once. */
+  stage: string;
+  step: (typeof FLOW_STEPS)[number];
+  detail?: JsonObject;
+}
+
 export type ReplyTo<T extends QuestionType> = ClientMessageOf<(typeof QUESTION_REPLIES)[T]>;
 type QuestionBody<T extends QuestionType> = Omit<ServerMessageOf<T>, 'type' | 'flow_id' | 'message_id' | 'expires_at'>;
 
@@ -68,8 +76,14 @@ export interface FlowContext {
   stage<T>(name: string, work: () => Promise<T>): Promise<T>;
   /** Asks the client; returns its answer once there is one (the run stops here until then). */
   ask<T extends QuestionType>(key: string, type: T, body: QuestionBody<T>, options?: { timeoutMs?: number }): Promise<ReplyTo<T>>;
-  /** Continues only at or after `due` (the deferred poller wakes the flow then). */
-  waitUntil(key: string, due: number): Promise<void>;
+  /**
+   * Continues only at or after `due` (the deferred poller wakes the flow then).
+   * `announce` is a progress frame this wait sends once: after the record is
+   * stored as deferred, so that a client resuming on the frame (on any
+   * replica) finds the flow deferred; or, when `due` has passed already and
+   * the flow does not stop, right away.
+   */
+  waitUntil(key: string, due: number, announce?: WaitAnnouncement): Promise<void>;
   /** Tells the client a step is done (sent when the step first completes). */
   progress(step: (typeof FLOW_STEPS)[number], detail?: JsonObject): Promise<void>;
   /** The question asked under `key` (answered or not), or null. */
@@ -307,17 +321,28 @@ class RunContext implements FlowContext {
     throw SUSPEND;
   }
 
-  async waitUntil(keyName: string, due: number): Promise<void> {
+  async waitUntil(keyName: string, due: number, announce?: WaitAnnouncement): Promise<void> {
     const key = this.prefix + keyName;
     if (key in this.record.stages) return;
+    const unsent = announce && !((this.prefix + announce.stage) in this.record.stages) ? announce : undefined;
     if (this.now() >= due) {
       this.record.stages[key] = true;
+      if (unsent) {
+        // The flow goes on without stopping: sent, then journalled, as a stage would.
+        await this.progress(unsent.step, unsent.detail);
+        this.record.stages[this.prefix + unsent.stage] = true;
+        await this.checkpoint();
+      }
       return;
     }
     const firstDeferral = this.record.status !== 'deferred' && !Object.keys(this.record.stages).some((k) => k.startsWith('wait:'));
     if (firstDeferral) this.record.expiresAt = Math.max(this.record.expiresAt, this.now() + this.options.deferredLifetimeMs);
+    if (unsent) this.record.stages[this.prefix + unsent.stage] = true;
     Object.assign(this.record, { status: 'deferred', due, lease: null, waiting: null });
     await this.checkpoint();
+    // Only once the record says deferred: a client that resumes on this frame, on any replica, reads that.
+    // Before the due index is written, so that if that write fails the frame still precedes the flow_error.
+    if (unsent) await this.progress(unsent.step, unsent.detail);
     await this.store.setDue(this.record.id, due);
     throw SUSPEND;
   }

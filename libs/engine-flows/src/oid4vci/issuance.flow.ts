@@ -10,7 +10,7 @@ import type { IssuerKeyResolver } from '@wallet/protocol';
 import { compactDecrypt, exportJWK, generateKeyPair, type KeyLike } from 'jose';
 import { describeError, FlowFailure } from '../errors';
 import type { FlowAction } from '../flow-record';
-import { isRunControl, type FlowCompleteBody, type FlowContext, type FlowDefinition } from '../flow-runner';
+import { isRunControl, type FlowCompleteBody, type FlowContext, type FlowDefinition, type WaitAnnouncement } from '../flow-runner';
 import type { GuardedFetch, IssuerMetadataView, RegistryPort } from '../ports';
 import { askSignatures, dpopItem, flowDpopKey, withClientDpop, type DpopState } from './client-signing';
 import { issuerMetadataResult, issuerSummary, offeredCredential } from './issuer-view';
@@ -523,14 +523,14 @@ export class IssuanceFlow implements FlowDefinition {
   ): Promise<{ credentials: unknown[]; notificationId?: string }> {
     const endpoint = input.metadata.credentialIssuer.deferred_credential_endpoint;
     if (!endpoint) throw new FlowFailure('deferred_failed', 'the issuer deferred issuance but publishes no deferred_credential_endpoint');
-    await ctx.stage('deferred', async () => {
-      await ctx.progress('deferred', { interval_seconds: Math.round(input.intervalMs / 1000) });
-      return true;
-    });
+    // Each wait announces what led to it (the deferral, then the poll that found the credential pending),
+    // and only once the record says deferred: a client that drops its socket on that frame and resumes at
+    // once, on any replica, is told the flow is deferred. The journal names are those the frames always had.
+    let announce: WaitAnnouncement = { stage: 'deferred', step: 'deferred', detail: { interval_seconds: Math.round(input.intervalMs / 1000) } };
     let intervalMs = input.intervalMs;
     for (let poll = 1; poll <= this.deps.maxDeferredPolls; poll++) {
       const due = await ctx.stage(`deferred:${poll}:due`, async () => ctx.now() + intervalMs);
-      await ctx.waitUntil(`wait:${poll}`, due);
+      await ctx.waitUntil(`wait:${poll}`, due, announce);
       const outcome = await ctx.stage(`deferred:${poll}`, () =>
         withClientDpop(ctx, `deferred:${poll}`, { htm: 'POST', url: endpoint, accessToken: input.token.accessToken }, input.resourceDpop, async (dpopOptions, sign) => {
           try {
@@ -557,15 +557,16 @@ export class IssuanceFlow implements FlowDefinition {
           }
         }),
       );
-      await ctx.stage(`deferred:${poll}:progress`, async () => {
-        await ctx.progress('deferred_polled', { poll, pending: outcome.pending });
-        return true;
-      });
+      const polled: WaitAnnouncement = { stage: `deferred:${poll}:progress`, step: 'deferred_polled', detail: { poll, pending: outcome.pending } };
       if (!outcome.pending && 'credentials' in outcome && outcome.credentials) {
+        await announceNow(ctx, polled);
         return { credentials: outcome.credentials, ...(outcome.notificationId ? { notificationId: outcome.notificationId } : {}) };
       }
       if (typeof outcome.interval === 'number') intervalMs = this.interval(outcome.interval);
+      announce = polled;
     }
+    // The last poll found it pending too: nothing more to wait for.
+    await announceNow(ctx, announce);
     throw new FlowFailure('deferred_failed', `the issuer had not issued after ${this.deps.maxDeferredPolls} polls`);
   }
 
@@ -653,6 +654,14 @@ export class IssuanceFlow implements FlowDefinition {
     });
     return sent.ok ? { ...base, status: 'sent' } : { ...base, status: 'failed', message: 'the issuer refused the notification' };
   }
+}
+
+/** Sends a progress frame a wait would have announced, once (journalled under the same name). */
+async function announceNow(ctx: FlowContext, announcement: WaitAnnouncement): Promise<void> {
+  await ctx.stage(announcement.stage, async () => {
+    await ctx.progress(announcement.step, announcement.detail);
+    return true;
+  });
 }
 
 const noSigning: LibraryCallbacks['sign'] = () => Promise.reject(new Error('this step signs nothing'));
