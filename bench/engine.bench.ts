@@ -35,6 +35,13 @@
  *    and reference as above. The engine would close a connection that sends
  *    no handshake within `engine.handshakeTimeoutMs` (10 s): the bench raises
  *    it to 120 s (WALLET_ENGINE_HANDSHAKE_TIMEOUT_MS, see ENGINE_ENV).
+ *  - floor: the frames phase's clients, frames and tokens against a bare
+ *    `node:net` server in a process of its own (`lib/bare-ws-server.ts`) that
+ *    does only what no engine can skip: read the frame, `JSON.parse`, decode
+ *    the token, check its ES256 signature against auth's JWKS on libuv's pool,
+ *    write a `handshake_ok` of the engine's size. What Node itself costs per
+ *    handshake frame on this machine, the engine's CPU as a multiple of it,
+ *    and whether even that reaches half the raw ES256 rate.
  *  - flows: complete pre-authorized OpenID4VCI issuance flows per second
  *    against the issuer peer (`startTestIssuer()` defaults: Bearer tokens, no
  *    tx_code; trusted through an AuthZEN PDP double), driven by 32
@@ -68,7 +75,7 @@
  * `ACCESS_TOKEN_KEY_PURPOSE`), with the claims `AccessTokenVerifier` checks.
  *
  * Run: node tools/scripts/run-ts.mjs bench/engine.bench.ts [--seconds 8]
- *      [--phases idle,handshakes,frames,flows,presentations] [--connections 1000,5000,10000]
+ *      [--phases idle,handshakes,frames,floor,flows,presentations] [--connections 1000,5000,10000]
  *      [--in-flight 64] [--frames-in-flight 64] [--frames-round 10000] [--clients 32] [--presenters 32] [--token-exchange yes|no]
  *      [--ping-probe] [--profile <dir>] [--perf <dir>]
  * Build first (`node tools/build/bundle.mjs all-in-one`).
@@ -79,11 +86,12 @@ import { createStore } from '@wallet/persistence';
 import { processCpuSeconds, startBuiltApp, type ServiceProcess } from '@wallet/testing';
 import { EngineClient, createKeyring, webSocketTransport, type EngineTransport, type FlowResult, type HeldStoredCredential } from '@wallet/wallet-client';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomUUID, sign, verify } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign, verify, type JsonWebKey } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
+import type { BareMessage, BareRequest } from './lib/bare-ws-server';
 import type { PeerMessage, PeerRequest } from './lib/engine-issuer-peer';
 import { maskedTextFrame, runHandshakeLoad } from './lib/raw-ws-handshake';
 import { exchangeFrames, openConnections, type OpenConnection } from './lib/raw-ws-open';
@@ -95,7 +103,7 @@ const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 /** Length of each timed throughput phase (handshakes, flows). */
 const SECONDS = Number(arg('--seconds')) || 8;
-const PHASES = new Set((arg('--phases') ?? 'idle,handshakes,frames,flows,presentations').split(','));
+const PHASES = new Set((arg('--phases') ?? 'idle,handshakes,frames,floor,flows,presentations').split(','));
 const CONNECTION_STEPS = (arg('--connections') ?? '1000,5000,10000').split(',').map(Number);
 const IN_FLIGHT = Number(arg('--in-flight')) || 64;
 /** Handshake frames unanswered at a time in the frames phase. */
@@ -734,16 +742,27 @@ interface FramesAccumulator {
  * handshake frame `FRAMES_IN_FLIGHT` at a time (timed, added to `acc`), closes them
  * all and waits until the engine counts none (untimed).
  */
+/** Where the frames phase sends its handshakes: the engine, or the bare server of the floor phase. */
+interface FramesTarget {
+  /** `frames` or `floor`, for the log. */
+  label: string;
+  pid: number;
+  url: string;
+  /** Connections the server still holds (the round waits for none before the next). */
+  openConnections(): Promise<number>;
+  /** The perf/profile recording name prefix (none: not recorded). */
+  profilePrefix?: string;
+}
+
 async function framesRound(
-  pid: number,
-  base: string,
-  url: string,
+  target: FramesTarget,
   frames: Buffer[],
   localAddress: string,
   roles: Map<string, string>,
   acc: FramesAccumulator,
   profileName?: string,
 ): Promise<void> {
+  const { pid, url } = target;
   const openCpu0 = processCpuSeconds(pid);
   const opened = await openConnections(url, frames.length, OPEN_IN_FLIGHT, localAddress);
   acc.openCpu += processCpuSeconds(pid) - openCpu0;
@@ -779,13 +798,13 @@ async function framesRound(
     const closeCpu0 = processCpuSeconds(pid);
     await Promise.all(connections.map((c) => c.close()));
     connections = [];
-    for (let i = 0; i < 200 && (await engineMetrics(base)).connections > 0; i++) await sleep(100);
+    for (let i = 0; i < 200 && (await target.openConnections()) > 0; i++) await sleep(100);
     acc.closeCpu += processCpuSeconds(pid) - closeCpu0;
   }
 }
 
-async function benchFrames(proc: ServiceProcess, base: string, url: string, mint: (sub: string) => Promise<string>): Promise<FramesResult> {
-  const pid = proc.child.pid!;
+async function benchFrames(target: FramesTarget, mint: (sub: string) => Promise<string>): Promise<FramesResult> {
+  const { pid } = target;
   const fresh = (): FramesAccumulator => ({
     ok: 0,
     failed: 0,
@@ -803,13 +822,13 @@ async function benchFrames(proc: ServiceProcess, base: string, url: string, mint
   });
   // Warm-up, untimed: one round; its rate sizes the timed rounds.
   const warm = fresh();
-  await framesRound(pid, base, url, await handshakeFrames(mint, FRAMES_WARM_UP, 'bench-frames-warm'), '127.0.0.10', await classifyThreads(pid), warm);
+  await framesRound(target, await handshakeFrames(mint, FRAMES_WARM_UP, 'bench-frames-warm'), '127.0.0.10', await classifyThreads(pid), warm);
   if (warm.failed) throw new Error(`warm-up handshakes on open connections failed (${warm.failed}): ${warm.firstFailure}`);
   const warmRate = warm.ok / warm.seconds;
   const count = Math.ceil(Math.max(warmRate, 2_000) * SECONDS * 1.1);
   const rounds = Math.ceil(count / FRAMES_ROUND);
   const perRound = Math.ceil(count / rounds);
-  console.log(`frames: warm-up ${fmt(warmRate)}/s; ${rounds} round(s) of ${fmt(perRound)} open connections for ~${SECONDS} s of handshakes...`);
+  console.log(`${target.label}: warm-up ${fmt(warmRate)}/s; ${rounds} round(s) of ${fmt(perRound)} open connections for ~${SECONDS} s of handshakes...`);
   const rawBefore = rawEs256PerSecond();
   const acc = fresh();
   for (let round = 0; round < rounds; round++) {
@@ -817,7 +836,7 @@ async function benchFrames(proc: ServiceProcess, base: string, url: string, mint
     const frames = await handshakeFrames(mint, perRound, `bench-frames-${round}`);
     const roles = await classifyThreads(pid);
     if (round === 0) console.log(`  engine threads: ${describeRoles(roles)}`);
-    await framesRound(pid, base, url, frames, `127.0.0.${11 + (round % 200)}`, roles, acc, `frames-${round}`);
+    await framesRound(target, frames, `127.0.0.${11 + (round % 200)}`, roles, acc, target.profilePrefix ? `${target.profilePrefix}-${round}` : undefined);
   }
   const rawAfter = rawEs256PerSecond();
   const latencies = acc.latencies.sort((a, b) => a - b);
@@ -885,6 +904,43 @@ async function startPeer(): Promise<Peer> {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
       child.send({ type: 'close' } satisfies PeerRequest);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * The floor phase's bare server (`lib/bare-ws-server.ts`) in a process of its
+ * own, given auth's published keys (the engine's JWKS) so it checks the same
+ * tokens' signatures the engine does.
+ */
+async function startBareServer(base: string): Promise<{ pid: number; url: string; openConnections(): Promise<number>; stop(): Promise<void> }> {
+  const jwks = (await (await fetch(`${base}/auth/.well-known/jwks.json`)).json()) as { keys: JsonWebKey[] };
+  const child = fork(join(root, 'tools/scripts/run-ts.mjs'), [join(root, 'bench/lib/bare-ws-server.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T extends BareMessage['type']>(request: BareRequest, type: T) =>
+    new Promise<Extract<BareMessage, { type: T }>>((resolveMessage, rejectMessage) => {
+      const onMessage = (message: BareMessage) => {
+        if (message.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolveMessage(message as Extract<BareMessage, { type: T }>);
+      };
+      const onExit = (code: number | null) => rejectMessage(new Error(`the bare server exited with ${code}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send(request);
+    });
+  const { port } = await ask({ type: 'start', jwks }, 'ready');
+  return {
+    pid: child.pid!,
+    url: `ws://127.0.0.1:${port}/api/v2/wallet`,
+    openConnections: async () => (await ask({ type: 'connections' }, 'connections')).open,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+      child.disconnect();
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(timer);
@@ -1253,6 +1309,8 @@ async function main(): Promise<void> {
   const url = `${base.replace(/^http/, 'ws')}/api/v2/wallet`;
   const rows: Array<[string, string, string, string]> = [];
   let minter: Awaited<ReturnType<typeof tokenMinter>> | undefined;
+  /** The engine's CPU per handshake frame, when the frames phase ran (compared with the floor). */
+  let framesCpuUs = 0;
   try {
     if (!inspectorUrl) throw new Error('the engine did not say where its inspector listens');
     inspectorForProfiles = inspectorUrl;
@@ -1324,7 +1382,11 @@ async function main(): Promise<void> {
     }
 
     if (PHASES.has('frames')) {
-      const fr = await benchFrames(proc, base, url, minter.mint);
+      const fr = await benchFrames(
+        { label: 'frames', pid: proc.child.pid!, url, openConnections: async () => (await engineMetrics(base)).connections, profilePrefix: 'frames' },
+        minter.mint,
+      );
+      framesCpuUs = fr.engineCpuUs;
       const rawBoth = meanRaw(fr.rawBefore, fr.rawAfter);
       const raw = rawBoth.perSecond;
       console.log(
@@ -1354,6 +1416,30 @@ async function main(): Promise<void> {
         '',
         '',
       ]);
+    }
+
+    if (PHASES.has('floor')) {
+      const bare = await startBareServer(base);
+      try {
+        const fl = await benchFrames({ label: 'floor', pid: bare.pid, url: bare.url, openConnections: bare.openConnections }, minter.mint);
+        const rawBoth = meanRaw(fl.rawBefore, fl.rawAfter);
+        const raw = rawBoth.perSecond;
+        console.log(
+          `  floor (bare node:net server): ${fmt(fl.ok)} handshake frames in ${fl.seconds.toFixed(1)} s (${fl.rounds} rounds) = ${fmt(fl.rate)}/s (${fl.failed} failed${fl.firstFailure ? `: ${fl.firstFailure}` : ''}); ` +
+            `p50 ${fl.p50.toFixed(1)} ms, p99 ${fl.p99.toFixed(1)} ms; server ${fmt(fl.engineCpuUs)} µs CPU each (${fmt(fl.engineSystemUs)} µs in the kernel; by thread, µs: ${fl.threads}); client ${fmt(fl.clientCpuUs)} µs each; ` +
+            `raw ES256 ${fmt(fl.rawBefore.perSecond)} before, ${fmt(fl.rawAfter.perSecond)} after (per CPU-second ${fmt(fl.rawBefore.perCpuSecond)}, ${fmt(fl.rawAfter.perCpuSecond)})`,
+        );
+        console.log(`  machine during the timed windows: ${fl.machine}`);
+        rows.push([
+          `floor: a bare node:net server doing only the I/O, JSON and ES256 of a handshake frame (${FRAMES_IN_FLIGHT} in flight)`,
+          `${fmt(fl.rate)}/s = ${fmt((fl.rate / raw) * 100, 1)}% of raw (${fmt(raw)}/s); ${fmt(fl.engineCpuUs)} µs CPU each (main thread ${fmt(fl.mainThreadUs)}; ${fl.threads}); client ${fmt(fl.clientCpuUs)} µs` +
+            (framesCpuUs ? `; the engine costs ${fmt(framesCpuUs / fl.engineCpuUs, 2)}× this` : ''),
+          `>= raw/2 = ${fmt(raw / 2)}/s`,
+          fl.rate >= raw / 2 && fl.failed === 0 ? 'yes' : 'no',
+        ]);
+      } finally {
+        await bare.stop();
+      }
     }
 
     if (PHASES.has('flows')) {
