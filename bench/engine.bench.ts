@@ -36,12 +36,14 @@
  *    no handshake within `engine.handshakeTimeoutMs` (10 s): the bench raises
  *    it to 120 s (WALLET_ENGINE_HANDSHAKE_TIMEOUT_MS, see ENGINE_ENV).
  *  - floor: the frames phase's clients, frames and tokens against a bare
- *    `node:net` server in a process of its own (`lib/bare-ws-server.ts`) that
- *    does only what no engine can skip: read the frame, `JSON.parse`, decode
- *    the token, check its ES256 signature against auth's JWKS on libuv's pool,
- *    write a `handshake_ok` of the engine's size. What Node itself costs per
+ *    server in a process of its own (`lib/bare-ws-server.ts`) that does only
+ *    what no engine can skip: read the frame, `JSON.parse`, decode the token,
+ *    check its ES256 signature against auth's JWKS on libuv's pool, send a
+ *    `handshake_ok` of the engine's size. Twice: on raw `node:net` sockets
+ *    (Node itself) and on `node:http` + `ws` as the gateway uses them (the
+ *    engine's transport before any engine code). What each costs per
  *    handshake frame on this machine, the engine's CPU as a multiple of it,
- *    and whether even that reaches half the raw ES256 rate.
+ *    and whether even they reach half the raw ES256 rate.
  *  - flows: complete pre-authorized OpenID4VCI issuance flows per second
  *    against the issuer peer (`startTestIssuer()` defaults: Bearer tokens, no
  *    tx_code; trusted through an AuthZEN PDP double), driven by 32
@@ -91,7 +93,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
-import type { BareMessage, BareRequest } from './lib/bare-ws-server';
+import type { BareMessage, BareRequest, BareTransport } from './lib/bare-ws-server';
 import type { PeerMessage, PeerRequest } from './lib/engine-issuer-peer';
 import { maskedTextFrame, runHandshakeLoad } from './lib/raw-ws-handshake';
 import { exchangeFrames, openConnections, type OpenConnection } from './lib/raw-ws-open';
@@ -916,7 +918,7 @@ async function startPeer(): Promise<Peer> {
  * own, given auth's published keys (the engine's JWKS) so it checks the same
  * tokens' signatures the engine does.
  */
-async function startBareServer(base: string): Promise<{ pid: number; url: string; openConnections(): Promise<number>; stop(): Promise<void> }> {
+async function startBareServer(base: string, transport: BareTransport): Promise<{ pid: number; url: string; openConnections(): Promise<number>; stop(): Promise<void> }> {
   const jwks = (await (await fetch(`${base}/auth/.well-known/jwks.json`)).json()) as { keys: JsonWebKey[] };
   const child = fork(join(root, 'tools/scripts/run-ts.mjs'), [join(root, 'bench/lib/bare-ws-server.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ask = <T extends BareMessage['type']>(request: BareRequest, type: T) =>
@@ -932,7 +934,7 @@ async function startBareServer(base: string): Promise<{ pid: number; url: string
       child.once('exit', onExit);
       child.send(request);
     });
-  const { port } = await ask({ type: 'start', jwks }, 'ready');
+  const { port } = await ask({ type: 'start', transport, jwks }, 'ready');
   return {
     pid: child.pid!,
     url: `ws://127.0.0.1:${port}/api/v2/wallet`,
@@ -1419,26 +1421,28 @@ async function main(): Promise<void> {
     }
 
     if (PHASES.has('floor')) {
-      const bare = await startBareServer(base);
-      try {
-        const fl = await benchFrames({ label: 'floor', pid: bare.pid, url: bare.url, openConnections: bare.openConnections }, minter.mint);
-        const rawBoth = meanRaw(fl.rawBefore, fl.rawAfter);
-        const raw = rawBoth.perSecond;
-        console.log(
-          `  floor (bare node:net server): ${fmt(fl.ok)} handshake frames in ${fl.seconds.toFixed(1)} s (${fl.rounds} rounds) = ${fmt(fl.rate)}/s (${fl.failed} failed${fl.firstFailure ? `: ${fl.firstFailure}` : ''}); ` +
-            `p50 ${fl.p50.toFixed(1)} ms, p99 ${fl.p99.toFixed(1)} ms; server ${fmt(fl.engineCpuUs)} µs CPU each (${fmt(fl.engineSystemUs)} µs in the kernel; by thread, µs: ${fl.threads}); client ${fmt(fl.clientCpuUs)} µs each; ` +
-            `raw ES256 ${fmt(fl.rawBefore.perSecond)} before, ${fmt(fl.rawAfter.perSecond)} after (per CPU-second ${fmt(fl.rawBefore.perCpuSecond)}, ${fmt(fl.rawAfter.perCpuSecond)})`,
-        );
-        console.log(`  machine during the timed windows: ${fl.machine}`);
-        rows.push([
-          `floor: a bare node:net server doing only the I/O, JSON and ES256 of a handshake frame (${FRAMES_IN_FLIGHT} in flight)`,
-          `${fmt(fl.rate)}/s = ${fmt((fl.rate / raw) * 100, 1)}% of raw (${fmt(raw)}/s); ${fmt(fl.engineCpuUs)} µs CPU each (main thread ${fmt(fl.mainThreadUs)}; ${fl.threads}); client ${fmt(fl.clientCpuUs)} µs` +
-            (framesCpuUs ? `; the engine costs ${fmt(framesCpuUs / fl.engineCpuUs, 2)}× this` : ''),
-          `>= raw/2 = ${fmt(raw / 2)}/s`,
-          fl.rate >= raw / 2 && fl.failed === 0 ? 'yes' : 'no',
-        ]);
-      } finally {
-        await bare.stop();
+      for (const transport of ['net', 'ws'] as const) {
+        const bare = await startBareServer(base, transport);
+        try {
+          const fl = await benchFrames({ label: `floor (${transport})`, pid: bare.pid, url: bare.url, openConnections: bare.openConnections }, minter.mint);
+          const rawBoth = meanRaw(fl.rawBefore, fl.rawAfter);
+          const raw = rawBoth.perSecond;
+          console.log(
+            `  floor (${transport}): ${fmt(fl.ok)} handshake frames in ${fl.seconds.toFixed(1)} s (${fl.rounds} rounds) = ${fmt(fl.rate)}/s (${fl.failed} failed${fl.firstFailure ? `: ${fl.firstFailure}` : ''}); ` +
+              `p50 ${fl.p50.toFixed(1)} ms, p99 ${fl.p99.toFixed(1)} ms; server ${fmt(fl.engineCpuUs)} µs CPU each (${fmt(fl.engineSystemUs)} µs in the kernel; by thread, µs: ${fl.threads}); client ${fmt(fl.clientCpuUs)} µs each; ` +
+              `raw ES256 ${fmt(fl.rawBefore.perSecond)} before, ${fmt(fl.rawAfter.perSecond)} after (per CPU-second ${fmt(fl.rawBefore.perCpuSecond)}, ${fmt(fl.rawAfter.perCpuSecond)})`,
+          );
+          console.log(`  machine during the timed windows: ${fl.machine}`);
+          rows.push([
+            `floor (${transport === 'net' ? 'node:net, raw frames' : 'node:http + ws, as the gateway'}): only the I/O, JSON and ES256 of a handshake frame (${FRAMES_IN_FLIGHT} in flight)`,
+            `${fmt(fl.rate)}/s = ${fmt((fl.rate / raw) * 100, 1)}% of raw (${fmt(raw)}/s); ${fmt(fl.engineCpuUs)} µs CPU each (main thread ${fmt(fl.mainThreadUs)}; ${fl.threads}); client ${fmt(fl.clientCpuUs)} µs` +
+              (framesCpuUs ? `; the engine costs ${fmt(framesCpuUs / fl.engineCpuUs, 2)}× this` : ''),
+            `>= raw/2 = ${fmt(raw / 2)}/s`,
+            fl.rate >= raw / 2 && fl.failed === 0 ? 'yes' : 'no',
+          ]);
+        } finally {
+          await bare.stop();
+        }
       }
     }
 
