@@ -87,7 +87,7 @@ import { ACCESS_TOKEN_KEY_PURPOSE, openServiceKeyRing } from '@wallet/platform';
 import { createStore } from '@wallet/persistence';
 import { processCpuSeconds, startBuiltApp, type ServiceProcess } from '@wallet/testing';
 import { EngineClient, createKeyring, webSocketTransport, type EngineTransport, type FlowResult, type HeldStoredCredential } from '@wallet/wallet-client';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess, type Serializable } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign, verify, type JsonWebKey } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -878,38 +878,52 @@ interface Peer {
   stop(): Promise<void>;
 }
 
-async function startPeer(): Promise<Peer> {
-  const child = fork(join(root, 'tools/scripts/run-ts.mjs'), [join(root, 'bench/lib/engine-issuer-peer.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = <T extends PeerMessage['type']>(type: T) =>
-    new Promise<Extract<PeerMessage, { type: T }>>((resolveMessage, rejectMessage) => {
-      const onMessage = (message: PeerMessage) => {
+/**
+ * A bench helper process (`node tools/scripts/run-ts.mjs <script>`) with a
+ * typed IPC channel: `next` waits for its next message of a type, `stop` ends
+ * it (with `farewell`, else by closing the channel; killed after 5 s).
+ */
+function startHelper<M extends { type: string }>(script: string, what: string) {
+  const child = fork(join(root, 'tools/scripts/run-ts.mjs'), [join(root, script)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T extends M['type']>(type: T) =>
+    new Promise<Extract<M, { type: T }>>((resolveMessage, rejectMessage) => {
+      const onMessage = (message: M) => {
         if (message.type !== type) return;
         child.off('message', onMessage);
         child.off('exit', onExit);
-        resolveMessage(message as Extract<PeerMessage, { type: T }>);
+        resolveMessage(message as Extract<M, { type: T }>);
       };
-      const onExit = (code: number | null) => rejectMessage(new Error(`the issuer peer exited with ${code}`));
+      const onExit = (code: number | null) => rejectMessage(new Error(`${what} exited with ${code}`));
       child.on('message', onMessage);
       child.once('exit', onExit);
     });
+  /** Sends `request` and waits for the answer of type `type`. */
+  const ask = <T extends M['type']>(request: unknown, type: T) => {
+    const answered = next(type);
+    child.send(request as Serializable);
+    return answered;
+  };
+  const stop = async (farewell?: unknown) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+    if (farewell === undefined) child.disconnect();
+    else child.send(farewell as Serializable);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { child, next, ask, stop };
+}
+
+async function startPeer(): Promise<Peer> {
+  const { child, next, ask, stop } = startHelper<PeerMessage>('bench/lib/engine-issuer-peer.ts', 'the issuer peer');
   const ready = await next('ready');
   return {
     child,
     issuerUrl: ready.issuerUrl,
     pdpUrl: ready.pdpUrl,
-    ask: (request, answer) => {
-      const answered = next(answer);
-      child.send(request);
-      return answered;
-    },
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-      child.send({ type: 'close' } satisfies PeerRequest);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    ask: (request: PeerRequest, answer) => ask(request, answer),
+    stop: () => stop({ type: 'close' } satisfies PeerRequest),
   };
 }
 
@@ -920,33 +934,14 @@ async function startPeer(): Promise<Peer> {
  */
 async function startBareServer(base: string, transport: BareTransport): Promise<{ pid: number; url: string; openConnections(): Promise<number>; stop(): Promise<void> }> {
   const jwks = (await (await fetch(`${base}/auth/.well-known/jwks.json`)).json()) as { keys: JsonWebKey[] };
-  const child = fork(join(root, 'tools/scripts/run-ts.mjs'), [join(root, 'bench/lib/bare-ws-server.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = <T extends BareMessage['type']>(request: BareRequest, type: T) =>
-    new Promise<Extract<BareMessage, { type: T }>>((resolveMessage, rejectMessage) => {
-      const onMessage = (message: BareMessage) => {
-        if (message.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolveMessage(message as Extract<BareMessage, { type: T }>);
-      };
-      const onExit = (code: number | null) => rejectMessage(new Error(`the bare server exited with ${code}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      child.send(request);
-    });
+  const { child, ask: askAny, stop } = startHelper<BareMessage>('bench/lib/bare-ws-server.ts', 'the bare server');
+  const ask = <T extends BareMessage['type']>(request: BareRequest, type: T) => askAny(request, type);
   const { port } = await ask({ type: 'start', transport, jwks }, 'ready');
   return {
     pid: child.pid!,
     url: `ws://127.0.0.1:${port}/api/v2/wallet`,
     openConnections: async () => (await ask({ type: 'connections' }, 'connections')).open,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-      child.disconnect();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stop(),
   };
 }
 
