@@ -41,8 +41,9 @@
  *    check its ES256 signature against auth's JWKS on libuv's pool, send a
  *    `handshake_ok` of the engine's size. Twice: on raw `node:net` sockets
  *    (Node itself) and on `node:http` + `ws` as the gateway uses them (the
- *    engine's transport before any engine code). What each costs per
- *    handshake frame on this machine, the engine's CPU as a multiple of it,
+ *    engine's transport before any engine code), each also with full
+ *    handshakes as in the handshakes phase (connect, upgrade, frame, close).
+ *    What each costs on this machine, the engine's CPU as a multiple of it,
  *    and whether even they reach half the raw ES256 rate.
  *  - flows: complete pre-authorized OpenID4VCI issuance flows per second
  *    against the issuer peer (`startTestIssuer()` defaults: Bearer tokens, no
@@ -641,19 +642,27 @@ async function handshakeFrames(mint: (sub: string) => Promise<string>, count: nu
   return frames;
 }
 
-async function benchHandshakes(proc: ServiceProcess, url: string, mint: (sub: string) => Promise<string>): Promise<HandshakeResult> {
-  const pid = proc.child.pid!;
+/** Where the handshakes phase connects: the engine (recorded with --perf/--profile), or a floor's bare server. */
+interface HandshakesTarget {
+  label: string;
+  pid: number;
+  url: string;
+  profile: boolean;
+}
+
+async function benchHandshakes(target: HandshakesTarget, mint: (sub: string) => Promise<string>): Promise<HandshakeResult> {
+  const { pid, url } = target;
   // Warm-up, untimed; its rate sizes the timed phase's token supply.
   const warm = await runHandshakeLoad(url, await handshakeFrames(mint, HANDSHAKE_WARM_UP, 'bench-warm'), IN_FLIGHT);
   if (warm.failures.length) throw new Error(`warm-up handshakes failed: ${warm.failures[0]}`);
   const warmRate = warm.answers.length / warm.seconds;
   const count = Math.ceil(Math.max(warmRate, 2_000) * SECONDS * 1.3);
-  console.log(`handshakes: warm-up ${fmt(warmRate)}/s; minting ${fmt(count)} distinct tokens for ~${SECONDS} s...`);
+  console.log(`${target.label}: warm-up ${fmt(warmRate)}/s; minting ${fmt(count)} distinct tokens for ~${SECONDS} s...`);
   const frames = await handshakeFrames(mint, count, 'bench-hs');
   const rawBefore = rawEs256PerSecond();
   const roles = await classifyThreads(pid);
   console.log(`  engine threads: ${describeRoles(roles)}`);
-  await profileStart();
+  if (target.profile) await profileStart();
   const machine0 = machineCpu();
   const split0 = cpuSplit(`/proc/${pid}/stat`);
   const threads0 = cpuByRole(pid, roles);
@@ -662,7 +671,7 @@ async function benchHandshakes(proc: ServiceProcess, url: string, mint: (sub: st
   const clientCpu = cpuSelf() - client0;
   const split1 = cpuSplit(`/proc/${pid}/stat`);
   const threads1 = cpuByRole(pid, roles);
-  await profileStop('handshakes');
+  if (target.profile) await profileStop('handshakes');
   const machine = machineShare(
     machineDelta(machine0, machineCpu()),
     result.seconds,
@@ -1308,6 +1317,8 @@ async function main(): Promise<void> {
   let minter: Awaited<ReturnType<typeof tokenMinter>> | undefined;
   /** The engine's CPU per handshake frame, when the frames phase ran (compared with the floor). */
   let framesCpuUs = 0;
+  /** The engine's CPU per full handshake, when the handshakes phase ran. */
+  let handshakeCpuUs = 0;
   try {
     if (!inspectorUrl) throw new Error('the engine did not say where its inspector listens');
     inspectorForProfiles = inspectorUrl;
@@ -1349,7 +1360,8 @@ async function main(): Promise<void> {
     }
 
     if (PHASES.has('handshakes')) {
-      const hs = await benchHandshakes(proc, url, minter.mint);
+      const hs = await benchHandshakes({ label: 'handshakes', pid: proc.child.pid!, url, profile: true }, minter.mint);
+      handshakeCpuUs = hs.engineCpuUs;
       const rawBoth = meanRaw(hs.rawBefore, hs.rawAfter);
       const raw = rawBoth.perSecond;
       console.log(
@@ -1434,6 +1446,20 @@ async function main(): Promise<void> {
               (framesCpuUs ? `; the engine costs ${fmt(framesCpuUs / fl.engineCpuUs, 2)}× this` : ''),
             `>= raw/2 = ${fmt(raw / 2)}/s`,
             fl.rate >= raw / 2 && fl.failed === 0 ? 'yes' : 'no',
+          ]);
+          const hs = await benchHandshakes({ label: `floor handshakes (${transport})`, pid: bare.pid, url: bare.url, profile: false }, minter.mint);
+          const hsRaw = meanRaw(hs.rawBefore, hs.rawAfter).perSecond;
+          console.log(
+            `  floor handshakes (${transport}): ${fmt(hs.ok)} in ${hs.seconds.toFixed(1)} s = ${fmt(hs.rate)}/s (${hs.failed} failed${hs.firstFailure ? `: ${hs.firstFailure}` : ''}); ` +
+              `p50 ${hs.p50.toFixed(1)} ms, p99 ${hs.p99.toFixed(1)} ms; server ${fmt(hs.engineCpuUs)} µs CPU each (${fmt(hs.engineSystemUs)} µs in the kernel; by thread, µs: ${hs.threads}); client ${fmt(hs.clientCpuUs)} µs each`,
+          );
+          console.log(`  machine during the phase: ${hs.machine}`);
+          rows.push([
+            `floor (${transport === 'net' ? 'node:net' : 'node:http + ws'}): full handshakes (connect+upgrade+handshake_ok+close, ${IN_FLIGHT} in flight)`,
+            `${fmt(hs.rate)}/s = ${fmt((hs.rate / hsRaw) * 100, 1)}% of raw (${fmt(hsRaw)}/s); ${fmt(hs.engineCpuUs)} µs CPU each (main thread ${fmt(hs.mainThreadUs)}); client ${fmt(hs.clientCpuUs)} µs` +
+              (handshakeCpuUs ? `; the engine costs ${fmt(handshakeCpuUs / hs.engineCpuUs, 2)}× this` : ''),
+            `>= raw/2 = ${fmt(hsRaw / 2)}/s`,
+            hs.rate >= hsRaw / 2 && hs.failed === 0 ? 'yes' : 'no',
           ]);
         } finally {
           await bare.stop();
