@@ -222,3 +222,129 @@ describe('flow runner waits (memory cache)', () => {
     expect((await store.load(id))?.record.status).toBe('deferred');
   });
 });
+
+/** A flow with progress frames inside a stage and between questions. */
+class ProgressFlow implements FlowDefinition {
+  async run(ctx: FlowContext): Promise<FlowCompleteBody> {
+    await ctx.stage('offer', async () => {
+      await ctx.progress('offer_resolved');
+      return true;
+    });
+    await ctx.progress('token_obtained');
+    await ctx.ask('consent:1', 'consent_request', { issuer, credentials: [] });
+    await ctx.progress('credential_requested');
+    await ctx.progress('deferred_polled', { poll: 1 }, 'poll:1');
+    await ctx.progress('deferred_polled', { poll: 2 }, 'poll:2');
+    await ctx.ask('consent:2', 'consent_request', { issuer, credentials: [] });
+    await ctx.progress('credential_verified');
+    return { issuer, credentials: [] };
+  }
+  async action(ctx: FlowContext): Promise<ServerMessage> {
+    return { type: 'notification_result', flow_id: ctx.flowId, notification_id: 'n', status: 'not_supported' };
+  }
+}
+
+describe('flow runner progress frames (memory cache)', () => {
+  let cache: Cache;
+  let now: number;
+  let frames: ServerMessage[];
+  let onFrame: (frame: ServerMessage) => Promise<void>;
+
+  beforeEach(async () => {
+    cache = await createCache({ type: 'memory' });
+    now = 1_000_000;
+    frames = [];
+    onFrame = async () => undefined;
+  });
+  afterEach(async () => cache.close());
+
+  function setup() {
+    const store = new FlowStore(cache, { now: () => now });
+    const emit = async (_f: unknown, frame: ServerMessage) => {
+      frames.push(frame);
+      await onFrame(frame);
+    };
+    const runner = new FlowRunner(store, emit, { oid4vci: new ProgressFlow() }, {
+      replica: 'r1',
+      leaseMs: 10_000,
+      signTimeoutMs: 1_000,
+      userTimeoutMs: 5_000,
+      deferredLifetimeMs: 60_000,
+      now: () => now,
+    });
+    const flows = new EngineFlows(store, runner, { flowLifetimeMs: 60_000, maxConcurrentFlows: 2, now: () => now });
+    const start = () => flows.start(principal, { type: 'flow_start', message_id: 'm', protocol: 'oid4vci', params: { offer: '{}' } });
+    /** Answers the last question and waits until the flow asks again or ends. */
+    const consent = async (id: string) => {
+      const asked = frames.filter((f) => f.type === 'consent_request').at(-1)!;
+      const count = frames.length;
+      await flows.answer(principal, { type: 'consent_response', flow_id: id, message_id: asked.message_id, accept: true });
+      for (let i = 0; i < 200; i++) {
+        const last = frames.at(-1);
+        if (frames.length > count && (last?.type === 'consent_request' || last?.type === 'flow_complete' || last?.type === 'flow_error')) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    return { store, runner, start, consent };
+  }
+  const labels = () => frames.map((f) => (f.type === 'flow_progress' ? (f.step === 'deferred_polled' ? `${f.step}:${String(f.detail?.['poll'])}` : f.step) : f.type));
+
+  it('sends each progress frame once, however often the flow runs again', async () => {
+    const { store, runner, start, consent } = setup();
+    const id = await start();
+    await runner.drive(id);
+    await consent(id);
+    await consent(id);
+    expect(labels()).toEqual([
+      'offer_resolved',
+      'token_obtained',
+      'consent_request',
+      'credential_requested',
+      'deferred_polled:1',
+      'deferred_polled:2',
+      'consent_request',
+      'credential_verified',
+      'flow_complete',
+    ]);
+    expect((await store.load(id))?.record.stages).toMatchObject({
+      'progress:offer_resolved': true,
+      'progress:token_obtained': true,
+      'progress:credential_requested': true,
+      'poll:1': true,
+      'poll:2': true,
+      'progress:credential_verified': true,
+    });
+  });
+
+  it('sends a frame again when the run stops before the journal says it was sent (at least once)', async () => {
+    const { store, runner, start, consent } = setup();
+    const id = await start();
+    // Someone else writes the record as the first token_obtained goes out: the runner's checkpoint fails and the run stops.
+    let interfered = false;
+    onFrame = async (frame) => {
+      if (interfered || frame.type !== 'flow_progress' || frame.step !== 'token_obtained') return;
+      interfered = true;
+      const loaded = (await store.load(id))!;
+      await store.replace(loaded.raw, { ...loaded.record, updatedAt: loaded.record.updatedAt + 1 }, loaded.record.status);
+    };
+    await runner.drive(id);
+    expect(labels()).toEqual(['offer_resolved', 'token_obtained']);
+    // The next run, once the lease is over, sends it again; then never again.
+    now += 10_001;
+    await runner.drive(id);
+    await consent(id);
+    await consent(id);
+    expect(labels()).toEqual([
+      'offer_resolved',
+      'token_obtained',
+      'token_obtained',
+      'consent_request',
+      'credential_requested',
+      'deferred_polled:1',
+      'deferred_polled:2',
+      'consent_request',
+      'credential_verified',
+      'flow_complete',
+    ]);
+  });
+});

@@ -81,11 +81,27 @@ export interface FlowContext {
    * `announce` is a progress frame this wait sends once: after the record is
    * stored as deferred, so that a client resuming on the frame (on any
    * replica) finds the flow deferred; or, when `due` has passed already and
-   * the flow does not stop, right away.
+   * the flow does not stop, right away (then as {@link progress}: at least
+   * once). When the wait stops the flow, the entry that marks the frame sent
+   * is stored with the deferral, before the frame goes out: if the process
+   * dies in between, the frame is lost (at most once).
    */
   waitUntil(key: string, due: number, announce?: WaitAnnouncement): Promise<void>;
-  /** Tells the client a step is done (sent when the step first completes). */
-  progress(step: (typeof FLOW_STEPS)[number], detail?: JsonObject): Promise<void>;
+  /**
+   * Tells the client a step is done, once per flow: the frame goes out the
+   * first time a run gets here, and the journal entry `journal` (by default
+   * `progress:<step>`, so each step goes out once; a step that is sent again
+   * with other details, like `deferred_polled`, names an entry per frame)
+   * marks it sent, so later runs (after an answer, a deferred wake-up, on
+   * any replica) skip it. Outside a stage the entry is stored right after
+   * the frame goes out; inside a stage's work, with the stage's result.
+   *
+   * At least once, not exactly once: when a run stops after the frame went
+   * out and before the entry is stored (the process dies, another run
+   * changed the record), the next run sends it again. A record stored by a
+   * version without these entries sends each step it passes again once.
+   */
+  progress(step: (typeof FLOW_STEPS)[number], detail?: JsonObject, journal?: string): Promise<void>;
   /** The question asked under `key` (answered or not), or null. */
   asked<T extends QuestionType>(key: string, type: T): ServerMessageOf<T> | null;
   /**
@@ -236,6 +252,8 @@ class RunContext implements FlowContext {
   /** The status the stored record has (the in-memory record changes before it is written). */
   stored: FlowRecord['status'];
   private prefix = '';
+  /** How many stages' work is under way (progress inside one is journalled with its result). */
+  private inStage = 0;
 
   constructor(
     loaded: LoadedFlow,
@@ -286,7 +304,13 @@ class RunContext implements FlowContext {
     const key = this.prefix + name;
     if (key in this.record.stages) return this.record.stages[key] as T;
     if (this.record.expiresAt < this.now() && !this.record.result) throw new FlowFailure('expired', 'the flow outlived its lifetime');
-    const result = await work();
+    this.inStage += 1;
+    let result: T;
+    try {
+      result = await work();
+    } finally {
+      this.inStage -= 1;
+    }
     // JSON round trip: what is journalled is exactly what a later run will read back.
     this.record.stages[key] = result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
     await this.checkpoint();
@@ -327,12 +351,8 @@ class RunContext implements FlowContext {
     const unsent = announce && !((this.prefix + announce.stage) in this.record.stages) ? announce : undefined;
     if (this.now() >= due) {
       this.record.stages[key] = true;
-      if (unsent) {
-        // The flow goes on without stopping: sent, then journalled, as a stage would.
-        await this.progress(unsent.step, unsent.detail);
-        this.record.stages[this.prefix + unsent.stage] = true;
-        await this.checkpoint();
-      }
+      // The flow goes on without stopping: sent, then journalled, as any progress frame.
+      if (unsent) await this.progress(unsent.step, unsent.detail, unsent.stage);
       return;
     }
     const firstDeferral = this.record.status !== 'deferred' && !Object.keys(this.record.stages).some((k) => k.startsWith('wait:'));
@@ -342,12 +362,21 @@ class RunContext implements FlowContext {
     await this.checkpoint();
     // Only once the record says deferred: a client that resumes on this frame, on any replica, reads that.
     // Before the due index is written, so that if that write fails the frame still precedes the flow_error.
-    if (unsent) await this.progress(unsent.step, unsent.detail);
+    if (unsent) await this.send(unsent.step, unsent.detail);
     await this.store.setDue(this.record.id, due);
     throw SUSPEND;
   }
 
-  async progress(step: (typeof FLOW_STEPS)[number], detail?: JsonObject): Promise<void> {
+  async progress(step: (typeof FLOW_STEPS)[number], detail?: JsonObject, journal = `progress:${step}`): Promise<void> {
+    const key = this.prefix + journal;
+    if (key in this.record.stages) return;
+    await this.send(step, detail);
+    this.record.stages[key] = true;
+    // Inside a stage's work the stage's own checkpoint (or a question's, or a failure's) stores the entry.
+    if (this.inStage === 0) await this.checkpoint();
+  }
+
+  private async send(step: (typeof FLOW_STEPS)[number], detail?: JsonObject): Promise<void> {
     await this.emitFrame(this.record, { type: 'flow_progress', flow_id: this.record.id, step, ...(detail ? { detail } : {}) });
   }
 

@@ -84,7 +84,7 @@ describe('issuance flow, deferred issuance', () => {
     return seen;
   }
 
-  it('announces the deferral, and each pending poll, only once the flow is stored as deferred', async () => {
+  it('announces the deferral, and each pending poll, only once the flow is stored as deferred, and every step once', async () => {
     const seen = await receive({ deferredIntervalMs: { min: 20, max: 20 } });
     expect(seen.map(label)).toEqual([
       'offer_resolved',
@@ -93,14 +93,9 @@ describe('issuance flow, deferred issuance', () => {
       'consent_request',
       'token_obtained',
       'sign_request',
-      'token_obtained',
       'credential_requested',
       'deferred',
-      'token_obtained',
-      'credential_requested',
       'deferred_polled:1:pending',
-      'token_obtained',
-      'credential_requested',
       'deferred_polled:2:issued',
       'credential_verified',
       'flow_complete',
@@ -119,7 +114,6 @@ describe('issuance flow, deferred issuance', () => {
       'consent_request',
       'token_obtained',
       'sign_request',
-      'token_obtained',
       'credential_requested',
       'deferred',
       'deferred_polled:1:pending',
@@ -133,7 +127,7 @@ describe('issuance flow, deferred issuance', () => {
 
   it('announces the last pending poll before the flow fails when the polls run out', async () => {
     const seen = await receive({ deferredIntervalMs: { min: 20, max: 20 }, maxDeferredPolls: 1 });
-    expect(seen.slice(6).map(label)).toEqual(['token_obtained', 'credential_requested', 'deferred', 'token_obtained', 'credential_requested', 'deferred_polled:1:pending', 'flow_error']);
+    expect(seen.slice(6).map(label)).toEqual(['credential_requested', 'deferred', 'deferred_polled:1:pending', 'flow_error']);
     expect(seen.find((s) => label(s) === 'deferred')?.stored).toBe('deferred');
     expect(seen.at(-1)?.frame).toMatchObject({ type: 'flow_error', code: 'deferred_failed' });
   });

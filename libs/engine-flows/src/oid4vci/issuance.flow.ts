@@ -658,10 +658,7 @@ export class IssuanceFlow implements FlowDefinition {
 
 /** Sends a progress frame a wait would have announced, once (journalled under the same name). */
 async function announceNow(ctx: FlowContext, announcement: WaitAnnouncement): Promise<void> {
-  await ctx.stage(announcement.stage, async () => {
-    await ctx.progress(announcement.step, announcement.detail);
-    return true;
-  });
+  await ctx.progress(announcement.step, announcement.detail, announcement.stage);
 }
 
 const noSigning: LibraryCallbacks['sign'] = () => Promise.reject(new Error('this step signs nothing'));
