@@ -218,7 +218,7 @@ export const COMMANDS: Command[] = [
       return { removed: ctx.args[0] };
     },
   },
-  { resource: 'user', action: 'suspend', args: ['id'], summary: 'Suspend a user (revokes their refresh tokens)', options: TENANT_OPTION, run: (ctx) => ctx.client.call('PATCH', `/admin/tenants/${seg(ctx.tenant)}/users/${seg(ctx.args[0] ?? '')}`, { status: 'suspended' }) },
+  { resource: 'user', action: 'suspend', args: ['id'], summary: 'Suspend a user (revokes all their access tokens and sessions at once)', options: TENANT_OPTION, run: (ctx) => ctx.client.call('PATCH', `/admin/tenants/${seg(ctx.tenant)}/users/${seg(ctx.args[0] ?? '')}`, { status: 'suspended' }) },
   { resource: 'user', action: 'unsuspend', args: ['id'], summary: 'Reactivate a suspended user', options: TENANT_OPTION, run: (ctx) => ctx.client.call('PATCH', `/admin/tenants/${seg(ctx.tenant)}/users/${seg(ctx.args[0] ?? '')}`, { status: 'active' }) },
   ...crud('issuer', 'issuers', issuerFields, issuerBody, ['id', 'credential_issuer_identifier', 'client_id', 'visible', 'client_private_key_set']),
   ...crud('verifier', 'verifiers', verifierFields, verifierBody, ['id', 'name', 'url']),

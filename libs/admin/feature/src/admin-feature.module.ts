@@ -12,6 +12,7 @@ import { AdminStatusController } from './status/admin-status.controller';
 import { TenantsController } from './tenants/tenants.controller';
 import { TenantsService } from './tenants/tenants.service';
 import { UsersController } from './users/users.controller';
+import { UserSessions } from './users/user-sessions';
 import { UsersService } from './users/users.service';
 import { VerifierServiceDefinitionsService } from './verifier-services/verifier-service-definitions.service';
 import { VerifierServicesController } from './verifier-services/verifier-services.controller';
@@ -48,6 +49,7 @@ import { VerifiersService } from './verifiers/verifiers.service';
     AdminChanges,
     TenantsService,
     UsersService,
+    UserSessions,
     IssuersService,
     VerifiersService,
     InvitesService,

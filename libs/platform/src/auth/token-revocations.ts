@@ -12,9 +12,10 @@ export interface RevocationOptions {
 
 /**
  * The access-token revocation list, in the shared cache so every replica sees
- * it: single tokens by `jti` (kept until the token would have expired) and
- * every token of a user issued up to a moment (logout everywhere, account
- * deletion, refresh-token reuse).
+ * it: single tokens by `jti` (kept until the token would have expired),
+ * every token of a user issued up to a moment (account deletion, and an
+ * admin's suspension or removal of the user), and every token of a session
+ * (logout, refresh-token reuse).
  *
  * `iat` has one-second granularity, so a user-wide revocation also covers
  * tokens issued later within the same second.

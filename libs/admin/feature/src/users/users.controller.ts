@@ -1,12 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminTokenGuard } from '@wallet/platform';
+import { AdminTokenGuard, ApiProblem } from '@wallet/platform';
 import { Actor, type AdminActor } from '../admin-actor';
 import { AdminChange, Conflict, NO_TENANT, NotFound } from '../admin-api.decorators';
 import { ListQueryDto, TenantPathDto, TenantRecordPathDto } from '../admin-params.dto';
 import { UserListResponse, UserResponse } from './users-responses.dto';
 import { UsersService } from './users.service';
 import { CreateUserDto, PutMembershipDto, UpdateUserDto } from './users.dto';
+
+/** The 503 of a suspension or removal whose token revocation could not be written. */
+const REVOCATION_UNAVAILABLE =
+  'The user’s tokens could not all be revoked: the shared cache or the store did not answer (`unavailable`). The detail says whether anything was changed; repeat the request, it revokes again';
 
 /** `/admin/tenants/:tenant/users`: accounts and their membership in the tenant. */
 @ApiTags('users')
@@ -42,10 +46,11 @@ export class UsersController {
   }
 
   @Patch(':id')
-  @ApiOperation({ operationId: 'updateUser', summary: 'Update or suspend a user (suspending revokes their refresh tokens)' })
+  @ApiOperation({ operationId: 'updateUser', summary: 'Update or suspend a user (suspending revokes all their access tokens and sessions at once)' })
   @ApiOkResponse({ type: UserResponse, description: 'The user with their role in the tenant' })
   @NotFound()
   @Conflict()
+  @ApiProblem(503, REVOCATION_UNAVAILABLE, 'unavailable')
   @AdminChange()
   update(@Param() { tenant, id }: TenantRecordPathDto, @Body() input: UpdateUserDto, @Actor() who: AdminActor) {
     return this.users.updateUser(tenant, id, input, who);
@@ -53,9 +58,10 @@ export class UsersController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'deleteUser', summary: 'Remove a user and their records' })
+  @ApiOperation({ operationId: 'deleteUser', summary: 'Remove a user and their records (revokes all their access tokens and sessions at once)' })
   @ApiNoContentResponse({ description: 'Removed' })
   @NotFound()
+  @ApiProblem(503, REVOCATION_UNAVAILABLE, 'unavailable')
   @AdminChange()
   async remove(@Param() { tenant, id }: TenantRecordPathDto, @Actor() who: AdminActor): Promise<void> {
     await this.users.deleteUser(tenant, id, who);

@@ -38,7 +38,11 @@ export class UpdateUserDto {
   @MaxLength(200)
   display_name?: string;
 
-  @ApiPropertyOptional({ enum: ['active', 'suspended'], description: 'Suspending revokes the user’s refresh tokens' })
+  @ApiPropertyOptional({
+    enum: ['active', 'suspended'],
+    description:
+      'Suspending revokes at once every access token and session (refresh-token family) of the user, on every service, and refuses new logins; sending `suspended` for a user already suspended revokes again. When the revocation cannot be written the answer is 503 and, if it failed before the status was stored, nothing changed. `active` revokes nothing: the user logs in again',
+  })
   @Omittable()
   @IsIn(['active', 'suspended'])
   status?: 'active' | 'suspended';

@@ -6,19 +6,22 @@ import { randomBytes } from 'node:crypto';
 import type { AdminActor } from '../admin-actor';
 import { AdminChanges } from '../admin-changes.service';
 import { newId, stripMeta, uniquely, type ListQuery } from '../admin-records';
+import { UserSessions } from './user-sessions';
 import { userView } from './users-responses.dto';
 import type { CreateUserDto, UpdateUserDto } from './users.dto';
 
 /**
  * A tenant's users and their memberships: pre-provisioned accounts,
- * suspension (which revokes their refresh tokens) and removal with
- * everything that belongs to them. Audited in the tenant's scope.
+ * suspension and removal with everything that belongs to them, both of which
+ * revoke every access token and session of the user at once
+ * ({@link UserSessions}). Audited in the tenant's scope.
  */
 @Injectable()
 export class UsersService {
   constructor(
     @Inject(WALLET_STORE) private readonly store: Store,
     private readonly changes: AdminChanges,
+    private readonly sessions: UserSessions,
   ) {}
 
   async listUsers(tenant: string, query: ListQuery) {
@@ -79,7 +82,21 @@ export class UsersService {
     await this.changes.record(tenant, who, 'membership.remove', 'membership', userId, { role: current.role }, null);
   }
 
-  /** Suspending a user also revokes their active refresh tokens. */
+  /**
+   * Updates a user. Suspending (`status: 'suspended'`, also when the user is
+   * already suspended: a repeat finishes a suspension that failed half-way)
+   * revokes every access token and session of the user, in this order:
+   *
+   * 1. the user-wide cut-off in the revocation list, before anything is
+   *    stored: when the cache is down the answer is a 503 and nothing changed;
+   * 2. the status, stored (no new login from here on) and audited;
+   * 3. the refresh-token families, in the store and in the revocation list,
+   *    and the cut-off again, for tokens a login or refresh racing with this
+   *    one issued meanwhile. A failure here is a 503 too, with the status
+   *    already stored: repeating the suspension revokes again.
+   *
+   * Unsuspending revokes nothing, and so works without the cache.
+   */
   async updateUser(tenant: string, id: string, input: UpdateUserDto, who: AdminActor) {
     await this.changes.requireTenant(tenant);
     const users = this.store.repository(Collections.users);
@@ -89,38 +106,38 @@ export class UsersService {
       displayName: input.display_name ?? current.displayName,
       status: input.status ?? current.status,
     };
+    const suspending = input.status === 'suspended';
+    if (suspending) await this.sessions.revokeAccessTokens(tenant, id, 'nothing was changed; try again');
     const updated = await users.update(tenant, id, next, current.version);
-    if (next.status === 'suspended' && current.status !== 'suspended') await this.revokeTokensOf(tenant, id);
     const role = await this.roleOf(tenant, id);
-    await this.changes.record(tenant, who, next.status !== current.status ? `user.${next.status === 'suspended' ? 'suspend' : 'unsuspend'}` : 'user.update', 'user', id, userView(current, role), userView(updated, role));
+    const action = suspending ? 'user.suspend' : next.status !== current.status ? 'user.unsuspend' : 'user.update';
+    await this.changes.record(tenant, who, action, 'user', id, userView(current, role), userView(updated, role));
+    if (suspending) await this.sessions.endSessions(tenant, id, 'the user is suspended but may still hold a session; repeat the suspension');
     return userView(updated, role);
   }
 
-  /** Removes the user and everything that belongs to them in the tenant. */
+  /**
+   * Removes the user and everything that belongs to them in the tenant, after
+   * revoking every access token and session of theirs. The user record goes
+   * last: until it does, a failed removal (503 when the revocation list
+   * cannot be written) can be repeated and revokes again.
+   */
   async deleteUser(tenant: string, id: string, who: AdminActor): Promise<void> {
     await this.changes.requireTenant(tenant);
     const current = await this.changes.requireRecord(Collections.users, tenant, id, 'user');
     const role = await this.roleOf(tenant, id);
+    await this.sessions.revokeAccessTokens(tenant, id, 'nothing was deleted; try again');
+    await this.sessions.endSessions(tenant, id, 'nothing was deleted; try again');
     for (const spec of [Collections.memberships, Collections.passkeys, Collections.refreshTokens, Collections.credentials, Collections.presentations]) {
       await this.store.repository(spec as unknown as CollectionSpec<{ id: string; userId: string }>).deleteMany(tenant, { userId: id });
     }
+    // No passkey and no refresh token left, so nothing can issue a token any more: a last cut-off covers any issued meanwhile.
+    await this.sessions.revokeAccessTokens(tenant, id, "the user's passkeys and sessions are removed but the user is not; repeat the removal");
     await this.store.repository(Collections.users).delete(tenant, id);
     await this.changes.record(tenant, who, 'user.delete', 'user', id, userView(current, role), null);
   }
 
   private async roleOf(tenant: string, userId: string): Promise<Membership['role'] | null> {
     return (await this.store.repository(Collections.memberships).get(tenant, userId))?.role ?? null;
-  }
-
-  private async revokeTokensOf(tenant: string, userId: string): Promise<void> {
-    const tokens = this.store.repository(Collections.refreshTokens);
-    let cursor: string | undefined;
-    do {
-      const page = await tokens.list(tenant, { where: { userId, status: 'active' }, limit: 500, ...(cursor ? { cursor } : {}) });
-      for (const token of page.items) {
-        await tokens.update(tenant, token.id, { ...stripMeta(token), status: 'revoked' }, token.version).catch(() => undefined);
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
   }
 }
