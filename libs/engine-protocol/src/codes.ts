@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_FRAME_DEPTH, MAX_FRAME_MEMBERS } from './common';
 
 /**
  * Codes of the `error` message: something about one frame or the connection
@@ -27,7 +28,7 @@ export type EngineErrorCode = z.infer<typeof zEngineErrorCode>;
 
 /** What each {@link ENGINE_ERROR_CODES} code means (also published in `docs/api/engine.asyncapi.json`). */
 export const ENGINE_ERROR_CODE_DESCRIPTIONS: Readonly<Record<EngineErrorCode, string>> = {
-  invalid_message: 'The frame is not JSON, or not a message of this protocol (the message names the field).',
+  invalid_message: `The frame is not JSON, nests arrays and objects more than ${MAX_FRAME_DEPTH} levels deep, has more than ${MAX_FRAME_MEMBERS} object members, or is not a message of this protocol (the message names the field).`,
   unsupported_message: 'A JSON message whose `type` this engine does not know.',
   binary_frame: 'Binary frames are refused: the protocol is JSON text.',
   handshake_required: 'The first frame was not a `handshake`, or came too late.',
@@ -109,6 +110,8 @@ export const FLOW_ERROR_CODE_DESCRIPTIONS: Readonly<Record<FlowErrorCode, string
  */
 export const CLOSE_CODES = {
   goingAway: 1001,
+  protocolError: 1002,
+  invalidText: 1007,
   tooLarge: 1009,
   unauthenticated: 4401,
   forbiddenOrigin: 4403,
@@ -121,6 +124,8 @@ export type CloseCodeName = keyof typeof CLOSE_CODES;
 /** When the engine closes with each {@link CLOSE_CODES} code, and what a client should do. */
 export const CLOSE_CODE_DESCRIPTIONS: Readonly<Record<CloseCodeName, string>> = {
   goingAway: 'Server shutting down or restarting: reconnect (to any replica) and resume.',
+  protocolError: 'The client broke the WebSocket protocol (a malformed, unmasked or reserved frame; closed by the WebSocket layer): fix the client.',
+  invalidText: 'A text frame that is not valid UTF-8 (RFC 6455 section 8.1; closed by the WebSocket layer): fix the client.',
   tooLarge: 'A frame over the size limit: fix the client.',
   unauthenticated: 'The handshake failed (token invalid, expired or revoked): get a fresh token, then reconnect.',
   forbiddenOrigin: 'The `Origin` is not allowed for the tenant: do not retry.',

@@ -3,6 +3,20 @@ import { z } from 'zod';
 /** Version of this protocol; the handshake answer carries it. */
 export const ENGINE_PROTOCOL_VERSION = '2.0';
 
+/**
+ * Arrays and objects may nest this deep in a frame, and a frame may have this
+ * many object members; a frame past either bound is refused with
+ * `invalid_message` before it is parsed. A frame of 1 MiB nested 500,000
+ * levels deep held the event loop 250 ms in `JSON.parse` alone, and one of
+ * 70,000 members about 100 ms in parsing and validating it; an offer 20,000
+ * levels deep, which parses quickly, made storing the flow overflow the
+ * stack (`JSON.stringify`). No message of the protocol needs more than a
+ * dozen levels or a few hundred members. The member bound is the HTTP JSON
+ * body bound's (ADR 0015).
+ */
+export const MAX_FRAME_DEPTH = 64;
+export const MAX_FRAME_MEMBERS = 20_000;
+
 /** A client-chosen id that pairs a request with its answer: 1-64 of `A-Z a-z 0-9 _ - . :`. */
 export const zMessageId = z
   .string()

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { WalletConfig } from '@wallet/config';
 import { RefusalError, TENANT_ID_SOURCE, isWalletError } from '@wallet/domain';
 import { describeError, EngineRequestError, EngineSession, handshakeOk, type EngineConnection, type EngineCore, type Principal } from '@wallet/engine-flows';
-import { CLOSE_CODES, parseClientFrame, type ClientMessageOf, type EngineErrorCode, type ServerMessage } from '@wallet/engine-protocol';
+import { CLOSE_CODES, frameIds, parseClientFrame, type ClientMessageOf, type EngineErrorCode, type ServerMessage } from '@wallet/engine-protocol';
 import { AccessTokenVerifier, HttpMetrics, RateLimiter, TenantDirectory, WALLET_CONFIG, WebSocketEndpoint } from '@wallet/platform';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -221,7 +221,9 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (!this.takeToken(connection)) {
       connection.violations += 1;
-      this.error(connection, 'rate_limited', `at most ${this.limits.messagesPerSecond} messages per second (burst ${this.limits.messageBurst}); this one was not handled`);
+      // Not handled, but its ids are echoed, so the client knows which request this error answers.
+      const ids = isBinary ? {} : frameIds(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8'));
+      this.error(connection, 'rate_limited', `at most ${this.limits.messagesPerSecond} messages per second (burst ${this.limits.messageBurst}); this one was not handled`, ids);
       if (connection.violations > this.limits.messageBurst) connection.socket.close(CLOSE_CODES.rateLimited, 'too many messages');
       return;
     }
