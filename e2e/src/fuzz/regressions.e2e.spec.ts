@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { CLOSE_CODES, zServerMessage } from '@wallet/engine-protocol';
 import { Pool } from 'undici';
+import { FuzzSocket } from './lib/engine-socket';
 import { CI_BUDGET_MS, WATCH_INTERVAL_MS } from './lib/fuzz-suite';
 import { FuzzTarget } from './lib/fuzz-target';
 import { HealthWatcher } from './lib/health-watcher';
@@ -215,5 +217,84 @@ describe('regressions of issue 14 and of the fuzzer (built all-in-one, SQLite)',
       expect(answer.json).toMatchObject({ code: 'not_found', detail: 'Cannot GET /no/such/route', instance: '/no/such/route' });
       expect(answer.text).not.toContain(token);
     }
+  });
+
+  describe('the engine WebSocket API (found by its fuzzer)', () => {
+    /** An authenticated connection to the engine, every frame recorded (and checked against the server-message union). */
+    async function engine(): Promise<FuzzSocket> {
+      const socket = await FuzzSocket.open(`${target.urls.wallet.replace(/^http/, 'ws')}/api/v2/wallet`, {});
+      if (!(socket instanceof FuzzSocket)) throw new Error(`the upgrade was refused: ${socket.status}`);
+      socket.send(JSON.stringify({ type: 'handshake', token: target.userA.appToken, message_id: 'h' }));
+      expect(await socket.until(() => socket.frames.length > 0, 10_000)).toBe(true);
+      expect(socket.frames[0]!.json).toMatchObject({ type: 'handshake_ok', message_id: 'h' });
+      return socket;
+    }
+    const answerTo = (socket: FuzzSocket, id: string) => socket.frames.map((f) => f.json as Record<string, unknown>).find((f) => f['message_id'] === id);
+    /** Sends frames, waits for an answer to each id, and returns the answers and the slowest health answer meanwhile. */
+    async function exchange(socket: FuzzSocket, frames: Array<{ id: string; text: string }>) {
+      const from = watcher.now();
+      for (const { text } of frames) socket.send(text);
+      expect(await socket.until(() => frames.every(({ id }) => answerTo(socket, id)), 20_000)).toBe(true);
+      const health = await watcher.window(from, watcher.now(), 30_000);
+      for (const frame of socket.frames) expect([frame.text.slice(0, 200), zServerMessage.safeParse(frame.json).success]).toEqual([frame.text.slice(0, 200), true]);
+      return { answers: frames.map(({ id }) => answerTo(socket, id)!), healthMs: Math.max(...health.map((h) => h.worstMs)) };
+    }
+
+    it('an offer nested 20,000 levels deep is invalid_message (storing it overflowed the stack: internal)', async () => {
+      const socket = await engine();
+      const offer = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+      const { answers } = await exchange(socket, [{ id: 'd1', text: `{"type":"flow_start","message_id":"d1","protocol":"oid4vci","params":{"offer":${offer}}}` }]);
+      expect(answers[0]).toMatchObject({ type: 'error', code: 'invalid_message', message: 'the frame nests arrays and objects more than 64 levels deep' });
+      await socket.close();
+    });
+
+    it('frames of 1 MiB nested 500,000 deep or of 70,000 members are refused unparsed, 45 in a row holding no health answer past the budget', async () => {
+      const socket = await engine();
+      const n = 524_000;
+      const deep = (id: string) => `{"type":"ping","message_id":"${id}","pad":${'['.repeat(n)}${']'.repeat(n)}}`;
+      const wide = (id: string) => `{"type":"ping","message_id":"${id}",${Array.from({ length: 70_000 }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+      // JSON.parse alone held the loop ~250 ms per deep frame and the schema check ~100 ms per wide one;
+      // the 40 the message burst lets through held it for seconds.
+      const frames = Array.from({ length: 45 }, (_, i) => ({ id: `b${i}`, text: i % 2 ? wide(`b${i}`) : deep(`b${i}`) }));
+      const { answers, healthMs } = await exchange(socket, frames);
+      for (const answer of answers) expect(answer).toMatchObject({ type: 'error', code: expect.stringMatching(/^(invalid_message|rate_limited)$/) });
+      // The message burst (40, the handshake took one) lets most through, to be refused for their shape; the rest are rate_limited.
+      expect(answers.filter((a) => a['code'] === 'invalid_message').length).toBeGreaterThanOrEqual(39);
+      expect(healthMs).toBeLessThan(CI_BUDGET_MS);
+      await socket.close();
+    });
+
+    it('an error echoes only a well-formed flow_id, so that it is a valid server message itself', async () => {
+      const socket = await engine();
+      const frames = [
+        { id: 'f1', text: JSON.stringify({ type: 'presentation_response', flow_id: 'kN', message_id: 'f1', presentations: ['x'] }) },
+        { id: 'f2', text: JSON.stringify({ type: 'prototype', message_id: 'f2', flow_id: 'cpr' }) },
+        { id: 'f3', text: JSON.stringify({ type: 'flow_resume', message_id: 'f3', flow_id: 'F'.repeat(22) }) },
+      ];
+      const { answers } = await exchange(socket, frames);
+      expect(answers[0]).not.toHaveProperty('flow_id');
+      expect(answers[1]).not.toHaveProperty('flow_id');
+      expect(answers[2]).toMatchObject({ code: 'unknown_flow', flow_id: 'F'.repeat(22) });
+      await socket.close();
+    });
+
+    it('a frame over the message rate is answered rate_limited with its message_id (was without)', async () => {
+      const socket = await engine();
+      const { answers } = await exchange(socket, Array.from({ length: 60 }, (_, i) => ({ id: `p${i}`, text: JSON.stringify({ type: 'ping', message_id: `p${i}` }) })));
+      const pongs = answers.filter((a) => a['type'] === 'pong').length;
+      const limited = answers.filter((a) => a['type'] === 'error' && a['code'] === 'rate_limited').length;
+      expect(pongs).toBeGreaterThanOrEqual(39); // the burst of 40, less the handshake
+      expect(limited).toBeGreaterThan(0);
+      expect(pongs + limited).toBe(60);
+      await socket.close();
+    });
+
+    it('a text frame that is not UTF-8 closes the connection with 1007, a documented close code', async () => {
+      const socket = await engine();
+      socket.send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]));
+      expect(await socket.until(() => socket.closed !== null, 10_000)).toBe(true);
+      expect(socket.closed?.code).toBe(1007);
+      expect(Object.values(CLOSE_CODES)).toContain(1007);
+    });
   });
 });

@@ -1,14 +1,18 @@
 /**
- * `npm run fuzz`: the OpenAPI-driven fuzzing suite, longer than in CI.
+ * `npm run fuzz`: the OpenAPI-driven fuzzing suite and the engine's WebSocket
+ * fuzzer, longer than in CI.
  *
- *   npm run fuzz -- [--seed N] [--runs N] [--service auth,storage,...] [--route "POST /storage/vault/query"]
+ *   npm run fuzz -- [--seed N] [--runs N] [--service auth,storage,...,engine] [--route "POST /storage/vault/query"]
  *                   [--path <counterexample path>] [--budget ms] [--interval ms] [--vault-records N] [--shrink] [--trace]
  *
- * Builds the all-in-one first (see package.json). Prints a table per service
- * and, for every finding, the command that replays it. Exits 1 on a finding.
+ * `--service engine` fuzzes the WebSocket API (`/api/v2/wallet`) on its own
+ * all-in-one; its `--route` is a client message type, `frames`, `connect` or
+ * `sweep`. Builds the all-in-one first (see package.json). Prints a table per
+ * service and, for every finding, the command that replays it. Exits 1 on a finding.
  */
 import { parseArgs } from 'node:util';
-import { ALL_FUZZ_SERVICES, CI_BUDGET_MS, formatReports, runFuzzSuite, WATCH_INTERVAL_MS } from './lib/fuzz-suite';
+import { ALL_FUZZ_SERVICES, CI_BUDGET_MS, formatReports, runEngineFuzz, runFuzzSuite, WATCH_INTERVAL_MS } from './lib/fuzz-suite';
+import type { ServiceReport } from './lib/fuzz-service';
 import type { FuzzService } from './lib/fuzz-target';
 
 async function main(): Promise<number> {
@@ -28,7 +32,9 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run fuzz -- [--seed N] [--runs N] [--service a,b] [--route "METHOD /path"] [--path P] [--budget ms] [--interval ms] [--vault-records N] [--shrink] [--trace]\n');
+    process.stdout.write(
+      'usage: npm run fuzz -- [--seed N] [--runs N] [--service a,b,engine] [--route "METHOD /path" | message type] [--path P] [--budget ms] [--interval ms] [--vault-records N] [--shrink] [--trace]\n',
+    );
     return 0;
   }
   const int = (name: string, text: string, min: number, max: number) => {
@@ -39,25 +45,41 @@ async function main(): Promise<number> {
   const seed = values.seed !== undefined ? int('seed', values.seed, -(2 ** 31), 2 ** 31 - 1) : (Math.random() * 2 ** 31) | 0;
   const runs = int('runs', values.runs, 1, 1_000_000);
   const budgetMs = int('budget', values.budget, 1, 600_000);
-  const services = (values.service ? values.service.split(',') : ALL_FUZZ_SERVICES) as FuzzService[];
-  for (const s of services) if (!ALL_FUZZ_SERVICES.includes(s)) throw new Error(`--service: unknown service "${s}" (one of ${ALL_FUZZ_SERVICES.join(', ')})`);
-  process.stdout.write(`fuzz: seed ${seed}, ${runs} requests per route, budget ${budgetMs} ms, services ${services.join(', ')}\n`);
-  const { reports, exitCode } = await runFuzzSuite(services, {
+  // Without --service: every HTTP service and the engine (an HTTP --route alone names no engine group).
+  const requested = values.service ? values.service.split(',') : values.route ? [...ALL_FUZZ_SERVICES] : [...ALL_FUZZ_SERVICES, 'engine'];
+  for (const s of requested) {
+    if (s !== 'engine' && !ALL_FUZZ_SERVICES.includes(s as FuzzService)) throw new Error(`--service: unknown service "${s}" (one of ${[...ALL_FUZZ_SERVICES, 'engine'].join(', ')})`);
+  }
+  const services = requested.filter((s): s is FuzzService => s !== 'engine');
+  process.stdout.write(`fuzz: seed ${seed}, ${runs} requests per route (engine: cases per group), budget ${budgetMs} ms, services ${requested.join(', ')}\n`);
+  const common = {
     seed,
     runs,
     budgetMs,
     intervalMs: int('interval', values.interval, 1, 1000),
-    vaultRecords: int('vault-records', values['vault-records'], 0, 10_000),
     shrink: values.shrink,
     trace: values.trace,
     ...(values.route ? { route: values.route } : {}),
     ...(values.path ? { path: values.path } : {}),
-    log: (line) => process.stdout.write(`${line}\n`),
-  });
+    log: (line: string) => process.stdout.write(`${line}\n`),
+  };
+  const reports: ServiceReport[] = [];
+  const exitCodes: Array<number | null> = [];
+  if (services.length) {
+    const http = await runFuzzSuite(services, { ...common, vaultRecords: int('vault-records', values['vault-records'], 0, 10_000) });
+    reports.push(...http.reports);
+    exitCodes.push(http.exitCode);
+  }
+  if (requested.includes('engine')) {
+    // The engine's all-in-one runs apart (peers on loopback, short-lived tokens): see engine-target.ts.
+    const engine = await runEngineFuzz(common);
+    reports.push(engine.report);
+    exitCodes.push(engine.exitCode);
+  }
   process.stdout.write(`\n${formatReports(reports, budgetMs)}\n`);
   const findings = reports.flatMap((r) => r.findings);
-  process.stdout.write(`\nall-in-one exit code ${exitCode}; ${findings.length} finding(s)\n`);
-  return findings.length > 0 || exitCode !== 0 ? 1 : 0;
+  process.stdout.write(`\nall-in-one exit code(s) ${exitCodes.join(', ')}; ${findings.length} finding(s)\n`);
+  return findings.length > 0 || exitCodes.some((code) => code !== 0) ? 1 : 0;
 }
 
 main().then(

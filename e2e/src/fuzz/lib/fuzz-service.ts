@@ -31,10 +31,26 @@ export interface FuzzOptions {
   replayPrefix?: string;
 }
 
-export type FindingKind = '5xx' | 'crash' | 'stall' | 'no-answer' | 'not-problem-json' | 'secret-in-error' | 'protected-data-changed' | 'fuzzer-error';
+export type FindingKind =
+  | '5xx'
+  | 'crash'
+  | 'stall'
+  | 'no-answer'
+  | 'not-problem-json'
+  | 'secret-in-error'
+  | 'protected-data-changed'
+  | 'fuzzer-error'
+  // The engine's WebSocket API (fuzz-engine.ts):
+  | 'invalid-frame'
+  | 'internal-error'
+  | 'undocumented-close'
+  | 'bad-token-accepted';
+
+/** The HTTP services, and the engine's WebSocket API. */
+export type FuzzedService = FuzzService | 'engine';
 
 export interface Finding {
-  service: FuzzService;
+  service: FuzzedService;
   route: string;
   kind: FindingKind;
   detail: string;
@@ -42,7 +58,7 @@ export interface Finding {
 }
 
 export interface ServiceReport {
-  service: FuzzService;
+  service: FuzzedService;
   source: string;
   routes: number;
   requests: number;
@@ -74,7 +90,7 @@ function lagFrom(metrics: string): number {
   return worst;
 }
 
-class FindingError extends Error {
+export class FindingError extends Error {
   constructor(
     readonly kind: FindingKind,
     detail: string,

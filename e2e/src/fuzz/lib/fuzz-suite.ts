@@ -1,3 +1,5 @@
+import { EngineFuzzTarget } from './engine-target';
+import { fuzzEngine, type EngineCoverage, type EngineFuzzOptions } from './fuzz-engine';
 import { FuzzTarget, FUZZ_SERVICES, type FuzzService } from './fuzz-target';
 import { fuzzService, type FuzzOptions, type ServiceReport } from './fuzz-service';
 import { HealthWatcher } from './health-watcher';
@@ -5,6 +7,8 @@ import { HealthWatcher } from './health-watcher';
 /** CI defaults: the seed, the requests per route and the failing threshold (see docs/testing.md). */
 export const CI_SEED = 1405;
 export const CI_RUNS = 12;
+/** Cases per group (each client message type, hostile frames, connections) of the engine's WebSocket API in CI. */
+export const ENGINE_CI_RUNS = 8;
 /** The failing threshold for one health answer on a shared 2-core machine; the product aim is 50 ms. */
 export const CI_BUDGET_MS = 500;
 export const WATCH_INTERVAL_MS = 5;
@@ -40,6 +44,30 @@ export async function runFuzzSuite(services: FuzzService[], options: FuzzOptions
   }
   const exitCode = await target.stop();
   return { reports, exitCode };
+}
+
+/**
+ * Starts the built all-in-one for the engine fuzzing (engine-target.ts: peers
+ * on loopback, short-lived tokens, the protected users' flows) and the
+ * health watcher, then fuzzes the engine's WebSocket API.
+ */
+export async function runEngineFuzz(options: EngineFuzzOptions & { intervalMs?: number }): Promise<{ report: ServiceReport & { coverage: EngineCoverage }; exitCode: number | null }> {
+  const target = new EngineFuzzTarget();
+  await target.start();
+  const watcher = new HealthWatcher(
+    (['wallet', 'admin', 'verifier'] as const).map((name) => ({ name, url: target.base.urls[name] })),
+    options.intervalMs ?? WATCH_INTERVAL_MS,
+  );
+  try {
+    await watcher.ready();
+    const report = await fuzzEngine(target, watcher, options);
+    await watcher.stop();
+    return { report, exitCode: await target.stop() };
+  } catch (error) {
+    await watcher.stop();
+    await target.stop();
+    throw error;
+  }
 }
 
 /** A table of the reports, for logs. */

@@ -220,6 +220,13 @@ export class FuzzTarget {
     }
   }
 
+  /** A fresh session of A or B (a passkey login): the engine fuzzing runs with short-lived access tokens. */
+  async login(who: 'A' | 'B'): Promise<AuthSession> {
+    const answer = await (who === 'A' ? this.clientA : this.clientB).login();
+    if (answer.status !== 200) throw new Error(`${who} can no longer log in: ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+    return answer.body;
+  }
+
   /** Whether A's token still works (a fuzzed logout, session delete or credential delete may have ended it). */
   async checkA(): Promise<void> {
     const answer = await http(`${this.urls.wallet}/user/session/account-info`, { token: this.userA.appToken });

@@ -18,6 +18,13 @@ export interface ValuePools {
   byName: Record<string, string[]>;
   /** A loopback port nothing listens on, for URLs that should fail to connect if a guard let them through. */
   closedPort: number;
+  /**
+   * The hosts and ports generated URLs use (default {@link LOOPBACK_HOSTS} and a few ports nothing
+   * should listen on). A target whose outbound guard lets loopback through (the engine fuzzing) names
+   * only ports it knows are closed.
+   */
+  urlHosts?: readonly string[];
+  urlPorts?: readonly string[];
 }
 
 export const LOOPBACK_HOSTS = ['127.0.0.1', '127.1', '[::1]'] as const;
@@ -37,8 +44,8 @@ export function loopbackUrl(pools: ValuePools): fc.Arbitrary<string> {
   return fc
     .record({
       scheme: fc.constantFrom('http', 'https'),
-      host: fc.constantFrom(...LOOPBACK_HOSTS),
-      port: fc.constantFrom('', ':1', ':9', `:${pools.closedPort}`, ':65535'),
+      host: fc.constantFrom(...(pools.urlHosts ?? LOOPBACK_HOSTS)),
+      port: fc.constantFrom(...(pools.urlPorts ?? ['', ':1', ':9', `:${pools.closedPort}`, ':65535'])),
       path: fc.constantFrom('', '/', '/.well-known/openid-credential-issuer', '/a/../../b', '/%2e%2e/x', '/x?y=1#z', `/${'p'.repeat(3000)}`),
       userinfo: fc.constantFrom('', 'user:pass@'),
     })
