@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { accessToken, engineUrl, followAuthorization, loopbackEngineEnv, walletClient } from './engine-fixtures';
+import { accessToken, authorizeInBrowser, engineUrl, followAuthorization, loopbackEngineEnv, walletClient } from './engine-fixtures';
 
 /**
  * The engine in the built all-in-one, driven through the client library over
@@ -25,6 +25,7 @@ describe('engine (built all-in-one): OpenID4VCI through the WebSocket API', () =
     issuers['plain'] = await startTestIssuer();
     issuers['dpop'] = await startTestIssuer({ dpop: 'nonce', batchSize: 3 });
     issuers['par'] = await startTestIssuer({ par: 'required', dpop: true });
+    issuers['parNonce'] = await startTestIssuer({ par: 'required', dpop: 'nonce' });
     issuers['deferred'] = await startTestIssuer({ deferred: { pendingPolls: 2, intervalSeconds: 1 } });
     issuers['encrypted'] = await startTestIssuer({ responseEncryption: 'required' });
     issuers['x5c'] = await startTestIssuer({ issuerKey: 'x5c', signedMetadata: true });
@@ -135,6 +136,40 @@ describe('engine (built all-in-one): OpenID4VCI through the WebSocket API', () =
     expect(result.credentials[0]!.checks.verified).toBe(true);
     expect(issuer.requests.filter((r) => r.path === '/par').map((r) => r.status)).toContain(201);
     expect(issuer.requests.some((r) => r.path === '/token' && r.dpop && r.status === 200)).toBe(true);
+  });
+
+  it('runs an authorization code flow with PAR against servers that demand DPoP nonces: a new proof per retry, the PAR nonce at the token endpoint', async () => {
+    const issuer = issuers['parNonce']!;
+    const { offer } = await issuer.createOffer({ grant: 'authorization_code' });
+    const { client } = walletClient(url, token, { openAuthorizationUrl: async (request) => authorizeInBrowser(request.url) });
+    await client.connect();
+    const result = await client.receiveCredential(offer, { redirectUri: 'https://wallet.example/callback' });
+    expect(result.credentials[0]!.checks).toMatchObject({ verified: true, holder_binding: true });
+
+    const sent = issuer.requests.filter((r) => r.dpop);
+    // PAR is challenged once (no nonce known yet); the token request carries the nonce PAR handed out and is
+    // not challenged; the credential endpoint, a server with nonces of its own, is challenged once.
+    expect(sent.map((r) => `${r.path} ${r.status}`)).toEqual(['/par 400', '/par 201', '/token 200', '/credential 401', '/credential 200']);
+    const [parChallenged, parAccepted, tokenRequest, credentialChallenged, credentialAccepted] = sent;
+    expect(parChallenged!.dpopNonce).toBeUndefined();
+    expect(parAccepted!.dpopNonce).toEqual(expect.any(String));
+    expect(tokenRequest!.dpopNonce).toBe(parAccepted!.dpopNonce);
+    expect(credentialChallenged!.dpopNonce).toBeUndefined();
+    expect(credentialAccepted!.dpopNonce).toEqual(expect.any(String));
+    expect(credentialAccepted!.dpopNonce).not.toBe(tokenRequest!.dpopNonce);
+    // Every proof the servers saw was a new one the client signed.
+    const jtis = sent.map((r) => r.dpopJti);
+    expect(jtis.every((j) => typeof j === 'string')).toBe(true);
+    expect(new Set(jtis).size).toBe(jtis.length);
+
+    // Re-issuance with the DPoP-bound refresh token: a new flow, so the token endpoint challenges once.
+    const again = await client.reissue(result.refresh!);
+    await client.close();
+    expect(again.credentials[0]!.checks.holder_binding).toBe(true);
+    const reissued = issuer.requests.filter((r) => r.dpop).slice(sent.length);
+    expect(reissued.map((r) => `${r.path} ${r.status}`)).toEqual(['/token 400', '/token 200', '/credential 401', '/credential 200']);
+    const all = issuer.requests.filter((r) => r.dpop).map((r) => r.dpopJti);
+    expect(new Set(all).size).toBe(all.length);
   });
 
   it('answers DPoP nonce challenges with client-signed proofs and receives a batch of 3, each bound to its own key', async () => {

@@ -11,7 +11,7 @@ import type {
 } from '@openid4vc/oauth2';
 import { readBody } from './read-body';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
-import { CompactEncrypt, SignJWT, compactVerify, importJWK, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { CompactEncrypt, SignJWT, compactVerify, decodeJwt as decodeJwtClaims, importJWK, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import { createHash, generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,8 +62,12 @@ export interface TestIssuer {
   expireNonces(): void;
   /** Notifications received, in order. */
   readonly notifications: Array<{ notification_id: string; event: string; event_description?: string }>;
-  /** Every request the server handled: method, path, whether a DPoP header came, status answered. */
-  readonly requests: Array<{ method: string; path: string; dpop: boolean; status: number }>;
+  /**
+   * Every request the server handled: method, path, whether a DPoP header came, status answered; for a
+   * DPoP header that is a JWT, its `jti` and `nonce` claims (so tests can see each proof is new and which
+   * server nonce it carried).
+   */
+  readonly requests: Array<{ method: string; path: string; dpop: boolean; dpopJti?: string; dpopNonce?: string; status: number }>;
   /** Credentials issued so far (compact strings), for assertions. */
   readonly issued: string[];
   /** Stops the server, dropping kept-alive connections. */
@@ -143,6 +147,20 @@ function newEcKey(): { privateJwk: JWK; publicJwk: JWK } {
 function publicPart(jwk: Jwk | JWK): JWK {
   const { kty, crv, x, y, n, e } = jwk;
   return JSON.parse(JSON.stringify({ kty, crv, x, y, n, e })) as JWK;
+}
+
+/** The `jti` and `nonce` of a DPoP header, unverified (for the request log); nothing when it is not a JWT. */
+function dpopClaims(header: string | string[] | undefined): { dpopJti?: string; dpopNonce?: string } {
+  if (typeof header !== 'string') return {};
+  try {
+    const payload = decodeJwtClaims(header);
+    return {
+      ...(typeof payload.jti === 'string' ? { dpopJti: payload.jti } : {}),
+      ...(typeof payload.nonce === 'string' ? { dpopNonce: payload.nonce } : {}),
+    };
+  } catch {
+    return {};
+  }
 }
 
 const hash = (data: Uint8Array, alg: HashAlgorithm) => createHash(alg.replace('-', '')).update(data).digest();
@@ -948,6 +966,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
       method: req.method ?? 'GET',
       path: new URL(req.url ?? '/', url).pathname,
       dpop: req.headers.dpop !== undefined,
+      ...dpopClaims(req.headers.dpop),
       status: reply.status,
     });
     // Library error descriptions (carried into WWW-Authenticate) may hold newlines, which Node refuses in headers.

@@ -1,26 +1,23 @@
-import type { JsonObject, SignItem } from '@wallet/engine-protocol';
+import type { FlowErrorCode, JsonObject, SignItem } from '@wallet/engine-protocol';
 import { decodeCompactJws } from '@wallet/crypto';
 import { randomToken } from '@wallet/crypto';
 import { createHash } from 'node:crypto';
+import { FlowFailure } from '../errors';
 import type { FlowContext } from '../flow-runner';
 import { checkSignatures, type ClientSignature } from './client-signatures';
+import type { ResponseFilter } from './library-fetch';
 import type { JwtSignerJwk, LibrarySign, RequestDpopOptions } from './openid4vc';
 
 /** A library asked to sign something no client answer covers yet: ask the client, then run the step again. */
 export class NeedSignature extends Error {
-  constructor(readonly item: SignItem) {
+  constructor(
+    readonly item: SignItem,
+    /** Asked because the server challenged the proof just sent (`use_dpop_nonce`). */
+    readonly retry = false,
+  ) {
     super('the client must sign first');
     this.name = 'NeedSignature';
   }
-}
-
-function findNeed(error: unknown): NeedSignature | null {
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && current; depth++) {
-    if (current instanceof NeedSignature) return current;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return null;
 }
 
 /**
@@ -92,75 +89,157 @@ export function flowDpopKey(ctx: FlowContext): ClientSignature | null {
   return null;
 }
 
-function signedDpops(ctx: FlowContext, prefix: string): SignedDpop[] {
-  const out: SignedDpop[] = [];
-  for (const { question, answer } of ctx.answered(prefix, 'sign_request')) {
-    const checked = checkSignatures(question.items, answer);
-    for (const item of question.items) {
-      const signature = checked.find((s) => s.id === item.id);
-      if (item.purpose === 'dpop' && signature) out.push({ signature, payload: decodeCompactJws(signature.jws).payload });
-    }
-  }
-  return out;
+/** The DPoP proof of an answered signing question, if it has one. */
+function signedDpop(entry: { question: { items: SignItem[] }; answer: Parameters<typeof checkSignatures>[1] }): SignedDpop | null {
+  const item = entry.question.items.find((i) => i.purpose === 'dpop');
+  const signature = item ? checkSignatures(entry.question.items, entry.answer).find((s) => s.id === item.id) : undefined;
+  return signature ? { signature, payload: decodeCompactJws(signature.jws).payload } : null;
 }
 
 /** Seconds a client-signed DPoP proof stays usable for a request (servers accept about a minute). */
 const DPOP_FRESH_SECONDS = 50;
+/** Most signing questions for the DPoP proofs of one step (a first proof, one retry, proofs that went stale). */
+const MAX_DPOP_QUESTIONS = 4;
+/** The suffix of a signing question asked because the server challenged a proof (`use_dpop_nonce`). */
+const RETRY_SUFFIX = ':nonce';
+
+/** The server challenged the retried proof too: a step gets one retry. */
+class ChallengedAgain extends Error {
+  constructor() {
+    super('the server asked for a new DPoP nonce again');
+    this.name = 'ChallengedAgain';
+  }
+}
+
+/** A DPoP step that could not get a proof the server accepts (challenged after its one retry, or proofs kept going stale). */
+export class DpopRefused extends FlowFailure {
+  constructor(code: FlowErrorCode, message: string) {
+    super(code, message);
+    this.name = 'DpopRefused';
+  }
+}
+
+function findInCauses<E>(error: unknown, type: new (...args: never[]) => E): E | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (current instanceof type) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/** One request (and its one nonce retry) that DPoP proofs signed by the client go with. */
+export interface DpopStep {
+  /** The stage it runs in; its signing questions are `<stage>:sign:<n>` (`…:nonce` when a challenge asked for it). */
+  stage: string;
+  request: DpopRequest;
+  /** DPoP towards this server, with the nonce it last handed out; null: the request has no DPoP. */
+  state: DpopState | null;
+  /** The flow error when the server does not accept the proofs (a challenge after the retry). */
+  refused: FlowErrorCode;
+}
+
+/** What the library call of a DPoP step gets: its `dpop` option, the signer callback, and a response filter that notes `DPoP-Nonce`. */
+export type DpopCall<T> = (dpop: RequestDpopOptions | undefined, sign: LibrarySign, observe: ResponseFilter) => Promise<T>;
+
+const passThrough: ResponseFilter = async (_url, response) => response;
 
 /**
- * Runs a library call that may need DPoP proofs, inside a stage. The library
- * builds each proof and hands it to `sign`; a proof the client already signed
- * for the same method, URL, nonce and token (and recently) is returned,
- * anything else stops the run with a question to the client (the call runs
- * again once it is answered). The server's nonce challenges therefore cost
- * one question each, and the nonce the client last signed is used first.
+ * Runs a library call that may need DPoP proofs, inside a stage, with proofs
+ * the client signs (RFC 9449; the key never leaves the client). The library
+ * builds each proof and hands it to `sign`:
+ *
+ * - its first proof starts with the nonce this server last handed out (`state.nonce`,
+ *   or the one of the step's latest question), and is the client's answer to the
+ *   step's latest signing question when that covers the same method, URL, nonce and
+ *   token and is recent; otherwise the run stops with a question for it;
+ * - a second proof in the same call means the server challenged the first
+ *   (`use_dpop_nonce`, 400 from an authorization server, 401 from a resource
+ *   server): the run stops with a question for a new proof with the server's nonce,
+ *   and the call runs again with it, once. A challenge after that retry fails the
+ *   step with `step.refused`.
+ *
+ * Each answered proof is sent at most once (every question has a key of its own, and
+ * only the step's latest answer is used, by the run that follows it), so every proof a
+ * server sees has a jti of its own. Returns the
+ * call's value and the nonce the server handed out last (the `DPoP-Nonce` of its
+ * latest response, else the nonce last sent), for the step's result: the next
+ * request to the same server, in a later step and on any replica, starts with it.
  */
-export async function withClientDpop<T>(
-  ctx: FlowContext,
-  stage: string,
-  request: DpopRequest,
-  state: DpopState | null,
-  call: (dpop: RequestDpopOptions | undefined, sign: LibrarySign) => Promise<T>,
-): Promise<T> {
-  const refuseSigning: LibrarySign = () => Promise.reject(new Error('no DPoP in this request'));
-  if (!state) return call(undefined, refuseSigning);
+export async function withClientDpop<T>(ctx: FlowContext, step: DpopStep, call: DpopCall<T>): Promise<{ value: T; nonce: string | undefined }> {
+  const { stage, request, state } = step;
+  if (!state) return { value: await call(undefined, () => Promise.reject(new Error('no DPoP in this request')), passThrough), nonce: undefined };
+  const prefix = `${stage}:sign:`;
   let key = flowDpopKey(ctx);
   if (!key) {
     // The library needs the public key before it builds a proof: the first proof the client signs names it.
-    const [first] = await askSignatures(ctx, `${stage}:sign:0`, () => [dpopItem('dpop', request, state, ctx.now(), state.jkt)]);
+    const [first] = await askSignatures(ctx, `${prefix}0`, () => [dpopItem('dpop', request, state, ctx.now(), state.jkt)]);
     key = first ?? null;
   }
   if (!key) throw new Error('the client named no DPoP key');
   const pinned = key;
-  for (let round = 1; round <= 4; round++) {
-    const signed = signedDpops(ctx, `${stage}:sign:`);
-    const lastNonce = [...signed].reverse().find((s) => typeof s.payload['nonce'] === 'string')?.payload['nonce'] as string | undefined;
-    const sign: LibrarySign = async (_signer, jwt) => {
-      const want = jwt.payload;
-      const now = Math.floor(ctx.now() / 1000);
-      const match = [...signed].reverse().find(
-        (s) =>
-          s.payload['htm'] === want['htm'] &&
-          s.payload['htu'] === want['htu'] &&
-          s.payload['nonce'] === want['nonce'] &&
-          s.payload['ath'] === want['ath'] &&
-          typeof s.payload['iat'] === 'number' &&
-          s.payload['iat'] >= now - DPOP_FRESH_SECONDS,
-      );
-      if (match) return { jwt: match.signature.jws, signerJwk: pinned.jwk as JwtSignerJwk['publicJwk'] };
-      const { jwk: _jwk, alg: _alg, ...header } = jwt.header;
-      const payload: JsonObject = { ...want, iat: now, jti: randomToken(16) };
-      throw new NeedSignature({ id: 'dpop', purpose: 'dpop', header, payload, algs: state.algs, jkt: pinned.jkt });
-    };
-    const signer: JwtSignerJwk = { method: 'jwk', publicJwk: pinned.jwk as JwtSignerJwk['publicJwk'], alg: pinned.alg };
-    const nonce = lastNonce ?? state.nonce;
-    try {
-      return await call({ signer, ...(nonce !== undefined ? { nonce } : {}) }, sign);
-    } catch (error) {
-      const need = findNeed(error);
-      if (!need) throw error;
-      await askSignatures(ctx, `${stage}:sign:${round}`, () => [need.item]);
+  const asked = ctx.answered(prefix, 'sign_request');
+  const retried = asked.some((a) => a.key.endsWith(RETRY_SUFFIX));
+  const last = asked.at(-1);
+  const latest = last ? signedDpop(last) : null;
+  // The step's latest question knows the newest nonce (a challenge's); before any, the one the server last handed out.
+  const startNonce = asked.length > 0 ? (latest?.payload['nonce'] as string | undefined) : state.nonce;
+  let unused = latest;
+  let handed = 0;
+  let sentNonce = startNonce;
+  let seenNonce: string | undefined;
+  const observe: ResponseFilter = async (_url, response) => {
+    const nonce = Object.entries(response.headers).find(([name]) => name.toLowerCase() === 'dpop-nonce')?.[1];
+    if (nonce) seenNonce = nonce;
+    return response;
+  };
+  const sign: LibrarySign = async (_signer, jwt) => {
+    const want = jwt.payload;
+    const now = Math.floor(ctx.now() / 1000);
+    const { jwk: _jwk, alg: _alg, ...header } = jwt.header;
+    const item: SignItem = { id: 'dpop', purpose: 'dpop', header, payload: { ...want, iat: now, jti: randomToken(16) }, algs: state.algs, jkt: pinned.jkt };
+    if (handed > 0) {
+      // The library signs again within one call only to retry a use_dpop_nonce challenge.
+      if (retried) throw new ChallengedAgain();
+      throw new NeedSignature(item, true);
     }
+    const proof = unused;
+    const fits =
+      proof !== null &&
+      proof.payload['htm'] === want['htm'] &&
+      proof.payload['htu'] === want['htu'] &&
+      proof.payload['nonce'] === want['nonce'] &&
+      proof.payload['ath'] === want['ath'] &&
+      typeof proof.payload['iat'] === 'number' &&
+      proof.payload['iat'] >= now - DPOP_FRESH_SECONDS;
+    if (!proof || !fits) throw new NeedSignature(item, false);
+    unused = null;
+    handed += 1;
+    sentNonce = typeof want['nonce'] === 'string' ? want['nonce'] : undefined;
+    return { jwt: proof.signature.jws, signerJwk: pinned.jwk as JwtSignerJwk['publicJwk'] };
+  };
+  const signer: JwtSignerJwk = { method: 'jwk', publicJwk: pinned.jwk as JwtSignerJwk['publicJwk'], alg: pinned.alg };
+  try {
+    const value = await call({ signer, ...(startNonce !== undefined ? { nonce: startNonce } : {}) }, sign, observe);
+    return { value, nonce: seenNonce ?? sentNonce };
+  } catch (error) {
+    if (findInCauses(error, ChallengedAgain)) {
+      throw new DpopRefused(step.refused, `the server challenged the retried DPoP proof again (use_dpop_nonce); a request gets one retry`);
+    }
+    const need = findInCauses(error, NeedSignature);
+    if (!need) throw error;
+    if (asked.length >= MAX_DPOP_QUESTIONS) {
+      throw new DpopRefused(step.refused, 'no DPoP proof could be sent: the client\'s proofs went stale before use');
+    }
+    // A new key each time (never one answered before): the question stops the run, and the call runs again with the answer.
+    await askSignatures(ctx, nextKey(ctx, prefix, need.retry), () => [need.item]);
+    throw new Error('a new signing question did not stop the run');
   }
-  throw new Error('the server kept asking for new DPoP proofs');
+}
+
+/** The first free question key of a step: `<prefix><n>`, with the retry suffix when a challenge asked for it. */
+function nextKey(ctx: FlowContext, prefix: string, retry: boolean): string {
+  let n = 0;
+  while (ctx.asked(`${prefix}${n}`, 'sign_request') || ctx.asked(`${prefix}${n}${RETRY_SUFFIX}`, 'sign_request')) n += 1;
+  return `${prefix}${n}${retry ? RETRY_SUFFIX : ''}`;
 }

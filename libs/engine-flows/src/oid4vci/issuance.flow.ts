@@ -12,7 +12,7 @@ import { describeError, FlowFailure } from '../errors';
 import type { FlowAction } from '../flow-record';
 import { isRunControl, type FlowCompleteBody, type FlowContext, type FlowDefinition, type WaitAnnouncement } from '../flow-runner';
 import type { GuardedFetch, IssuerMetadataView, RegistryPort } from '../ports';
-import { askSignatures, dpopItem, flowDpopKey, withClientDpop, type DpopState } from './client-signing';
+import { askSignatures, dpopItem, DpopRefused, flowDpopKey, withClientDpop, type DpopState } from './client-signing';
 import { issuerMetadataResult, issuerSummary, offeredCredential } from './issuer-view';
 import { libraryFetch, type ResponseFilter } from './library-fetch';
 import { offerLink } from './offer-input';
@@ -51,8 +51,20 @@ export interface IssuanceFlowDeps {
 const SUPPORTED_FORMATS = new Set(['dc+sd-jwt', 'vc+sd-jwt', 'jwt_vc_json', 'mso_mdoc']);
 const PRE_AUTH = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
+/**
+ * What a step that sent DPoP proofs leaves in the journal besides its result:
+ * the DPoP nonce the server handed out last (RFC 9449 §8, §9), which the
+ * next request to the same server starts with. Kept per server: the
+ * authorization server's (PAR, token) and the credential issuer's (credential,
+ * deferred, notification) are not mixed. In the flow record, so a later run on
+ * any replica has it.
+ */
+interface DpopNonceNote {
+  dpopNonce?: string;
+}
+
 /** What a token step leaves in the journal (the engine needs the tokens until the flow ends). */
-interface TokenResult {
+interface TokenResult extends DpopNonceNote {
   accessToken: string;
   tokenType: string;
   refreshToken?: string;
@@ -61,10 +73,15 @@ interface TokenResult {
 }
 
 /** What the credential step leaves: the response, or a nonce to retry with. */
-type CredentialStep =
-  | { kind: 'issued'; credentials: unknown[]; notificationId?: string; proofKeys: string[] }
-  | { kind: 'deferred'; transactionId: string; intervalMs: number; proofKeys: string[] }
-  | { kind: 'retry_nonce'; cNonce?: string };
+type CredentialStep = DpopNonceNote &
+  (
+    | { kind: 'issued'; credentials: unknown[]; notificationId?: string; proofKeys: string[] }
+    | { kind: 'deferred'; transactionId: string; intervalMs: number; proofKeys: string[] }
+    | { kind: 'retry_nonce'; cNonce?: string }
+  );
+
+/** What one deferred poll leaves. */
+type DeferredPoll = DpopNonceNote & ({ pending: true; interval?: number | undefined } | { pending: false; credentials: unknown[]; notificationId?: string });
 
 /** Kept for follow-up actions (notifications): the resource server and how to reach it. */
 interface FollowUp {
@@ -110,8 +127,15 @@ function txCodeFits(txCode: string, spec: { input_mode?: string | undefined; len
 export class IssuanceFlow implements FlowDefinition {
   constructor(private readonly deps: IssuanceFlowDeps) {}
 
-  private callbacks(ctx: FlowContext, sign: LibraryCallbacks['sign'], options: { clientId?: string; filter?: ResponseFilter } = {}): LibraryCallbacks {
-    const fetch = libraryFetch((url, init) => this.deps.fetch(url, { ...init, maxBytes: this.deps.maxResponseBytes }), options.filter);
+  /** `observe` sees each response first (DPoP nonces), then `filter` may rewrite it. */
+  private callbacks(
+    ctx: FlowContext,
+    sign: LibraryCallbacks['sign'],
+    options: { clientId?: string; filter?: ResponseFilter; observe?: ResponseFilter } = {},
+  ): LibraryCallbacks {
+    const { observe, filter } = options;
+    const filters: ResponseFilter | undefined = observe && filter ? async (url, response) => filter(url, await observe(url, response)) : (observe ?? filter);
+    const fetch = libraryFetch((url, init) => this.deps.fetch(url, { ...init, maxBytes: this.deps.maxResponseBytes }), filters);
     return { fetch, sign, ...(options.clientId ? { clientId: options.clientId } : {}) };
   }
 
@@ -178,20 +202,22 @@ export class IssuanceFlow implements FlowDefinition {
         if (!txCodeFits(answer.tx_code, spec)) throw new FlowFailure('invalid_tx_code', 'the transaction code does not have the length or characters the offer asks for');
         txCode = answer.tx_code;
       }
-      token = await ctx.stage('token', () =>
-        withClientDpop(ctx, 'token', { htm: 'POST', url: authorizationServer.token_endpoint }, dpop, async (dpopOptions, sign) => {
-          try {
-            const result = await vciClient(this.callbacks(ctx, sign)).retrievePreAuthorizedCodeAccessTokenFromOffer({
-              credentialOffer: offer,
-              issuerMetadata: metadata,
-              ...(txCode !== undefined ? { txCode } : {}),
-              ...(dpopOptions ? { dpop: dpopOptions } : {}),
-            });
-            return tokenResult(result.accessTokenResponse, result.authorizationServer);
-          } catch (error) {
-            throw tokenFailure(error);
-          }
-        }),
+      token = await ctx.stage('token', async () =>
+        noted(
+          await withClientDpop(ctx, tokenStep(authorizationServer, dpop), async (dpopOptions, sign, observe) => {
+            try {
+              const result = await vciClient(this.callbacks(ctx, sign, { observe })).retrievePreAuthorizedCodeAccessTokenFromOffer({
+                credentialOffer: offer,
+                issuerMetadata: metadata,
+                ...(txCode !== undefined ? { txCode } : {}),
+                ...(dpopOptions ? { dpop: dpopOptions } : {}),
+              });
+              return tokenResult(result.accessTokenResponse, result.authorizationServer);
+            } catch (error) {
+              throw tokenFailure(error);
+            }
+          }),
+        ),
       );
     } else if (grants.authorization_code || Object.keys(grants).length === 0) {
       const authorized = await this.authorizationCode(ctx, { offer, metadata, params, configurationId, authorizationServer, dpop });
@@ -215,20 +241,22 @@ export class IssuanceFlow implements FlowDefinition {
     const bound = dpopState(authorizationServer);
     // A refresh token bound to a DPoP key is only honoured with proofs of that key.
     const dpop = bound && params.reissue.dpop_jkt ? { ...bound, jkt: params.reissue.dpop_jkt } : bound;
-    const token = await ctx.stage('token', () =>
-      withClientDpop(ctx, 'token', { htm: 'POST', url: authorizationServer.token_endpoint }, dpop, async (dpopOptions, sign) => {
-        try {
-          const response = await oauthClient(this.callbacks(ctx, sign)).retrieveRefreshTokenAccessToken({
-            authorizationServerMetadata: authorizationServer,
-            refreshToken,
-            resource: issuer,
-            ...(dpopOptions ? { dpop: dpopOptions } : {}),
-          });
-          return tokenResult(response.accessTokenResponse, authorizationServer.issuer);
-        } catch (error) {
-          throw tokenFailure(error);
-        }
-      }),
+    const token = await ctx.stage('token', async () =>
+      noted(
+        await withClientDpop(ctx, tokenStep(authorizationServer, dpop), async (dpopOptions, sign, observe) => {
+          try {
+            const response = await oauthClient(this.callbacks(ctx, sign, { observe })).retrieveRefreshTokenAccessToken({
+              authorizationServerMetadata: authorizationServer,
+              refreshToken,
+              resource: issuer,
+              ...(dpopOptions ? { dpop: dpopOptions } : {}),
+            });
+            return tokenResult(response.accessTokenResponse, authorizationServer.issuer);
+          } catch (error) {
+            throw tokenFailure(error);
+          }
+        }),
+      ),
     );
     await ctx.progress('token_obtained');
     return this.issue(ctx, { view, metadata, configurationId, token, dpop, batchSize: params.batch_size ?? 1, clientId: undefined });
@@ -287,32 +315,35 @@ export class IssuanceFlow implements FlowDefinition {
     const secrets = await ctx.stage('authorization_secrets', async () => ({ state: randomToken(24), codeVerifier: randomToken(48) }));
     const scope = extractScopesForCredentialConfigurationIds({ credentialConfigurationIds: [input.configurationId], issuerMetadata: metadata })?.join(' ');
     const parUrl = authorizationServer.pushed_authorization_request_endpoint;
-    const request = await ctx.stage('authorization_request', () =>
-      // PAR carries a DPoP proof; without PAR the key is bound by dpop_jkt, which needs the client's key first.
-      withClientDpop(ctx, 'par', { htm: 'POST', url: parUrl ?? authorizationServer.token_endpoint }, dpop, async (dpopOptions, sign) => {
-        try {
-          // Oauth2Client directly: the offer-level helper of 0.4.6 drops `state` and needs an authorization_code grant in the offer.
-          const issuerState = offer.grants?.authorization_code?.issuer_state;
-          const created = await oauthClient(this.callbacks(ctx, sign, { clientId })).createAuthorizationRequestUrl({
-            authorizationServerMetadata: authorizationServer,
-            clientId,
-            redirectUri,
-            state: secrets.state,
-            resource: metadata.credentialIssuer.credential_issuer,
-            pkceCodeVerifier: secrets.codeVerifier,
-            ...(scope ? { scope } : {}),
-            additionalRequestPayload: {
-              ...(issuerState ? { issuer_state: issuerState } : {}),
-              ...(scope ? {} : { authorization_details: [{ type: 'openid_credential', credential_configuration_id: input.configurationId }] }),
-            },
-            ...(dpopOptions ? { dpop: dpopOptions } : {}),
-          });
-          return { url: created.authorizationRequestUrl };
-        } catch (error) {
-          if (error instanceof Oauth2ClientErrorResponseError) throw new FlowFailure('authorization_failed', `the pushed authorization request was refused: ${oauthMessage(error)}`, { cause: error });
-          throw error;
-        }
-      }),
+    // PAR carries a DPoP proof; without PAR the key is bound by dpop_jkt, which needs the client's key first.
+    const parStep = { stage: 'par', request: { htm: 'POST', url: parUrl ?? authorizationServer.token_endpoint }, state: dpop, refused: 'authorization_failed' } as const;
+    const request = await ctx.stage('authorization_request', async () =>
+      noted(
+        await withClientDpop(ctx, parStep, async (dpopOptions, sign, observe) => {
+          try {
+            // Oauth2Client directly: the offer-level helper of 0.4.6 drops `state` and needs an authorization_code grant in the offer.
+            const issuerState = offer.grants?.authorization_code?.issuer_state;
+            const created = await oauthClient(this.callbacks(ctx, sign, { clientId, observe })).createAuthorizationRequestUrl({
+              authorizationServerMetadata: authorizationServer,
+              clientId,
+              redirectUri,
+              state: secrets.state,
+              resource: metadata.credentialIssuer.credential_issuer,
+              pkceCodeVerifier: secrets.codeVerifier,
+              ...(scope ? { scope } : {}),
+              additionalRequestPayload: {
+                ...(issuerState ? { issuer_state: issuerState } : {}),
+                ...(scope ? {} : { authorization_details: [{ type: 'openid_credential', credential_configuration_id: input.configurationId }] }),
+              },
+              ...(dpopOptions ? { dpop: dpopOptions } : {}),
+            });
+            return { url: created.authorizationRequestUrl };
+          } catch (error) {
+            if (error instanceof Oauth2ClientErrorResponseError) throw new FlowFailure('authorization_failed', `the pushed authorization request was refused: ${oauthMessage(error)}`, { cause: error });
+            throw error;
+          }
+        }),
+      ),
     );
     const answer = await ctx.ask('authorize', 'authorization_request', { url: request.url, redirect_uri: redirectUri, state: secrets.state });
     if (answer.state !== secrets.state) throw new FlowFailure('authorization_failed', 'the state of the authorization response is not the one sent');
@@ -325,22 +356,25 @@ export class IssuanceFlow implements FlowDefinition {
     if (!answer.code) throw new FlowFailure('authorization_failed', 'the authorization response has no code');
     const code = answer.code;
     await ctx.progress('authorized');
-    const token = await ctx.stage('token', () =>
-      withClientDpop(ctx, 'token', { htm: 'POST', url: authorizationServer.token_endpoint }, dpop, async (dpopOptions, sign) => {
-        try {
-          const result = await oauthClient(this.callbacks(ctx, sign, { clientId })).retrieveAuthorizationCodeAccessToken({
-            authorizationServerMetadata: authorizationServer,
-            authorizationCode: code,
-            pkceCodeVerifier: secrets.codeVerifier,
-            redirectUri,
-            resource: metadata.credentialIssuer.credential_issuer,
-            ...(dpopOptions ? { dpop: dpopOptions } : {}),
-          });
-          return tokenResult(result.accessTokenResponse, authorizationServer.issuer);
-        } catch (error) {
-          throw tokenFailure(error);
-        }
-      }),
+    // The token request starts with the nonce the authorization server handed out at PAR (RFC 9449 §8).
+    const token = await ctx.stage('token', async () =>
+      noted(
+        await withClientDpop(ctx, tokenStep(authorizationServer, withNonce(dpop, request.dpopNonce)), async (dpopOptions, sign, observe) => {
+          try {
+            const result = await oauthClient(this.callbacks(ctx, sign, { clientId, observe })).retrieveAuthorizationCodeAccessToken({
+              authorizationServerMetadata: authorizationServer,
+              authorizationCode: code,
+              pkceCodeVerifier: secrets.codeVerifier,
+              redirectUri,
+              resource: metadata.credentialIssuer.credential_issuer,
+              ...(dpopOptions ? { dpop: dpopOptions } : {}),
+            });
+            return tokenResult(result.accessTokenResponse, authorizationServer.issuer);
+          } catch (error) {
+            throw tokenFailure(error);
+          }
+        }),
+      ),
     );
     return { token, clientId };
   }
@@ -369,6 +403,8 @@ export class IssuanceFlow implements FlowDefinition {
     const proofAlgs = proofTypes?.['jwt']?.proof_signing_alg_values_supported ?? ['ES256'];
     // The resource server's DPoP nonces are its own; AS nonces are not reused there.
     const resourceDpop: DpopState | null = input.dpop && token.tokenType.toLowerCase() === 'dpop' ? { algs: input.dpop.algs } : null;
+    // The credential issuer's latest DPoP nonce, from the journalled results of the steps so far.
+    let resourceNonce: string | undefined;
     const credentialEndpoint = issuerMetadata.credential_endpoint;
 
     let step: CredentialStep | null = null;
@@ -393,29 +429,33 @@ export class IssuanceFlow implements FlowDefinition {
           needsProof,
           proofAlgs,
           batchSize: input.batchSize,
-          resourceDpop,
+          resourceDpop: withNonce(resourceDpop, resourceNonce),
           credentialEndpoint,
           clientId: input.clientId,
         }),
       );
+      resourceNonce = step.dpopNonce ?? resourceNonce;
       if (step.kind !== 'retry_nonce') break;
     }
     if (!step || step.kind === 'retry_nonce') throw new FlowFailure('credential_request_failed', 'the issuer refused the key proofs twice (invalid_nonce)');
     const proofKeys = step.proofKeys;
     await ctx.progress('credential_requested');
-    const followUp: FollowUp = {
-      accessToken: token.accessToken,
-      dpop: resourceDpop,
-      ...(issuerMetadata.notification_endpoint ? { notificationEndpoint: issuerMetadata.notification_endpoint } : {}),
-    };
-    await ctx.stage('follow_up', async () => followUp);
 
     let issued: { credentials: unknown[]; notificationId?: string };
     if (step.kind === 'deferred') {
-      issued = await this.pollDeferred(ctx, { metadata, token, resourceDpop, transactionId: step.transactionId, intervalMs: step.intervalMs });
+      const polled = await this.pollDeferred(ctx, { metadata, token, resourceDpop: withNonce(resourceDpop, resourceNonce), transactionId: step.transactionId, intervalMs: step.intervalMs });
+      resourceNonce = polled.dpopNonce ?? resourceNonce;
+      issued = polled;
     } else {
       issued = step;
     }
+    // After the polls, so a notification starts with the resource server's latest nonce.
+    const followUp: FollowUp = {
+      accessToken: token.accessToken,
+      dpop: withNonce(resourceDpop, resourceNonce),
+      ...(issuerMetadata.notification_endpoint ? { notificationEndpoint: issuerMetadata.notification_endpoint } : {}),
+    };
+    await ctx.stage('follow_up', async () => followUp);
     const checked = await ctx.stage('checked', () =>
       this.checkAll(ctx, { view: input.view, configuration, configurationId, credentials: issued.credentials, proofKeys, notificationId: issued.notificationId }),
     );
@@ -478,38 +518,45 @@ export class IssuanceFlow implements FlowDefinition {
     const proofs = signatures.filter((s) => s.id.startsWith('proof-'));
     const proofKeys = proofs.map((p) => p.jkt);
     const encryption = await responseEncryption(metadata);
-    try {
-      const result = await withClientDpop(ctx, `${stage}:dpop`, { htm: 'POST', url: input.credentialEndpoint, accessToken: token.accessToken }, input.resourceDpop, (dpopOptions, sign) =>
-        vciClient(this.callbacks(ctx, sign, encryption ? { filter: encryption.filter } : {})).retrieveCredentials({
+    const dpopStep = {
+      stage: `${stage}:dpop`,
+      request: { htm: 'POST', url: input.credentialEndpoint, accessToken: token.accessToken },
+      state: input.resourceDpop,
+      refused: 'credential_request_failed',
+    } as const;
+    const { value, nonce } = await withClientDpop(ctx, dpopStep, async (dpopOptions, sign, observe): Promise<CredentialStep> => {
+      try {
+        const result = await vciClient(this.callbacks(ctx, sign, { observe, ...(encryption ? { filter: encryption.filter } : {}) })).retrieveCredentials({
           issuerMetadata: metadata,
           credentialConfigurationId: input.configurationId,
           accessToken: token.accessToken,
           ...(proofs.length > 0 ? { proofs: { jwt: proofs.map((p) => p.jws) } } : {}),
           ...(encryption ? { additionalRequestPayload: { credential_response_encryption: encryption.request } } : {}),
           ...(dpopOptions ? { dpop: dpopOptions } : {}),
-        }),
-      );
-      const response = result.credentialResponse;
-      if (response.transaction_id) {
-        return { kind: 'deferred', transactionId: response.transaction_id, intervalMs: this.interval(response.interval), proofKeys };
-      }
-      const credentials = (response.credentials ?? (response.credential !== undefined ? [response.credential] : [])).map((c) =>
-        c && typeof c === 'object' && 'credential' in (c as object) ? (c as { credential: unknown }).credential : c,
-      );
-      if (credentials.length === 0) throw new FlowFailure('credential_request_failed', 'the credential response holds no credential');
-      return { kind: 'issued', credentials, ...(response.notification_id ? { notificationId: response.notification_id } : {}), proofKeys };
-    } catch (error) {
-      if (error instanceof Openid4vciRetrieveCredentialsError) {
-        const code = credentialErrorCode(error);
-        if (code === 'invalid_nonce' || code === 'invalid_proof') {
-          const body = credentialErrorBody(error);
-          const fresh = typeof body?.['c_nonce'] === 'string' ? body['c_nonce'] : undefined;
-          return { kind: 'retry_nonce', ...(fresh ? { cNonce: fresh } : {}) };
+        });
+        const response = result.credentialResponse;
+        if (response.transaction_id) {
+          return { kind: 'deferred', transactionId: response.transaction_id, intervalMs: this.interval(response.interval), proofKeys };
         }
-        throw new FlowFailure('credential_request_failed', `the credential endpoint refused the request${code ? ` (${code.slice(0, 64)})` : ''}`, { cause: error });
+        const credentials = (response.credentials ?? (response.credential !== undefined ? [response.credential] : [])).map((c) =>
+          c && typeof c === 'object' && 'credential' in (c as object) ? (c as { credential: unknown }).credential : c,
+        );
+        if (credentials.length === 0) throw new FlowFailure('credential_request_failed', 'the credential response holds no credential');
+        return { kind: 'issued', credentials, ...(response.notification_id ? { notificationId: response.notification_id } : {}), proofKeys };
+      } catch (error) {
+        if (error instanceof Openid4vciRetrieveCredentialsError) {
+          const code = credentialErrorCode(error);
+          if (code === 'invalid_nonce' || code === 'invalid_proof') {
+            const body = credentialErrorBody(error);
+            const fresh = typeof body?.['c_nonce'] === 'string' ? body['c_nonce'] : undefined;
+            return { kind: 'retry_nonce', ...(fresh ? { cNonce: fresh } : {}) };
+          }
+          throw new FlowFailure('credential_request_failed', `the credential endpoint refused the request${code ? ` (${code.slice(0, 64)})` : ''}`, { cause: error });
+        }
+        throw error;
       }
-      throw error;
-    }
+    });
+    return noted({ value, nonce });
   }
 
   private interval(seconds: number | undefined): number {
@@ -520,7 +567,7 @@ export class IssuanceFlow implements FlowDefinition {
   private async pollDeferred(
     ctx: FlowContext,
     input: { metadata: IssuerMetadataResult; token: TokenResult; resourceDpop: DpopState | null; transactionId: string; intervalMs: number },
-  ): Promise<{ credentials: unknown[]; notificationId?: string }> {
+  ): Promise<{ credentials: unknown[]; notificationId?: string } & DpopNonceNote> {
     const endpoint = input.metadata.credentialIssuer.deferred_credential_endpoint;
     if (!endpoint) throw new FlowFailure('deferred_failed', 'the issuer deferred issuance but publishes no deferred_credential_endpoint');
     // Each wait announces what led to it (the deferral, then the poll that found the credential pending),
@@ -528,41 +575,52 @@ export class IssuanceFlow implements FlowDefinition {
     // once, on any replica, is told the flow is deferred. The journal names are those the frames always had.
     let announce: WaitAnnouncement = { stage: 'deferred', step: 'deferred', detail: { interval_seconds: Math.round(input.intervalMs / 1000) } };
     let intervalMs = input.intervalMs;
+    // Each poll starts with the nonce the one before it was handed.
+    let nonce = input.resourceDpop?.nonce;
     for (let poll = 1; poll <= this.deps.maxDeferredPolls; poll++) {
       const due = await ctx.stage(`deferred:${poll}:due`, async () => ctx.now() + intervalMs);
       await ctx.waitUntil(`wait:${poll}`, due, announce);
-      const outcome = await ctx.stage(`deferred:${poll}`, () =>
-        withClientDpop(ctx, `deferred:${poll}`, { htm: 'POST', url: endpoint, accessToken: input.token.accessToken }, input.resourceDpop, async (dpopOptions, sign) => {
-          try {
-            const result = await vciClient(this.callbacks(ctx, sign)).retrieveDeferredCredentials({
-              issuerMetadata: input.metadata,
-              accessToken: input.token.accessToken,
-              transactionId: input.transactionId,
-              ...(dpopOptions ? { dpop: dpopOptions } : {}),
-            });
-            const response = result.deferredCredentialResponse as { credentials?: unknown[]; transaction_id?: string; interval?: number; notification_id?: string };
-            if (!response.credentials?.length) return { pending: true, interval: response.interval };
-            const credentials = response.credentials.map((c) => (c && typeof c === 'object' && 'credential' in (c as object) ? (c as { credential: unknown }).credential : c));
-            return { pending: false, credentials, ...(response.notification_id ? { notificationId: response.notification_id } : {}) };
-          } catch (error) {
-            if (error instanceof Openid4vciRetrieveCredentialsError && credentialErrorCode(error) === 'issuance_pending') {
-              const body = credentialErrorBody(error);
-              const interval = typeof body?.['interval'] === 'number' ? body['interval'] : undefined;
-              return { pending: true, interval };
+      const pollStep = {
+        stage: `deferred:${poll}`,
+        request: { htm: 'POST', url: endpoint, accessToken: input.token.accessToken },
+        state: withNonce(input.resourceDpop, nonce),
+        refused: 'deferred_failed',
+      } as const;
+      const outcome: DeferredPoll = await ctx.stage(`deferred:${poll}`, async () =>
+        noted(
+          await withClientDpop(ctx, pollStep, async (dpopOptions, sign, observe): Promise<DeferredPoll> => {
+            try {
+              const result = await vciClient(this.callbacks(ctx, sign, { observe })).retrieveDeferredCredentials({
+                issuerMetadata: input.metadata,
+                accessToken: input.token.accessToken,
+                transactionId: input.transactionId,
+                ...(dpopOptions ? { dpop: dpopOptions } : {}),
+              });
+              const response = result.deferredCredentialResponse as { credentials?: unknown[]; transaction_id?: string; interval?: number; notification_id?: string };
+              if (!response.credentials?.length) return { pending: true, interval: response.interval };
+              const credentials = response.credentials.map((c) => (c && typeof c === 'object' && 'credential' in (c as object) ? (c as { credential: unknown }).credential : c));
+              return { pending: false, credentials, ...(response.notification_id ? { notificationId: response.notification_id } : {}) };
+            } catch (error) {
+              if (error instanceof Openid4vciRetrieveCredentialsError && credentialErrorCode(error) === 'issuance_pending') {
+                const body = credentialErrorBody(error);
+                const interval = typeof body?.['interval'] === 'number' ? body['interval'] : undefined;
+                return { pending: true, interval };
+              }
+              if (error instanceof Openid4vciRetrieveCredentialsError) {
+                throw new FlowFailure('deferred_failed', `the deferred credential endpoint refused (${credentialErrorCode(error)?.slice(0, 64) ?? 'error'})`, { cause: error });
+              }
+              throw error;
             }
-            if (error instanceof Openid4vciRetrieveCredentialsError) {
-              throw new FlowFailure('deferred_failed', `the deferred credential endpoint refused (${credentialErrorCode(error)?.slice(0, 64) ?? 'error'})`, { cause: error });
-            }
-            throw error;
-          }
-        }),
+          }),
+        ),
       );
+      nonce = outcome.dpopNonce ?? nonce;
       const polled: WaitAnnouncement = { stage: `deferred:${poll}:progress`, step: 'deferred_polled', detail: { poll, pending: outcome.pending } };
       if (!outcome.pending && 'credentials' in outcome && outcome.credentials) {
         await announceNow(ctx, polled);
-        return { credentials: outcome.credentials, ...(outcome.notificationId ? { notificationId: outcome.notificationId } : {}) };
+        return { credentials: outcome.credentials, ...(outcome.notificationId ? { notificationId: outcome.notificationId } : {}), ...(nonce !== undefined ? { dpopNonce: nonce } : {}) };
       }
-      if (typeof outcome.interval === 'number') intervalMs = this.interval(outcome.interval);
+      if (outcome.pending && typeof outcome.interval === 'number') intervalMs = this.interval(outcome.interval);
       announce = polled;
     }
     // The last poll found it pending too: nothing more to wait for.
@@ -634,8 +692,14 @@ export class IssuanceFlow implements FlowDefinition {
     const sent = await ctx.stage('notify', async () => {
       const metadata = await issuerMetadataResult(view);
       try {
-        await withClientDpop(ctx, 'notify', { htm: 'POST', url: endpoint, accessToken: followUp.accessToken }, followUp.dpop, (dpopOptions, sign) =>
-          vciClient(this.callbacks(ctx, sign)).sendNotification({
+        const notifyStep = {
+          stage: 'notify',
+          request: { htm: 'POST', url: endpoint, accessToken: followUp.accessToken },
+          state: followUp.dpop,
+          refused: 'credential_request_failed',
+        } as const;
+        await withClientDpop(ctx, notifyStep, (dpopOptions, sign, observe) =>
+          vciClient(this.callbacks(ctx, sign, { observe })).sendNotification({
             issuerMetadata: metadata,
             accessToken: followUp.accessToken,
             notification: {
@@ -648,6 +712,8 @@ export class IssuanceFlow implements FlowDefinition {
         );
         return { ok: true };
       } catch (error) {
+        // A notification the issuer kept challenging failed; the flow's result stands.
+        if (error instanceof DpopRefused) return { ok: false };
         if (isRunControl(error) || error instanceof FlowFailure) throw error;
         return { ok: false };
       }
@@ -666,6 +732,21 @@ const noSigning: LibraryCallbacks['sign'] = () => Promise.reject(new Error('this
 function dpopState(authorizationServer: AuthorizationServerMetadata): DpopState | null {
   const algs = authorizationServer.dpop_signing_alg_values_supported;
   return Array.isArray(algs) && algs.length > 0 ? { algs } : null;
+}
+
+/** DPoP towards a server, starting with the nonce it last handed out (when one is known). */
+function withNonce(state: DpopState | null, nonce: string | undefined): DpopState | null {
+  return state && nonce !== undefined ? { ...state, nonce } : state;
+}
+
+/** A step's result with the DPoP nonce its server handed out last, for the journal. */
+function noted<T extends object>({ value, nonce }: { value: T; nonce: string | undefined }): T & DpopNonceNote {
+  return nonce === undefined ? value : { ...value, dpopNonce: nonce };
+}
+
+/** The token request as a DPoP step. */
+function tokenStep(authorizationServer: AuthorizationServerMetadata, state: DpopState | null) {
+  return { stage: 'token', request: { htm: 'POST', url: authorizationServer.token_endpoint }, state, refused: 'token_failed' } as const;
 }
 
 function tokenResult(
