@@ -1,45 +1,8 @@
 import { RefusalError, VersionConflictError, WalletError, type Passkey, type User } from '@wallet/domain';
-import { Collections, type CollectionSpec, type Repository, type Store, type Stored } from '@wallet/persistence';
+import { Collections, eraseUserData, type Repository, type Store, type Stored } from '@wallet/persistence';
 import type { AuditLog } from '@wallet/platform';
 import { privateDataEtag, staleEtag } from './private-data';
 import type { TokenService } from './token.service';
-
-/**
- * Removes everything one user has in a store that is not a plain collection
- * with a `userId` field (those are found automatically, see
- * {@link userOwnedCollections}). The storage service's vault records join
- * here at merge: add an eraser to {@link ACCOUNT_DATA_ERASERS}.
- */
-export type AccountDataEraser = (store: Store, tenantId: string, userId: string) => Promise<number>;
-
-/**
- * The user's encrypted vault records (the storage service's `VaultStore` on
- * the same store). Each is deleted through the port, leaving only tombstones
- * (id, category, version: no ciphertext, no tags) for the tombstone job to purge.
- */
-export const eraseVaultRecords: AccountDataEraser = async (store, tenantId, userId) => {
-  const vault = store.vault();
-  const owner = { tenantId, userId };
-  const ids: string[] = [];
-  for await (const record of vault.exportRecords(owner, 500)) ids.push(record.id);
-  for (const id of ids) {
-    await vault.delete(owner, id).catch((error: unknown) => {
-      if (!(error instanceof WalletError && error.code === 'not_found')) throw error;
-    });
-  }
-  return ids.length;
-};
-
-/** HOOK: per-user data outside the plain collections, deleted with an account. */
-export const ACCOUNT_DATA_ERASERS: Array<{ name: string; erase: AccountDataEraser }> = [{ name: 'vault', erase: eraseVaultRecords }];
-
-/** Every registered collection whose entity has a `userId` field: they all hold per-user data. */
-export function userOwnedCollections(): Array<CollectionSpec<{ id: string; userId: string }>> {
-  return Object.values(Collections).filter((spec) => {
-    const shape = (spec.schema as unknown as { shape?: Record<string, unknown> }).shape;
-    return shape !== undefined && 'userId' in shape;
-  }) as unknown as Array<CollectionSpec<{ id: string; userId: string }>>;
-}
 
 /** A keystore write: the new blob (null: leave it) and the tags the client based it on (null: no precondition sent). */
 export interface PrivateDataWrite {
@@ -219,15 +182,15 @@ export class AccountService {
     return user;
   }
 
-  /** Deletes the account and everything the user has in this store; revokes every token. */
+  /**
+   * Deletes the account and everything the user owns in this store (the one
+   * list in `@wallet/persistence`, `eraseUserData`, which the admin API's user
+   * removal runs too), the user record with the keystore last; revokes every token.
+   */
   async deleteAccount(tenantId: string, userId: string, requestId: string | null): Promise<Record<string, number>> {
     const user = await this.requireUser(tenantId, userId);
     await this.tokens.revokeUser(tenantId, userId);
-    const removed: Record<string, number> = {};
-    for (const spec of userOwnedCollections()) {
-      removed[spec.name] = await this.store.repository(spec).deleteMany(tenantId, { userId });
-    }
-    for (const eraser of ACCOUNT_DATA_ERASERS) removed[eraser.name] = await eraser.erase(this.store, tenantId, userId);
+    const removed = await eraseUserData(this.store, tenantId, userId);
     await this.users.delete(tenantId, userId);
     await this.audit.record(tenantId, {
       actorType: 'user',

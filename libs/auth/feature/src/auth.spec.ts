@@ -394,6 +394,9 @@ describe('accounts, tenants and invites', () => {
     await vault.create({ tenantId: 'default', userId: session.uuid }, { id: 'rec-1', category: 'credential', blob: 'Y2lwaGVy', tags: { name: 'x' } });
     await vault.create({ tenantId: 'default', userId: session.uuid }, { id: 'rec-2', category: 'credential', blob: 'Y2lwaGVy', tags: {} });
     await vault.create({ tenantId: 'default', userId: other.uuid }, { id: 'rec-1', category: 'credential', blob: 'Y2lwaGVy', tags: {} });
+    // A `~` plaintext tag, and a deleted record whose tombstone is in the sync feed.
+    await vault.create({ tenantId: 'default', userId: session.uuid }, { id: 'rec-3', category: 'credential', blob: 'Y2lwaGVy', tags: { '~label': 'plain' } });
+    await vault.delete({ tenantId: 'default', userId: session.uuid }, 'rec-2');
     const deleted = await c.call('DELETE', '/user/session', { token: session.appToken });
     expect(deleted).toMatchObject({ status: 200, body: { result: 'DELETED' } });
     expect(await runtime.store.repository(Collections.users).get('default', session.uuid)).toBeNull();
@@ -402,6 +405,9 @@ describe('accounts, tenants and invites', () => {
     expect(await runtime.store.repository(Collections.refreshTokens).count('default', { userId: session.uuid })).toBe(0);
     expect(await runtime.store.repository(Collections.credentials).count('default', { userId: other.uuid })).toBe(1);
     expect((await vault.list({ tenantId: 'default', userId: session.uuid })).items).toEqual([]);
+    // No tombstone and no sync or usage state left either (the list in @wallet/persistence, shared with admin's removal).
+    expect(await vault.changes({ tenantId: 'default', userId: session.uuid }, null)).toEqual({ changes: [], cursor: '0', hasMore: false });
+    expect(await vault.usage({ tenantId: 'default', userId: session.uuid })).toEqual({ records: 0, bytes: 0 });
     expect((await vault.list({ tenantId: 'default', userId: other.uuid })).items).toHaveLength(1);
     expect((await c.call('GET', '/user/session/account-info', { token: session.appToken })).status).toBe(401);
     expect((await c.login()).status).toBe(401);

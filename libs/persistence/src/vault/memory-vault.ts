@@ -87,6 +87,13 @@ export class MemoryVaultBackend implements VaultBackend {
     return removed;
   }
 
+  eraseOwner(owner: VaultOwner): number {
+    const key = `${owner.tenantId}|${owner.userId}`;
+    const records = this.owners.get(key)?.usage.records ?? 0;
+    this.owners.delete(key);
+    return records;
+  }
+
   private put(state: OwnerState, current: VaultRow | null, draft: VaultRowDraft): VaultRow {
     state.seq += 1;
     const row: VaultRow = { ...draft, tags: { ...draft.tags }, seq: state.seq };

@@ -271,6 +271,21 @@ export class MongoVaultBackend implements VaultBackend {
     return removed;
   }
 
+  async eraseOwner(owner: VaultOwner): Promise<number> {
+    await this.ensureIndexes();
+    return this.locked(owner, undefined, async (poison) => {
+      const state = await this.state(owner);
+      // A failure half-way keeps the lock: its breaker recomputes the state from what is left, and a repeat erases that.
+      poison();
+      await this.call(() => this.records.deleteMany({ scope: owner.tenantId, user: owner.userId }));
+      await this.call(() => this.usageDocs.deleteOne({ _id: ownerKey(owner) }));
+      // The markers of locks broken in the past (`<owner>|break|<token>`) name the owner too.
+      const broken = `${ownerKey(owner)}|break|`;
+      await this.call(() => this.locks.deleteMany({ _id: { $gte: broken, $lt: `${broken}~` } }));
+      return state.records;
+    });
+  }
+
   /** The highest seq of the owner's records (a scan: only when a lock is broken). */
   private async lastSeq(owner: VaultOwner): Promise<number> {
     const [last] = await this.call(() =>

@@ -52,6 +52,9 @@ export class SqliteVaultBackend implements VaultBackend {
   private readonly tombstones$: Database.Statement<[string, number], { scope: string; user_id: string; id: string; seq: number }>;
   private readonly purgeRow$: Database.Statement;
   private readonly raiseHorizon$: Database.Statement;
+  private readonly eraseRecords$: Database.Statement;
+  private readonly eraseTags$: Database.Statement;
+  private readonly eraseUser$: Database.Statement;
 
   /**
    * @param reader where WQL queries run when given (a thread with its own
@@ -104,6 +107,9 @@ export class SqliteVaultBackend implements VaultBackend {
     );
     this.purgeRow$ = db.prepare('DELETE FROM vault_records WHERE scope = ? AND user_id = ? AND id = ? AND seq = ? AND deleted = 1');
     this.raiseHorizon$ = db.prepare('UPDATE vault_users SET purged_seq = max(purged_seq, ?) WHERE scope = ? AND user_id = ?');
+    this.eraseRecords$ = db.prepare('DELETE FROM vault_records WHERE scope = ? AND user_id = ?');
+    this.eraseTags$ = db.prepare('DELETE FROM vault_tags WHERE scope = ? AND user_id = ?');
+    this.eraseUser$ = db.prepare('DELETE FROM vault_users WHERE scope = ? AND user_id = ?');
     this.changes$ = db.prepare(
       `SELECT ${COLUMNS} FROM vault_records WHERE scope = ? AND user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
@@ -203,6 +209,20 @@ export class SqliteVaultBackend implements VaultBackend {
             removed += this.purgeRow$.run(row.scope, row.user_id, row.id, row.seq).changes;
           }
           return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  eraseOwner(owner: VaultOwner): number {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const records = this.user$.get(owner.tenantId, owner.userId)?.records ?? 0;
+          this.eraseTags$.run(owner.tenantId, owner.userId);
+          this.eraseRecords$.run(owner.tenantId, owner.userId);
+          this.eraseUser$.run(owner.tenantId, owner.userId);
+          return records;
         })
         .immediate(),
     );

@@ -127,4 +127,13 @@ export interface VaultStore {
    * limit refuses the whole import before anything is written.
    */
   importRecords(owner: VaultOwner, records: readonly VaultRecordInput[]): Promise<{ imported: number }>;
+  /**
+   * Erases everything the vault keeps of the owner: live records, tombstones,
+   * tags (blinded and `~` plaintext) and the owner's sync and usage state
+   * (last seq, purge horizon, counters). Returns how many live records there
+   * were; an owner with nothing left is 0, not an error, so a repeat after a
+   * failure finishes the job. Only for an owner that is going away (the user is
+   * deleted): seqs start over after it, so a sync cursor from before means nothing.
+   */
+  eraseOwner(owner: VaultOwner): Promise<number>;
 }

@@ -76,6 +76,11 @@ export interface VaultBackend {
   horizon(owner: VaultOwner): MaybePromise<number>;
   /** See `VaultStore.purgeTombstones`. */
   purgeTombstones(before: string, limit: number): MaybePromise<number>;
+  /**
+   * See `VaultStore.eraseOwner`: every row of the owner and its state, exclusive
+   * with the owner's writes; returns the live records the state counted.
+   */
+  eraseOwner(owner: VaultOwner): MaybePromise<number>;
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -180,6 +185,11 @@ export class VaultService implements VaultStore {
     if (typeof before !== 'string' || Number.isNaN(Date.parse(before))) throw invalid('invalid cutoff', '/before', 'must be an ISO 8601 time');
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw invalid('invalid limit', '/limit', 'must be 1-10000');
     return this.backend.purgeTombstones(new Date(before).toISOString(), limit);
+  }
+
+  async eraseOwner(owner: VaultOwner): Promise<number> {
+    this.owner(owner);
+    return this.backend.eraseOwner(owner);
   }
 
   async usage(owner: VaultOwner): Promise<VaultUsage> {

@@ -133,6 +133,40 @@ export function runVaultContract(name: string, makeStore: (deps: StoreDeps) => P
         expect(await vault.usage(alice)).toMatchObject({ records: 1 });
       });
 
+      it('erasing an owner removes every record, tombstone, tag and the sync state, and no other owner’s; a repeat is 0', async () => {
+        const alice = freshOwner('acme');
+        const bob = { tenantId: 'acme', userId: `${alice.userId}x` };
+        const other = { tenantId: 'acme-2', userId: alice.userId };
+        clock = new Date('2026-06-01T00:00:00.000Z');
+        for (const owner of [alice, bob, other]) {
+          for (const id of ['a', 'b', 'c']) await vault.create(owner, record(id, { tags: { '~label': `label ${id}`, [b64('type')]: b64(id) } }));
+          await vault.delete(owner, 'b');
+        }
+        // Alice's purge horizon is raised too: her sync state is more than a seq.
+        await vault.purgeTombstones('2026-06-02T00:00:00.000Z');
+        await vault.delete(alice, 'c');
+        const before = async (owner: VaultOwner) => ({ records: (await vault.list(owner)).items, changes: (await vault.changes(owner, null)).changes, usage: await vault.usage(owner) });
+        const bobBefore = await before(bob);
+        const otherBefore = await before(other);
+
+        expect(await vault.eraseOwner(alice)).toBe(1);
+
+        expect(await vault.get(alice, 'a')).toBeNull();
+        expect((await vault.list(alice)).items).toEqual([]);
+        expect((await vault.query(alice, parseWql({ '~label': { $like: 'label%' } }))).items).toEqual([]);
+        expect((await vault.query(alice, parseWql({ $not: { '~label': 'none' } }))).items).toEqual([]);
+        expect(await vault.changes(alice, null)).toEqual({ changes: [], cursor: '0', hasMore: false });
+        expect(await vault.usage(alice)).toEqual({ records: 0, bytes: 0 });
+        expect(await before(bob)).toEqual(bobBefore);
+        expect(await before(other)).toEqual(otherBefore);
+        expect(await vault.eraseOwner(alice)).toBe(0);
+        expect(await vault.eraseOwner(freshOwner())).toBe(0);
+        expect(await failure(vault.eraseOwner({ tenantId: 'ACME', userId: 'u' }))).toBeInstanceOf(ValidationError);
+        // The owner's state starts over: a new record is version 1 and the first change.
+        expect(await vault.create(alice, record('a'))).toMatchObject({ version: 1 });
+        expect((await vault.changes(alice, null)).changes.map((c) => [c.id, c.seq])).toEqual([['a', 1]]);
+      });
+
       it('refuses malformed owners before touching data', async () => {
         for (const owner of [{ tenantId: 'ACME', userId: 'u' }, { tenantId: 'acme', userId: 'a b' }, { tenantId: 'a|b', userId: 'u' }]) {
           expect(await failure(vault.get(owner, 'x'))).toBeInstanceOf(ValidationError);

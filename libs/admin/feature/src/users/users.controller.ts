@@ -58,7 +58,14 @@ export class UsersController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'deleteUser', summary: 'Remove a user and their records (revokes all their access tokens and sessions at once)' })
+  @ApiOperation({
+    operationId: 'deleteUser',
+    summary: 'Remove a user and everything they own (revokes all their access tokens and sessions at once)',
+    description:
+      'Erases what the user\'s own account deletion erases: their memberships, passkeys, refresh tokens, stored credentials and presentations, ' +
+      'their whole encrypted vault (records, tombstones, tags, sync state), and last the user record with the keystore blob. ' +
+      'A removal that failed (503) can be repeated until it answers 204. Audit events about the user stay.',
+  })
   @ApiNoContentResponse({ description: 'Removed' })
   @NotFound()
   @ApiProblem(503, REVOCATION_UNAVAILABLE, 'unavailable')

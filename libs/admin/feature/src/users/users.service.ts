@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NotFoundError, type Membership, type User } from '@wallet/domain';
-import { Collections, type CollectionSpec, type Store } from '@wallet/persistence';
+import { Collections, eraseUserData, type Store } from '@wallet/persistence';
 import { WALLET_STORE } from '@wallet/platform';
 import { randomBytes } from 'node:crypto';
 import type { AdminActor } from '../admin-actor';
@@ -117,10 +117,14 @@ export class UsersService {
   }
 
   /**
-   * Removes the user and everything that belongs to them in the tenant, after
-   * revoking every access token and session of theirs. The user record goes
-   * last: until it does, a failed removal (503 when the revocation list
-   * cannot be written) can be repeated and revokes again.
+   * Removes the user and everything they own in the tenant, after revoking
+   * every access token and session of theirs: what `eraseUserData` (from
+   * `@wallet/persistence`, the list auth's account deletion runs too) erases
+   * (memberships, passkeys, refresh tokens, credentials, presentations, the
+   * whole vault with its tags and sync state), then the user record with the
+   * keystore blob. The user record goes last: until it does, a removal that
+   * failed half-way (503 when the revocation list cannot be written, or the
+   * store failing) can be repeated, and every step runs again.
    */
   async deleteUser(tenant: string, id: string, who: AdminActor): Promise<void> {
     await this.changes.requireTenant(tenant);
@@ -128,9 +132,7 @@ export class UsersService {
     const role = await this.roleOf(tenant, id);
     await this.sessions.revokeAccessTokens(tenant, id, 'nothing was deleted; try again');
     await this.sessions.endSessions(tenant, id, 'nothing was deleted; try again');
-    for (const spec of [Collections.memberships, Collections.passkeys, Collections.refreshTokens, Collections.credentials, Collections.presentations]) {
-      await this.store.repository(spec as unknown as CollectionSpec<{ id: string; userId: string }>).deleteMany(tenant, { userId: id });
-    }
+    await eraseUserData(this.store, tenant, id);
     // No passkey and no refresh token left, so nothing can issue a token any more: a last cut-off covers any issued meanwhile.
     await this.sessions.revokeAccessTokens(tenant, id, "the user's passkeys and sessions are removed but the user is not; repeat the removal");
     await this.store.repository(Collections.users).delete(tenant, id);
