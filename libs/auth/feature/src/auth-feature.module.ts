@@ -38,9 +38,9 @@ import { UserAuthController } from './user-auth.controller';
     },
     {
       provide: TokenService,
-      inject: [WALLET_STORE, AUTH_ACCESS_TOKEN_KEYS, AccessTokenRevocations, AuditLog, WALLET_CONFIG],
-      useFactory: (store: Store, ring: KeyRing, revocations: AccessTokenRevocations, audit: AuditLog, config: WalletConfig) =>
-        new TokenService(store, ring, revocations, audit, config),
+      inject: [WALLET_STORE, AUTH_ACCESS_TOKEN_KEYS, AccessTokenRevocations, AuditLog, WALLET_CONFIG, TenantDirectory],
+      useFactory: (store: Store, ring: KeyRing, revocations: AccessTokenRevocations, audit: AuditLog, config: WalletConfig, tenants: TenantDirectory) =>
+        new TokenService(store, ring, revocations, audit, config, tenants),
     },
     { provide: InviteService, inject: [WALLET_STORE], useFactory: (store: Store) => new InviteService(store) },
     {

@@ -1,8 +1,8 @@
 import { createCache } from '@wallet/cache';
 import { loadConfig } from '@wallet/config';
-import { GLOBAL_SCOPE } from '@wallet/domain';
-import { Collections, createStore } from '@wallet/persistence';
-import { createServiceApp, ensureDefaultTenant, keyRingTimings, type RunningService, type Runtime } from '@wallet/platform';
+import { GLOBAL_SCOPE, type RefreshToken, type User } from '@wallet/domain';
+import { Collections, createStore, type Stored } from '@wallet/persistence';
+import { AccessTokenRevocations, createServiceApp, ensureDefaultTenant, keyRingTimings, TenantDirectory, type RunningService, type Runtime } from '@wallet/platform';
 import { blob, newAuthenticator, PasskeyTestClient, type AuthSession } from '@wallet/testing';
 import { deserializeCredential, PasskeysCredentialsMemoryRepository, serializeCredential } from 'nid-webauthn-emulator';
 import WebAuthnEmulator, { AuthenticatorEmulator } from 'nid-webauthn-emulator';
@@ -532,5 +532,171 @@ describe('request bodies on DTOs (validation_failed at the field, unknown fields
     expect(issues(rename)).toEqual([{ path: '/nickname', message: 'must be shorter than or equal to 200 characters' }]);
     expect((await c.call('POST', `/user/session/webauthn/credential/${id}/rename`, { token })).status).toBe(204);
     expect((await c.call('POST', `/user/session/webauthn/credential/${'%24'.repeat(3)}/rename`, { token, body: {} })).status).toBe(404);
+  });
+});
+
+describe('no token for a suspended or removed user, or a disabled or deleted tenant', () => {
+  const tenants = () => runtime.store.repository(Collections.tenants);
+  const users = () => runtime.store.repository(Collections.users);
+  const refreshTokens = () => runtime.store.repository(Collections.refreshTokens);
+  const refresh = (refreshToken: string) => client().call<{ appToken: string; refreshToken: string }>('POST', '/auth/token/refresh', { body: { refreshToken } });
+  const activeRefreshTokens = (tenant: string, userId: string) => refreshTokens().count(tenant, { userId, status: 'active' });
+  const valueOf = <T extends { id: string }>(record: Stored<T>) => {
+    const { tenantId: _t, version: _v, createdAt: _c, updatedAt: _u, ...value } = record;
+    return value as unknown as T;
+  };
+
+  /** What admin does to a tenant, and the eviction it publishes to every replica's directory. */
+  async function setTenant(id: string, enabled: boolean | 'deleted'): Promise<void> {
+    const current = (await tenants().get(GLOBAL_SCOPE, id))!;
+    if (enabled === 'deleted') await tenants().delete(GLOBAL_SCOPE, id);
+    else await tenants().update(GLOBAL_SCOPE, id, { ...valueOf(current), enabled }, current.version);
+    server.app.get(TenantDirectory, { strict: false }).evict(id);
+  }
+
+  async function setStatus(tenant: string, userId: string, status: User['status']): Promise<void> {
+    const user = (await users().get(tenant, userId))!;
+    await users().update(tenant, userId, { ...valueOf(user), status }, user.version);
+  }
+
+  /**
+   * An admin's suspension as ADR 0018 orders it (UserSessions): the user-wide
+   * cut-off, the status, then the sweep of the active refresh tokens until
+   * none is left, their families revoked by `sid`, and the cut-off again.
+   */
+  async function suspendAsAdmin(tenant: string, userId: string): Promise<void> {
+    const revocations = server.app.get(AccessTokenRevocations, { strict: false });
+    await revocations.revokeUser(tenant, userId);
+    await setStatus(tenant, userId, 'suspended');
+    const families = new Set<string>();
+    for (;;) {
+      const active = (await refreshTokens().list(tenant, { where: { userId, status: 'active' }, limit: 500 })).items;
+      if (active.length === 0) break;
+      for (const token of active) {
+        families.add(token.familyId);
+        await refreshTokens().update(tenant, token.id, { ...valueOf<RefreshToken>(token), status: 'revoked' }, token.version).catch(() => undefined);
+      }
+    }
+    for (const token of (await refreshTokens().list(tenant, { where: { userId, status: 'revoked' }, limit: 500 })).items) families.add(token.familyId);
+    for (const family of families) await revocations.revokeSession(tenant, family);
+    await revocations.revokeUser(tenant, userId);
+  }
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('refuses to refresh in a disabled or deleted tenant (a request that names no tenant), without using the token up while disabled', async () => {
+    await tenants().create(GLOBAL_SCOPE, { id: 'pause', displayName: 'Pause', requireInvite: false, trustConfig: {}, allowedProtocols: [], enabled: true });
+    const session = await client({ tenant: 'pause' }).registered();
+    await setTenant('pause', false);
+
+    // The request names no tenant, so the guard checks only the default one: the rotation must refuse.
+    const refused = await refresh(session.refreshToken);
+    expect(refused).toMatchObject({ status: 401, body: { code: 'invalid_grant', detail: 'the refresh token is invalid, expired or revoked' } });
+    expect(JSON.stringify(refused.body)).not.toContain(session.refreshToken);
+    // Naming it is the guard's 404, as for every route of a disabled tenant.
+    expect((await client({ tenant: 'pause' }).call('POST', '/auth/token/refresh', { body: { refreshToken: session.refreshToken } })).status).toBe(404);
+    expect(await activeRefreshTokens('pause', session.uuid)).toBe(1);
+
+    // Enabled again: the same refresh token works, it was not used up by the refusals.
+    await setTenant('pause', true);
+    const again = await refresh(session.refreshToken);
+    expect(again.status).toBe(200);
+
+    await setTenant('pause', 'deleted');
+    expect(await refresh(again.body.refreshToken)).toMatchObject({ status: 401, body: { code: 'invalid_grant' } });
+  });
+
+  it('refuses to refresh for a suspended or removed user whose refresh token is still active, and refreshes again once unsuspended', async () => {
+    const session = await client().registered();
+    // The status is stored, the refresh tokens not swept yet (or the sweep failed half-way: ADR 0018 step 3).
+    await setStatus('default', session.uuid, 'suspended');
+    expect(await refresh(session.refreshToken)).toMatchObject({ status: 401, body: { code: 'invalid_grant' } });
+    expect(await activeRefreshTokens('default', session.uuid)).toBe(1);
+
+    await setStatus('default', session.uuid, 'active');
+    const again = await refresh(session.refreshToken);
+    expect(again.status).toBe(200);
+
+    await users().delete('default', session.uuid);
+    expect(await refresh(again.body.refreshToken)).toMatchObject({ status: 401, body: { code: 'invalid_grant' } });
+  });
+
+  it('issues nothing when a suspension lands while a refresh is under way (after the old token was rotated, before the new one is stored)', async () => {
+    const c = client();
+    const session = await c.registered();
+    const repository = refreshTokens();
+    const update = repository.update.bind(repository);
+    // The rotation's compare-and-set goes through; then the whole suspension runs. Its sweep finds no active
+    // token (the old one is rotated, the new one not stored yet), so only the rotation itself can refuse.
+    jest.spyOn(repository, 'update').mockImplementationOnce(async (scope, id, value, version) => {
+      const stored = await update(scope, id, value, version);
+      await suspendAsAdmin('default', session.uuid);
+      return stored;
+    });
+    const raced = await refresh(session.refreshToken);
+    expect(raced).toMatchObject({ status: 401, body: { code: 'invalid_grant' } });
+    expect(raced.body).not.toHaveProperty('refreshToken');
+    expect(await activeRefreshTokens('default', session.uuid)).toBe(0);
+  });
+
+  it('leaves nothing live when the suspension lands just after the check: its sweep revokes the new refresh token and its session', async () => {
+    const c = client();
+    const session = await c.registered();
+    const repository = users();
+    const get = repository.get.bind(repository);
+    let reads = 0;
+    // The rotation reads the user twice (before using the token up, and once the new one is stored); the suspension follows the second.
+    jest.spyOn(repository, 'get').mockImplementation(async (scope, id) => {
+      const user = await get(scope, id);
+      if (++reads === 2) await suspendAsAdmin('default', session.uuid);
+      return user;
+    });
+    const raced = await refresh(session.refreshToken);
+    jest.restoreAllMocks();
+    expect(raced.status).toBe(200);
+    expect(await activeRefreshTokens('default', session.uuid)).toBe(0);
+    expect(await refresh(raced.body.refreshToken)).toMatchObject({ status: 401, body: { code: 'invalid_grant' } });
+    expect(await c.call('GET', '/user/session/account-info', { token: raced.body.appToken })).toMatchObject({ status: 401, body: { code: 'token_revoked' } });
+  });
+
+  it('refuses a login whose user is suspended during the ceremony (after the assertion was checked), with account_suspended', async () => {
+    const c = client();
+    const session = await c.registered();
+    const passkeys = runtime.store.repository(Collections.passkeys);
+    const update = passkeys.update.bind(passkeys);
+    // The counter update is the login's last step before the session starts.
+    jest.spyOn(passkeys, 'update').mockImplementationOnce(async (scope, id, value, version) => {
+      const stored = await update(scope, id, value, version);
+      await suspendAsAdmin('default', session.uuid);
+      return stored;
+    });
+    const login = await c.login();
+    expect(login).toMatchObject({ status: 403, body: { code: 'account_suspended' } });
+    expect(login.body).not.toHaveProperty('appToken');
+    expect(await activeRefreshTokens('default', session.uuid)).toBe(0);
+  });
+
+  it('answers 503 and issues nothing when the user cannot be read, before or after the token is used up', async () => {
+    const c = client();
+    const session = await c.registered();
+    const repository = users();
+    const get = repository.get.bind(repository);
+    const outage = () => Promise.reject(new Error('connection reset by the store'));
+
+    jest.spyOn(repository, 'get').mockImplementationOnce(outage);
+    const before = await refresh(session.refreshToken);
+    expect(before).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+    expect(JSON.stringify(before.body)).not.toContain(session.refreshToken);
+    expect(await activeRefreshTokens('default', session.uuid)).toBe(1);
+
+    jest.spyOn(repository, 'get').mockImplementationOnce(get).mockImplementationOnce(outage);
+    const after = await refresh(session.refreshToken);
+    expect(after).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+    expect(after.body).not.toHaveProperty('refreshToken');
+    expect(await activeRefreshTokens('default', session.uuid)).toBe(0);
+
+    // A login's last check too (the first read is the ceremony's own).
+    jest.spyOn(repository, 'get').mockImplementationOnce(get).mockImplementationOnce(outage);
+    expect(await c.login()).toMatchObject({ status: 503, body: { code: 'unavailable' } });
   });
 });

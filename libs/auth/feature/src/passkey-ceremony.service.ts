@@ -173,6 +173,8 @@ export class PasskeyCeremonyService {
       throw ceremonyFailed(error);
     }
     await this.recordUse(tenantId, passkey, newCounter);
+    // The status read above is from before the ceremony: startSession reads the user and the tenant again
+    // once the new session is stored, so a suspension that lands meanwhile leaves no token (403 account_suspended).
     return { user, tokens: await this.deps.tokens.startSession(tenantId, user.id) };
   }
 

@@ -27,7 +27,8 @@ export class TokenController {
     description: 'The old refresh token stops working; presenting a rotated one again revokes its whole session. The body is never logged.',
   })
   @ApiOkResponse({ type: TokensDto })
-  @ApiProblem(401, 'Unknown, expired, rotated or revoked refresh token (`invalid_grant`)', 'invalid_grant')
+  @ApiProblem(401, 'Unknown, expired, rotated or revoked refresh token, or one of a user who is suspended or removed or whose tenant is disabled or deleted (`invalid_grant`)', 'invalid_grant')
+  @ApiProblem(503, 'The store could not be read to check the user (`unavailable`); no token was issued', 'unavailable')
   @ApiProblem(403, 'The path or `X-Tenant-ID` names another tenant than the token (`tenant_mismatch`)', 'tenant_mismatch')
   @RouteConfig(SENSITIVE)
   @HttpCode(200)

@@ -1,8 +1,8 @@
 import type { WalletConfig } from '@wallet/config';
 import { randomToken, type KeyRing } from '@wallet/crypto';
-import { RefusalError, TENANT_ID_SOURCE, VersionConflictError, type RefreshToken } from '@wallet/domain';
+import { NotFoundError, RefusalError, TENANT_ID_SOURCE, VersionConflictError, WalletError, type RefreshToken, type User } from '@wallet/domain';
 import { Collections, type Repository, type Store } from '@wallet/persistence';
-import { ACCESS_TOKEN_TYPE, AuditLog, type AccessTokenRevocations } from '@wallet/platform';
+import { ACCESS_TOKEN_TYPE, AuditLog, type AccessTokenRevocations, type TenantDirectory } from '@wallet/platform';
 import { createHash, randomUUID } from 'node:crypto';
 
 export interface IssuedTokens {
@@ -12,6 +12,12 @@ export interface IssuedTokens {
   /** Seconds until the access token expires. */
   expiresIn: number;
 }
+
+/**
+ * Why no token may be issued to a user now: their tenant is gone or disabled,
+ * or they are gone or not active (an admin suspended or removed them).
+ */
+export type StandingRefusal = 'tenant' | 'user_gone' | 'user_suspended';
 
 const REFRESH_TOKEN = new RegExp(`^rt1\\.(${TENANT_ID_SOURCE})\\.([A-Za-z0-9_-]{43})$`);
 
@@ -26,9 +32,14 @@ const hashToken = (token: string): string => createHash('sha256').update(token).
  * token rotates it (the old one is marked `rotated`, a new one issued), and
  * presenting a rotated or revoked one again revokes the whole family and its
  * access tokens: one of the two holders is a thief, and we cannot tell which.
+ *
+ * Nothing is issued to a user who is not active or whose tenant is gone or
+ * disabled, checked again at the moment of issuing (see `issue`), so a
+ * suspension racing with a login or a refresh leaves no live token behind.
  */
 export class TokenService {
   private readonly refresh: Repository<RefreshToken>;
+  private readonly users: Repository<User>;
 
   constructor(
     store: Store,
@@ -36,17 +47,39 @@ export class TokenService {
     private readonly revocations: AccessTokenRevocations,
     private readonly audit: AuditLog,
     private readonly config: WalletConfig,
+    private readonly tenants: TenantDirectory,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.refresh = store.repository(Collections.refreshTokens);
+    this.users = store.repository(Collections.users);
   }
 
-  /** Starts a session (a new refresh-token family) for a user who just proved a passkey. */
+  /**
+   * Starts a session (a new refresh-token family) for a user who just proved a
+   * passkey. Refuses when, by now, the user is suspended (403
+   * `account_suspended`) or gone (401 `account_gone`), or the tenant is gone or
+   * disabled (404, as the guard answers).
+   */
   async startSession(tenantId: string, userId: string): Promise<IssuedTokens> {
-    return this.issue(tenantId, userId, randomUUID());
+    return this.issue(tenantId, userId, randomUUID(), (why) => {
+      switch (why) {
+        case 'tenant':
+          return new NotFoundError(`tenant "${tenantId}"`);
+        case 'user_gone':
+          return new RefusalError('unauthorized', 'account_gone', 'the account no longer exists');
+        case 'user_suspended':
+          return new RefusalError('forbidden', 'account_suspended', 'this account is suspended');
+      }
+    });
   }
 
-  /** Rotates a refresh token. Refuses (401) unknown, expired and reused ones; reuse revokes the family. */
+  /**
+   * Rotates a refresh token. Refuses (401 `invalid_grant`) unknown, expired and
+   * reused ones (reuse revokes the family), and any token of a user who is
+   * suspended or gone or whose tenant is gone or disabled: those are refused
+   * before the token is used up (it works again once the block is lifted, unless
+   * a suspension revoked it) and once more when the new tokens are issued.
+   */
   async rotate(token: string, requestTenant: string | null): Promise<IssuedTokens> {
     const invalid = () => new RefusalError('unauthorized', 'invalid_grant', 'the refresh token is invalid, expired or revoked');
     const tenantId = REFRESH_TOKEN.exec(token)?.[1];
@@ -61,6 +94,7 @@ export class TokenService {
       throw invalid();
     }
     if (Date.parse(record.expiresAt) <= this.now().getTime()) throw invalid();
+    if ((await this.standing(tenantId, record.userId)) !== null) throw invalid();
     try {
       const { tenantId: _t, version, createdAt: _c, updatedAt: _u, ...value } = record;
       await this.refresh.update(tenantId, record.id, { ...value, status: 'rotated' }, version);
@@ -72,7 +106,7 @@ export class TokenService {
       }
       throw error;
     }
-    return this.issue(tenantId, record.userId, record.familyId);
+    return this.issue(tenantId, record.userId, record.familyId, invalid);
   }
 
   /** Logout: revokes the access token presented and its session's refresh tokens. */
@@ -113,21 +147,65 @@ export class TokenService {
     }
   }
 
-  private async issue(tenantId: string, userId: string, familyId: string): Promise<IssuedTokens> {
+  /**
+   * Stores the new refresh token, then checks the user and the tenant again,
+   * then signs the access token. The order closes the race with an admin's
+   * suspension (ADR 0018), which stores the status and only then sweeps the
+   * user's active refresh tokens and revokes their families (`sid`): either
+   * this check reads the new status and nothing is handed out, or the refresh
+   * token was stored before the sweep began, so the sweep revokes it and its
+   * family, and with it the access token signed here.
+   */
+  private async issue(tenantId: string, userId: string, familyId: string, refuse: (why: StandingRefusal) => Error): Promise<IssuedTokens> {
     const auth = this.config.auth;
     const expiresIn = Math.floor(auth.accessTokenTtlMs / 1000);
-    const appToken = await this.ring.sign(
-      { iss: auth.issuer, aud: auth.audience, sub: userId, tenant: tenantId, jti: randomUUID(), sid: familyId },
-      { typ: ACCESS_TOKEN_TYPE, expiresInSeconds: expiresIn },
-    );
     const refreshToken = `rt1.${tenantId}.${randomToken(32)}`;
+    const id = hashToken(refreshToken);
     await this.refresh.create(tenantId, {
-      id: hashToken(refreshToken),
+      id,
       userId,
       familyId,
       expiresAt: new Date(this.now().getTime() + auth.refreshTokenTtlMs).toISOString(),
       status: 'active',
     });
+    let why: StandingRefusal | null;
+    try {
+      why = await this.standing(tenantId, userId);
+    } catch (error) {
+      await this.discard(tenantId, id);
+      throw error;
+    }
+    if (why !== null) {
+      await this.discard(tenantId, id);
+      throw refuse(why);
+    }
+    const appToken = await this.ring.sign(
+      { iss: auth.issuer, aud: auth.audience, sub: userId, tenant: tenantId, jti: randomUUID(), sid: familyId },
+      { typ: ACCESS_TOKEN_TYPE, expiresInSeconds: expiresIn },
+    );
     return { appToken, refreshToken, tokenType: 'Bearer', expiresIn };
+  }
+
+  /**
+   * Whether the user may be given tokens now (null) or why not. The tenant
+   * comes through the `TenantDirectory` (cached, evicted when admin changes
+   * it), the user from the store. Any failure to read is a 503 `unavailable`:
+   * no token, and never a 500.
+   */
+  private async standing(tenantId: string, userId: string): Promise<StandingRefusal | null> {
+    try {
+      const tenant = await this.tenants.find(tenantId);
+      if (!tenant || !tenant.enabled) return 'tenant';
+      const user = await this.users.get(tenantId, userId);
+      if (!user) return 'user_gone';
+      return user.status === 'active' ? null : 'user_suspended';
+    } catch (error) {
+      throw new WalletError('unavailable', 'the account could not be checked now; no token was issued; try again', { cause: error });
+    }
+  }
+
+  /** Drops a refresh token that was stored but never handed out; best effort, since nobody holds it. */
+  private async discard(tenantId: string, id: string): Promise<void> {
+    await this.refresh.delete(tenantId, id).catch(() => undefined);
   }
 }

@@ -17,6 +17,8 @@ const PATH = new RegExp(`^/(?:t/(${TENANT_ID_SOURCE})/)?api/v2/wallet/?$`);
 const PING_BATCH = 250;
 /** A connection whose unsent frames pile up past this is too slow to keep. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Said for a disabled tenant too: the engine answers both alike, as the HTTP guard's 404 does. */
+const TENANT_GONE = 'the tenant of the access token does not exist';
 
 /** What the gateway keeps per socket: small, and no timer of its own (one sweep serves all). */
 interface Connection {
@@ -279,6 +281,9 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
       if (connection.engine.principal.tenantId !== principal.tenantId || connection.engine.principal.userId !== principal.userId) {
         return fail('unauthenticated', 'a new handshake must be for the same user', CLOSE_CODES.unauthenticated);
       }
+      // The tenant again, as on the first handshake: one disabled or deleted since then renews nothing.
+      const current = await this.tenants.find(principal.tenantId);
+      if (!current || !current.enabled) return fail('unauthenticated', TENANT_GONE, CLOSE_CODES.unauthenticated);
       connection.expiresAt = principal.expiresAt;
       connection.token = message.token;
       this.send(connection, await handshakeOk(this.core.flows, principal, { expiresAt: principal.expiresAt, limits: this.publishedLimits(), ...(message.message_id ? { messageId: message.message_id } : {}) }));
@@ -288,7 +293,7 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
       return fail('unauthenticated', 'the access token is for another tenant than the path names', CLOSE_CODES.unauthenticated);
     }
     const tenant = await this.tenants.find(principal.tenantId);
-    if (!tenant || !tenant.enabled) return fail('unauthenticated', 'the tenant of the access token does not exist', CLOSE_CODES.unauthenticated);
+    if (!tenant || !tenant.enabled) return fail('unauthenticated', TENANT_GONE, CLOSE_CODES.unauthenticated);
     if (connection.origin !== null) {
       const allowed = tenant.allowedOrigins?.length ? tenant.allowedOrigins : [...this.config.auth.origins, ...this.config.server.corsOrigins];
       if (!allowed.includes(connection.origin)) return fail('forbidden_origin', 'this browser origin is not allowed for the tenant', CLOSE_CODES.forbiddenOrigin);
@@ -303,19 +308,22 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     connection.token = message.token;
     connection.session = new EngineSession(this.core.flows, engine, {
       beforeFlowStart: async (who, protocol) => {
-        // A token revoked since the handshake (logout, account deletion) starts nothing; the socket closes.
+        // Closed once the error frame that answers this start has gone out.
+        const refuse = (text: string, reason: string) => {
+          setImmediate(() => connection.socket.close(CLOSE_CODES.unauthenticated, reason));
+          return new EngineRequestError('unauthenticated', text);
+        };
+        // A token revoked since the handshake (logout, account deletion, suspension) starts nothing; the socket closes.
         try {
           await this.verifier.verify(connection.token ?? '');
         } catch (error) {
-          if (error instanceof RefusalError) {
-            // Closed once the error frame that answers this start has gone out.
-            setImmediate(() => connection.socket.close(CLOSE_CODES.unauthenticated, 'token no longer valid'));
-            throw new EngineRequestError('unauthenticated', error.message);
-          }
+          if (error instanceof RefusalError) throw refuse(error.message, 'token no longer valid');
           throw error;
         }
+        // Nor does a tenant disabled or deleted since the handshake (the directory is cached and evicted when admin changes it).
         const current = await this.tenants.find(who.tenantId);
-        if (current?.allowedProtocols.length && !current.allowedProtocols.includes(protocol)) {
+        if (!current || !current.enabled) throw refuse(TENANT_GONE, 'tenant gone');
+        if (current.allowedProtocols.length && !current.allowedProtocols.includes(protocol)) {
           throw new EngineRequestError('protocol_not_allowed', `the tenant does not allow ${protocol}`, '/protocol');
         }
         const decision = await this.rateLimiter.hit('engine-flow-start', `${who.tenantId}:${who.userId}`, {
