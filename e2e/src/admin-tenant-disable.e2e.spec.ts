@@ -56,10 +56,10 @@ describe('disabling or deleting a tenant stops refreshes and engine connections 
   /** A by-value offer whose issuer is never contacted: the flow is refused before it starts. */
   const offer = { credential_issuer: 'http://127.0.0.1', credential_configuration_ids: ['pid_sd_jwt'] };
 
-  async function expectNoFlowStart(socket: RawSocket): Promise<void> {
+  async function expectNoFlowStart(socket: RawSocket, message = 'the tenant of the access token does not exist'): Promise<void> {
     socket.send({ type: 'flow_start', message_id: 's1', protocol: 'oid4vci', params: { offer } });
     const refused = await socket.next();
-    expect(refused).toMatchObject({ type: 'error', code: 'unauthenticated', message_id: 's1', message: 'the tenant of the access token does not exist' });
+    expect(refused).toMatchObject({ type: 'error', code: 'unauthenticated', message_id: 's1', message });
     expect((await socket.closed).code).toBe(4401);
   }
 
@@ -126,6 +126,7 @@ describe('disabling or deleting a tenant stops refreshes and engine connections 
     await walletSees('doomed', 404);
 
     expect(await refresh(fresh.refreshToken)).toMatchObject({ status: 401, body: { code: 'invalid_grant' } });
-    await expectNoFlowStart(live);
+    // A forced deletion removes every user as a user removal does, revoking their access tokens (ADR 0018).
+    await expectNoFlowStart(live, 'the access token has been revoked');
   });
 });

@@ -34,7 +34,7 @@ export class TenantResponse extends RecordMeta {
 }
 
 export class TenantDeletedResponse {
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'Records deleted per collection', example: { users: 1, memberships: 1, verifiers: 1 } })
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: "Records deleted per collection, and `vault`: the live vault records of the tenant's users, erased with their tags, tombstones and sync state", example: { users: 1, memberships: 1, passkeys: 1, vault: 2, verifiers: 1 } })
   deleted!: Record<string, number>;
 }
 

@@ -53,7 +53,7 @@ export class TenantsController {
   @Delete(':id')
   @ApiOperation({
     operationId: 'deleteTenant',
-    summary: 'Delete a tenant: refused while it has users unless force=true, which deletes all its records',
+    summary: 'Delete a tenant: refused while it has users unless force=true, which removes every user with everything they own (as user removal does), then all its records',
   })
   @ApiOkResponse({ type: TenantDeletedResponse, description: 'Deleted, with the number of records deleted per collection' })
   @ApiProblem(403, 'The default tenant cannot be deleted', 'forbidden')

@@ -5,8 +5,12 @@ import { publishTenantChanged, WALLET_STORE } from '@wallet/platform';
 import type { AdminActor } from '../admin-actor';
 import { AdminChanges } from '../admin-changes.service';
 import { listing, stripMeta, uniquely, type ListQuery, type Listing } from '../admin-records';
+import { UsersService } from '../users/users.service';
 import { tenantView, type TenantView } from './tenants-responses.dto';
 import type { CreateTenantDto, UpdateTenantDto } from './tenants.dto';
+
+/** How many users a forced tenant deletion reads at a time. */
+const USER_PAGE = 100;
 
 /**
  * Tenants: create, change, delete. Every change is audited in the global
@@ -18,6 +22,7 @@ export class TenantsService {
   constructor(
     @Inject(WALLET_STORE) private readonly store: Store,
     private readonly changes: AdminChanges,
+    private readonly users: UsersService,
   ) {}
 
   private get tenants() {
@@ -77,9 +82,22 @@ export class TenantsService {
 
   /**
    * Deletes a tenant. Refused for `default`, and while the tenant still has
-   * users unless `force`; with `force` every record of the tenant (users,
-   * passkeys, credentials, issuers, verifiers, invites, tokens, and any
-   * collection added later) is deleted first. Audit events stay.
+   * users unless `force`. With `force`, in this order:
+   *
+   * 1. the tenant is disabled (the public side stops serving it);
+   * 2. every user is removed as `DELETE .../users/{id}` removes one
+   *    (`UsersService.eraseUser`: access tokens and sessions revoked,
+   *    `eraseUserData` from `@wallet/persistence` erases everything they own,
+   *    the vault with its tags, tombstones and sync state included, then the
+   *    user record with the keystore), a page of users at a time;
+   * 3. every other record of the tenant (issuers, verifiers, invites, and any
+   *    collection added later) is deleted;
+   * 4. the tenant record, last.
+   *
+   * Every step is repeatable: a deletion that failed half-way (503 when the
+   * revocation list or the store is unavailable) leaves the tenant disabled,
+   * and repeating it removes the users that are left and finishes. Audit
+   * events stay.
    */
   async deleteTenant(id: string, force: boolean, who: AdminActor): Promise<{ deleted: Record<string, number> }> {
     if (id === DEFAULT_TENANT_ID) throw new WalletError('forbidden', 'the default tenant cannot be deleted');
@@ -97,10 +115,22 @@ export class TenantsService {
       ? await this.tenants.update(GLOBAL_SCOPE, id, { ...stripMeta(current), enabled: false }, current.version)
       : current;
     const deleted: Record<string, number> = {};
-    for (const spec of tenantCollections()) {
-      const count = await this.store.repository(spec).deleteMany(id);
-      if (count > 0) deleted[spec.name] = count;
+    const add = (name: string, count: number) => {
+      if (count > 0) deleted[name] = (deleted[name] ?? 0) + count;
+    };
+    const ifFailed = {
+      beforeErasure: `tenant ${id} is disabled but not deleted, and some of its users are not removed yet; repeat the deletion`,
+      afterErasure: `tenant ${id} is disabled but not deleted, and one of its users is erased but not removed; repeat the deletion`,
+    };
+    // Each page is removed before the next is read, so the first page is always the next one (and users added meanwhile go too).
+    for (;;) {
+      const page = await this.store.repository(Collections.users).list(id, { limit: USER_PAGE });
+      if (page.items.length === 0) break;
+      for (const user of page.items) {
+        for (const [name, count] of Object.entries(await this.users.eraseUser(id, user.id, ifFailed))) add(name, count);
+      }
     }
+    for (const spec of tenantCollections()) add(spec.name, await this.store.repository(spec).deleteMany(id));
     await this.tenants.delete(GLOBAL_SCOPE, id, disabled.version);
     await this.changes.record(GLOBAL_SCOPE, who, 'tenant.delete', 'tenant', id, tenantView(current), { deleted });
     await this.announce(id);

@@ -130,13 +130,29 @@ export class UsersService {
     await this.changes.requireTenant(tenant);
     const current = await this.changes.requireRecord(Collections.users, tenant, id, 'user');
     const role = await this.roleOf(tenant, id);
-    await this.sessions.revokeAccessTokens(tenant, id, 'nothing was deleted; try again');
-    await this.sessions.endSessions(tenant, id, 'nothing was deleted; try again');
-    await eraseUserData(this.store, tenant, id);
-    // No passkey and no refresh token left, so nothing can issue a token any more: a last cut-off covers any issued meanwhile.
-    await this.sessions.revokeAccessTokens(tenant, id, "the user's passkeys and sessions are removed but the user is not; repeat the removal");
-    await this.store.repository(Collections.users).delete(tenant, id);
+    await this.eraseUser(tenant, id, {
+      beforeErasure: 'nothing was deleted; try again',
+      afterErasure: "the user's passkeys and sessions are removed but the user is not; repeat the removal",
+    });
     await this.changes.record(tenant, who, 'user.delete', 'user', id, userView(current, role), null);
+  }
+
+  /**
+   * The removal itself, for {@link deleteUser} and a tenant's forced deletion
+   * (`TenantsService.deleteTenant`, which runs it for every user of the
+   * tenant): revoke the access tokens, end the sessions, `eraseUserData`,
+   * revoke again, delete the user record last. Every step is repeatable.
+   * `ifFailed` ends the 503's message when revoking fails before or after
+   * the erasure. Returns what `eraseUserData` removed, by name, with `users: 1`.
+   */
+  async eraseUser(tenant: string, id: string, ifFailed: { beforeErasure: string; afterErasure: string }): Promise<Record<string, number>> {
+    await this.sessions.revokeAccessTokens(tenant, id, ifFailed.beforeErasure);
+    await this.sessions.endSessions(tenant, id, ifFailed.beforeErasure);
+    const removed = await eraseUserData(this.store, tenant, id);
+    // No passkey and no refresh token left, so nothing can issue a token any more: a last cut-off covers any issued meanwhile.
+    await this.sessions.revokeAccessTokens(tenant, id, ifFailed.afterErasure);
+    await this.store.repository(Collections.users).delete(tenant, id);
+    return { ...removed, [Collections.users.name]: 1 };
   }
 
   private async roleOf(tenant: string, userId: string): Promise<Membership['role'] | null> {
