@@ -137,8 +137,9 @@ export class EngineFlows {
       const expected = QUESTION_REPLIES[question.frame.type];
       if (reply.type !== expected) throw new EngineRequestError('unexpected_reply', `the question ${reply.message_id} is answered with ${expected}`, '/type');
       if (question.deadline < this.now()) {
-        await this.runner.fail(loaded, new FlowFailure('timeout', 'the answer came after the question expired'), reply.message_id);
-        return;
+        // False: the record changed meanwhile (a cancel, another replica); look again, so the reply is never left unanswered.
+        if (await this.runner.fail(loaded, new FlowFailure('timeout', 'the answer came after the question expired'), reply.message_id)) return;
+        continue;
       }
       const next: FlowRecord = {
         ...record,
@@ -155,11 +156,21 @@ export class EngineFlows {
     throw new EngineRequestError('flow_busy', 'the flow changed meanwhile; try again');
   }
 
-  /** Ends the flow with `cancelled` (the result is re-sent if it had already ended). */
-  async cancel(principal: Principal, flowId: string, messageId?: string): Promise<ServerMessage | null> {
+  /**
+   * Ends the flow with `cancelled`; its `flow_error` (sent to the flow's
+   * followers) echoes `messageId`, and null is returned. A flow that had
+   * already ended is answered as `flow_resume` would be: `flow_status`
+   * echoing `messageId`, then the result re-sent (`flow_complete` has no
+   * `message_id`, so the status is what carries it).
+   */
+  async cancel(principal: Principal, flowId: string, messageId?: string): Promise<ServerMessage[] | null> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const loaded = await this.owned(principal, flowId);
-      if (isFinished(loaded.record)) return loaded.record.result;
+      const { record } = loaded;
+      if (isFinished(record)) {
+        const status: ServerMessage = { type: 'flow_status', flow_id: record.id, protocol: record.protocol, status: record.status, ...(messageId ? { message_id: messageId } : {}) };
+        return record.result ? [status, record.result] : [status];
+      }
       if (await this.runner.fail(loaded, new FlowFailure('cancelled', 'the client cancelled the flow'), messageId)) return null;
     }
     throw new EngineRequestError('flow_busy', 'the flow changed meanwhile; try again');

@@ -174,8 +174,9 @@ export class EngineSession {
         }
         case 'flow_cancel': {
           this.connection.attached.add(message.flow_id);
-          const earlier = await this.flows.cancel(principal, message.flow_id, message.message_id);
-          if (earlier) this.connection.send(earlier);
+          // Null: the flow's `flow_error` went out to its followers (this connection among them).
+          const answer = await this.flows.cancel(principal, message.flow_id, message.message_id);
+          for (const frame of answer ?? []) this.connection.send(frame);
           return;
         }
         case 'flow_ack':

@@ -97,7 +97,7 @@ export const zFlowResume = message(
   { message_id: zMessageId.optional(), flow_id: zFlowId },
 );
 
-export const zFlowCancel = message('flow_cancel', 'Ends a flow; answered with `flow_error` code `cancelled`.', {
+export const zFlowCancel = message('flow_cancel', 'Ends a flow; answered with `flow_error` code `cancelled`, or, for a flow that has already ended, with `flow_status` (echoing `message_id`) and the result again.', {
   message_id: zMessageId.optional(),
   flow_id: zFlowId,
 });
