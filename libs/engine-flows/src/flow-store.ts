@@ -71,18 +71,31 @@ export class FlowStore {
     return record ? { record, raw } : null;
   }
 
-  /** Stores a new flow (its id must be fresh) and lists it for its user, within `maxActive` unfinished flows. */
+  /**
+   * Stores a new flow (its id must be fresh) and lists it for its user, within
+   * `maxActive` unfinished flows. The record is stored first and listed last:
+   * a failure on the way (serialising, storing, the index) leaves no index
+   * entry, which would count toward the limit until it expired. A record
+   * stored but refused by the index is deleted; should that fail too, it is
+   * unlisted, counts for nothing and expires.
+   */
   async create(record: FlowRecord, maxActive: number): Promise<string> {
-    await this.updateUserIndex(record.tenantId, record.userId, (entries) => {
-      const active = entries.filter((e) => e.status !== 'complete' && e.status !== 'failed').length;
-      if (active >= maxActive) {
-        throw new EngineRequestError('too_many_flows', `at most ${maxActive} unfinished flows per user; finish or cancel one first`);
-      }
-      return [...entries, this.entry(record)];
-    });
     const raw = JSON.stringify(record);
-    const stored = await this.cache.setIfAbsent(this.flowKey(record.id), raw, { ttlMs: this.keepUntil(record) - this.now() });
+    const key = this.flowKey(record.id);
+    const stored = await this.cache.setIfAbsent(key, raw, { ttlMs: this.keepUntil(record) - this.now() });
     if (!stored) throw new EngineRequestError('internal', 'a flow with this id exists');
+    try {
+      await this.updateUserIndex(record.tenantId, record.userId, (entries) => {
+        const active = entries.filter((e) => e.status !== 'complete' && e.status !== 'failed').length;
+        if (active >= maxActive) {
+          throw new EngineRequestError('too_many_flows', `at most ${maxActive} unfinished flows per user; finish or cancel one first`);
+        }
+        return [...entries, this.entry(record)];
+      });
+    } catch (error) {
+      await this.cache.delete(key).catch(() => undefined);
+      throw error;
+    }
     return raw;
   }
 
