@@ -1,4 +1,5 @@
-import { PasskeyTestClient, startBuiltApp, type AuthSession, type ServiceProcess } from '@wallet/testing';
+import { PasskeyTestClient, type AuthSession } from '@wallet/testing';
+import { jsonCall, useAllInOneWithAdmin } from './admin-fixtures';
 import { authenticatedSocket, engineUrl, rawSocket } from './engine/engine-fixtures';
 
 const ADMIN_TOKEN = 'e2e-admin-token-revocation-0123456789abcdef';
@@ -15,29 +16,12 @@ const TOKEN_REVOKED = 'https://wallet.dev/problems/token_revoked';
  * storage and the engine on the wallet port, the admin API on its own.
  */
 describe('admin suspension and deletion revoke the user’s access tokens (built all-in-one)', () => {
-  let app: ServiceProcess;
+  const env = useAllInOneWithAdmin(ADMIN_TOKEN);
   let wallet: string;
   let admin: string;
+  beforeAll(() => ({ wallet, admin } = env));
 
-  beforeAll(async () => {
-    app = await startBuiltApp('all-in-one', { WALLET_SERVER_ADMIN_TOKEN: ADMIN_TOKEN });
-    wallet = app.servers.get('wallet')!;
-    admin = app.servers.get('admin')!;
-  });
-
-  afterAll(async () => {
-    await app?.stop('SIGTERM');
-  });
-
-  async function adminCall(method: string, path: string, body?: unknown) {
-    const response = await fetch(`${admin}/admin/tenants/default${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> | null };
-  }
+  const adminCall = (method: string, path: string, body?: unknown) => jsonCall(admin, ADMIN_TOKEN, method, `/admin/tenants/default${path}`, body);
 
   async function storage(token: string, method = 'GET', path = '/storage/vault/records', body?: unknown) {
     const response = await fetch(`${wallet}${path}`, {

@@ -1,7 +1,6 @@
-import { blob, PasskeyTestClient, startBuiltApp, type AuthSession, type ServiceProcess } from '@wallet/testing';
-import Database from 'better-sqlite3';
+import { blob, PasskeyTestClient, type AuthSession } from '@wallet/testing';
+import { jsonCall as call, rowsMentioning, rowsOutsideAudit, useAllInOneWithAdmin } from './admin-fixtures';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 
 const ADMIN_TOKEN = 'e2e-admin-token-tenant-erasure-0123456789abc';
 const DOOMED = 'erased-tenant';
@@ -18,49 +17,13 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
  * of another tenant keep every record, tag, change and their keystore.
  */
 describe('admin force-deletion of a tenant erases everything its users own (built all-in-one, SQLite read directly)', () => {
-  let app: ServiceProcess;
+  const env = useAllInOneWithAdmin(ADMIN_TOKEN);
   let wallet: string;
   let admin: string;
+  beforeAll(() => ({ wallet, admin } = env));
 
-  beforeAll(async () => {
-    app = await startBuiltApp('all-in-one', { WALLET_SERVER_ADMIN_TOKEN: ADMIN_TOKEN });
-    wallet = app.servers.get('wallet')!;
-    admin = app.servers.get('admin')!;
-  });
 
-  afterAll(async () => {
-    await app?.stop('SIGTERM');
-  });
-
-  async function call(base: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> | null };
-  }
-
-  /** Per table of the store's SQLite file: how many rows mention `needle` (compared as JSON text). */
-  function rowsMentioning(needle: string): Record<string, number> {
-    const db = new Database(join(app.dataDir, 'wallet.db'), { readonly: true, fileMustExist: true });
-    try {
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>;
-      const found: Record<string, number> = {};
-      for (const { name } of tables) {
-        const rows = db.prepare(`SELECT * FROM "${name}"`).all() as unknown[];
-        found[name] = rows.filter((row) => JSON.stringify(row).includes(needle)).length;
-      }
-      return found;
-    } finally {
-      db.close();
-    }
-  }
-
-  /** The tables holding a row that mentions `needle`, and how many; the audit log, which keeps who did what, left out. */
-  const rowsOf = (needle: string) =>
-    Object.fromEntries(Object.entries(rowsMentioning(needle)).filter(([table, count]) => count > 0 && table !== 'audit_events'));
+  const rowsOf = (needle: string) => rowsOutsideAudit(env.app.dataDir, needle);
 
   /** A user of `tenant` with a keystore, vault records with blinded and plaintext tags (one deleted: a tombstone) and a v1 credential. */
   async function userWithData(tenant: string, name: string) {
@@ -112,7 +75,7 @@ describe('admin force-deletion of a tenant erases everything its users own (buil
       expect(rowsOf(user.session.uuid)).toEqual(
         expect.objectContaining({ users: 1, passkeys: 1, refresh_tokens: 1, vault_records: 4, vault_tags: 6, vault_users: 1 }),
       );
-      expect(rowsMentioning(`plain label 1 of ${user.secret}`)).toMatchObject({ vault_records: 1, vault_tags: 1 });
+      expect(rowsMentioning(env.app.dataDir, `plain label 1 of ${user.secret}`)).toMatchObject({ vault_records: 1, vault_tags: 1 });
     }
 
     expect((await call(admin, ADMIN_TOKEN, 'DELETE', `/admin/tenants/${DOOMED}`)).status).toBe(412);
@@ -132,7 +95,7 @@ describe('admin force-deletion of a tenant erases everything its users own (buil
         blob(`keystore v1 of ${user.secret}`).$b64u,
         user.secret,
       ]) {
-        const found = rowsMentioning(secret);
+        const found = rowsMentioning(env.app.dataDir, secret);
         expect({ secret, found }).toEqual({ secret, found: Object.fromEntries(Object.keys(found).map((table) => [table, 0])) });
       }
       // Their access tokens no longer open anything.
