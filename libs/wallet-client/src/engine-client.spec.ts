@@ -418,6 +418,42 @@ describe('EngineClient', () => {
     expect(refused).toHaveBeenCalledTimes(2);
   });
 
+  it.each([
+    [1002, 'protocol_error'],
+    [1007, 'protocol_error'],
+    [1009, 'frame_too_large'],
+    [4403, 'forbidden_origin'],
+  ])('does not reconnect after close %i (the engine would refuse again): pending waits fail with %s', async (closeCode, code) => {
+    const { client, events } = makeClient();
+    const result = client.receiveCredential(OFFER);
+    const connection = await engine.nextConnection();
+    await started(connection, FLOW_A);
+    const resume = client.resume(FLOW_B);
+    await connection.next('flow_resume');
+    connection.close(closeCode, 'refused');
+    const error = await rejection(result);
+    expect(error).toBeInstanceOf(EngineConnectionError);
+    expect(error).toMatchObject({ code, closeCode, flowId: FLOW_A });
+    expect(await rejection(resume)).toMatchObject({ name: 'EngineConnectionError', code, closeCode });
+    await tick(100);
+    expect(engine.opened).toBe(1);
+    expect(events).toContain('reconnect_refused');
+    expect(events).not.toContain('reconnect_wait');
+  });
+
+  it.each([1001, 1013, 4408, 4429, 1006 /* not the engine's: transient */])('reconnects and resumes after close %i', async (closeCode) => {
+    const { client } = makeClient();
+    const result = client.receiveCredential(OFFER);
+    const connection = await engine.nextConnection();
+    await started(connection, FLOW_A);
+    if (closeCode === 1006) connection.terminate();
+    else connection.close(closeCode, 'transient');
+    const again = await engine.nextConnection();
+    expect(await again.next('flow_resume')).toMatchObject({ flow_id: FLOW_A });
+    again.send(flowComplete(FLOW_A));
+    await expect(result).resolves.toMatchObject({ flow_id: FLOW_A });
+  });
+
   it('does not retry a forbidden origin (4403)', async () => {
     engine.authorize = () => 'forbidden_origin';
     const { client } = makeClient();

@@ -1,6 +1,7 @@
 import {
   CLOSE_CODES,
   describeIssue,
+  type CloseCodeName,
   zClientMessage,
   zServerMessage,
   type ClientMessage,
@@ -91,6 +92,41 @@ interface Opening {
   messageId: string;
   resolve(ok: HandshakeOk): void;
   fail(failure: AttemptFailure): void;
+}
+
+/**
+ * What the client does on each close code the engine uses (CLOSE_CODE_DESCRIPTIONS
+ * in @wallet/engine-protocol): `fatal` codes say this client sent something the
+ * engine will refuse again, or may not connect at all, so it fails what waits
+ * instead of reconnecting; `refresh` reconnects with a fresh token; `slow`
+ * backs off longer; `reconnect` retries with the usual backoff. A record over
+ * every name, so a new code needs a decision here. Codes the engine does not
+ * use (1006 abnormal closure, 1011 ...) are transient.
+ */
+type CloseAction = 'reconnect' | 'slow' | 'refresh' | { fatal: 'forbidden_origin' | 'frame_too_large' | 'protocol_error'; message: string };
+const CLOSE_ACTIONS: Readonly<Record<CloseCodeName, CloseAction>> = {
+  goingAway: 'reconnect',
+  protocolError: { fatal: 'protocol_error', message: 'the engine closed the connection: this client broke the WebSocket protocol (1002)' },
+  invalidText: { fatal: 'protocol_error', message: 'the engine closed the connection: this client sent a text frame that is not UTF-8 (1007)' },
+  tooLarge: { fatal: 'frame_too_large', message: 'a frame was over the engine\'s limit' },
+  unauthenticated: 'refresh',
+  forbiddenOrigin: { fatal: 'forbidden_origin', message: 'the engine refuses this origin' },
+  handshakeTimeout: 'reconnect',
+  rateLimited: 'slow',
+  tryAgainLater: 'slow',
+};
+const CLOSE_ACTION_BY_CODE = new Map<number, CloseAction>(
+  (Object.keys(CLOSE_CODES) as CloseCodeName[]).map((name) => [CLOSE_CODES[name], CLOSE_ACTIONS[name]]),
+);
+
+function closeAction(code: number | undefined): CloseAction {
+  return (code === undefined ? undefined : CLOSE_ACTION_BY_CODE.get(code)) ?? 'reconnect';
+}
+
+/** The error for a close code that says not to retry, or undefined. */
+function fatalClose(code: number | undefined): EngineConnectionError | undefined {
+  const action = closeAction(code);
+  return typeof action === 'object' ? new EngineConnectionError(action.fatal, action.message, code) : undefined;
 }
 
 /** Why one connection attempt failed, with the close code that says whether to retry. */
@@ -824,11 +860,9 @@ export class EngineClient {
       if (this.closedByUser) throw new EngineConnectionError('closed', 'the client was closed');
       const code = failure.closeCode;
       this.log('connect_failed', { closeCode: code, reason: failure.message.slice(0, 128) });
-      if (code === CLOSE_CODES.forbiddenOrigin) {
-        throw new EngineConnectionError('forbidden_origin', 'the engine refuses this origin', code);
-      }
-      if (code === CLOSE_CODES.tooLarge) throw new EngineConnectionError('frame_too_large', 'a frame was over the engine\'s limit', code);
-      if (code === CLOSE_CODES.unauthenticated) {
+      const fatal = fatalClose(code);
+      if (fatal) throw fatal;
+      if (closeAction(code) === 'refresh') {
         if (authRetried) throw new EngineConnectionError('unauthenticated', 'the engine refused the access token, also a fresh one', code);
         authRetried = true;
         refresh = true;
@@ -840,7 +874,7 @@ export class EngineClient {
       if (failures >= plan.attempts) {
         throw new EngineConnectionError('connect_failed', `could not connect to the engine (${failure.message})`, code);
       }
-      delay = this.backoff(failures, code === CLOSE_CODES.rateLimited || code === CLOSE_CODES.tryAgainLater);
+      delay = this.backoff(failures, closeAction(code) === 'slow');
     }
   }
 
@@ -955,18 +989,17 @@ export class EngineClient {
         if (request.timer) clearTimeout(request.timer);
       }
     }
-    if (code === CLOSE_CODES.forbiddenOrigin || code === CLOSE_CODES.tooLarge) {
-      this.failAll(
-        code === CLOSE_CODES.forbiddenOrigin
-          ? new EngineConnectionError('forbidden_origin', 'the engine refuses this origin', code)
-          : new EngineConnectionError('frame_too_large', 'a frame was over the engine\'s limit', code),
-      );
+    const fatal = fatalClose(code);
+    if (fatal) {
+      // What we sent will be refused again (or we may not connect at all): no reconnect loop.
+      this.log('reconnect_refused', { closeCode: code, error: fatal.code });
+      this.failAll(fatal);
       return;
     }
-    const slow = code === CLOSE_CODES.rateLimited || code === CLOSE_CODES.tryAgainLater;
+    const action = closeAction(code);
     // Going away: every client of a stopping replica reconnects; a short random delay spreads them.
-    const firstDelayMs = code === CLOSE_CODES.unauthenticated ? 0 : code === CLOSE_CODES.goingAway ? Math.random() * this.baseDelayMs : this.backoff(1, slow);
-    const connecting = this.connectLoop({ attempts: this.attempts, firstDelayMs, refresh: code === CLOSE_CODES.unauthenticated });
+    const firstDelayMs = action === 'refresh' ? 0 : code === CLOSE_CODES.goingAway ? Math.random() * this.baseDelayMs : this.backoff(1, action === 'slow');
+    const connecting = this.connectLoop({ attempts: this.attempts, firstDelayMs, refresh: action === 'refresh' });
     this.connecting = connecting;
     connecting.then(
       () => {

@@ -42,6 +42,11 @@ export type ConnectionErrorCode =
   | 'forbidden_origin'
   /** A frame of ours was over the engine's limit (close 1009); retrying cannot help. */
   | 'frame_too_large'
+  /**
+   * The WebSocket layer refused what this client sent (close 1002: a malformed
+   * frame; 1007: a text frame that is not UTF-8); retrying cannot help.
+   */
+  | 'protocol_error'
   /** Connecting failed, and so did every retry the reconnect policy allows. */
   | 'connect_failed'
   /** The engine did not answer within `timeoutMs`. */
