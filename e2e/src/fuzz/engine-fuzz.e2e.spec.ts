@@ -3,7 +3,7 @@ import { clientMessageShapes, RAW_FRAMES } from './lib/engine-frames';
 import { EngineFuzzTarget } from './lib/engine-target';
 import { engineGroups, fuzzEngine, type EngineCoverage } from './lib/fuzz-engine';
 import type { ServiceReport } from './lib/fuzz-service';
-import { HealthWatcher } from './lib/health-watcher';
+import type { HealthWatcher } from './lib/health-watcher';
 
 /**
  * The engine's WebSocket API (`/api/v2/wallet`) under the fuzzer in CI
@@ -25,11 +25,7 @@ describe('fuzzing the engine WebSocket API (built all-in-one)', () => {
 
   beforeAll(async () => {
     await target.start();
-    watcher = new HealthWatcher(
-      (['wallet', 'admin', 'verifier'] as const).map((name) => ({ name, url: target.base.urls[name] })),
-      WATCH_INTERVAL_MS,
-    );
-    await watcher.ready();
+    watcher = await target.base.watch(WATCH_INTERVAL_MS);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { ALL_FUZZ_SERVICES, CI_BUDGET_MS, CI_RUNS, CI_SEED, formatReports, WATCH_INTERVAL_MS } from './lib/fuzz-suite';
 import { fuzzService, type ServiceReport } from './lib/fuzz-service';
 import { FuzzTarget } from './lib/fuzz-target';
-import { HealthWatcher } from './lib/health-watcher';
+import type { HealthWatcher } from './lib/health-watcher';
 
 /**
  * The OpenAPI-driven fuzzing suite in CI (docs/testing.md): the built
@@ -21,11 +21,7 @@ describe('fuzzing every route from the OpenAPI documents (built all-in-one, SQLi
 
   beforeAll(async () => {
     await target.start();
-    watcher = new HealthWatcher(
-      (['wallet', 'admin', 'verifier'] as const).map((name) => ({ name, url: target.urls[name] })),
-      WATCH_INTERVAL_MS,
-    );
-    await watcher.ready();
+    watcher = await target.watch(WATCH_INTERVAL_MS);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,8 +1,7 @@
 import { createDidJwkKey, PasskeyTestClient, startTestIssuer, startTestPdp, startTestVerifier, type TestIssuer, type TestPdp, type TestVerifier } from '@wallet/testing';
 import type { FlowSummary } from '@wallet/engine-protocol';
-import { createServer } from 'node:net';
 import { authenticatedSocket, engineUrl, loopbackEngineEnv, rawSocket } from '../../engine/engine-fixtures';
-import { FuzzTarget, PROTECTED_TENANT } from './fuzz-target';
+import { closedLoopbackPort, FuzzTarget, PROTECTED_TENANT } from './fuzz-target';
 
 /**
  * Access tokens live this long while the engine is fuzzed, so that a token
@@ -25,17 +24,6 @@ export interface ProtectedFlows {
 
 /** What the protected users' flows look like; compared before and after every message type's fuzzing. */
 export type ProtectedFlowLists = Record<'B' | 'C', FlowSummary[]>;
-
-async function closedLoopbackPort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => res(port));
-    });
-  });
-}
 
 /**
  * The built all-in-one for fuzzing the engine's WebSocket API: the HTTP

@@ -7,23 +7,11 @@ import { request } from 'undici';
 import { casePlans, clientMessageShapes, enginePools, SLOT_PATTERN, sweepPlans, type CasePlan, type EngineMessageShape, type Prepare, type RawFrame, type Step, type TokenKind } from './engine-frames';
 import { FuzzSocket, type ReceivedFrame, type Refusal } from './engine-socket';
 import type { EngineFuzzTarget, ProtectedFlowLists } from './engine-target';
-import { FindingError, routeSeed, type FindingKind, type ServiceReport } from './fuzz-service';
+import { FindingError, routeSeed, type FindingKind, type FuzzRunOptions, type ServiceReport } from './fuzz-service';
 import type { HealthWatcher } from './health-watcher';
 
-export interface EngineFuzzOptions {
-  seed: number;
-  /** Generated cases per group (each client message type, `frames`, `connect`). */
-  runs: number;
-  /** A health answer slower than this (and again when the case is replayed) fails the run. */
-  budgetMs: number;
-  /** Only this group (a message type, `frames` or `connect`). */
-  route?: string;
-  /** fast-check's counterexample path, to replay one failure. */
-  path?: string;
-  shrink?: boolean;
-  trace?: boolean;
-  log?: (line: string) => void;
-  replayPrefix?: string;
+/** `runs`: generated cases per group (each client message type, `frames`, `connect`); `route`: only this group. */
+export interface EngineFuzzOptions extends FuzzRunOptions {
   /** How long a request may wait for its answer (default 8 s). */
   answerTimeoutMs?: number;
 }

@@ -7,28 +7,35 @@ import type { HealthWatcher } from './health-watcher';
 import { documentsProblemJson, type FuzzOperation } from './openapi-operations';
 import type { ValuePools } from './values';
 
-export interface FuzzOptions {
+/**
+ * The options every fuzzer takes (`npm run fuzz` passes the same ones to the
+ * HTTP fuzzer and the engine's WebSocket fuzzer).
+ */
+export interface FuzzRunOptions {
   seed: number;
-  /** Generated requests per route. */
+  /** Generated cases per route (HTTP: requests per route; engine: cases per group). */
   runs: number;
-  /** A health answer slower than this (and again when the request is replayed) fails the run. */
+  /** A health answer slower than this (and again when the case is replayed) fails the run. */
   budgetMs: number;
-  /** Only the route `METHOD /path`. */
+  /** Only this route (HTTP: `METHOD /path`; engine: a message type, `frames` or `connect`). */
   route?: string;
   /** fast-check's counterexample path, to replay one failure. */
   path?: string;
-  /** Shrink a failure to a smaller request (more requests; off in CI). */
+  /** Shrink a failure to a smaller case (more cases; off in CI). */
   shrink?: boolean;
-  /** Vault records A has while storage is fuzzed (query cost grows with them). */
-  vaultRecords?: number;
-  /** The server's body limit in bytes. */
-  bodyLimit?: number;
-  /** Print every request and its status (long). */
+  /** Print every case and its answer (long). */
   trace?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
   /** How `npm run fuzz` is invoked, for replay commands. */
   replayPrefix?: string;
+}
+
+export interface FuzzOptions extends FuzzRunOptions {
+  /** Vault records A has while storage is fuzzed (query cost grows with them). */
+  vaultRecords?: number;
+  /** The server's body limit in bytes. */
+  bodyLimit?: number;
 }
 
 export type FindingKind =

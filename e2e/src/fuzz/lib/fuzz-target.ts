@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PasskeyTestClient, startBuiltApp, type AuthSession, type ServiceProcess } from '@wallet/testing';
+import { HealthWatcher } from './health-watcher';
 import { operationsOf, type FuzzOperation, type OpenApiDocument } from './openapi-operations';
 
 /** The services the fuzzer drives, the port each is served on and where its document is. */
@@ -52,7 +53,7 @@ function expectStatus(answer: HttpAnswer, status: number, what: string): HttpAns
 }
 
 /** A loopback port that nothing listens on (taken from the OS, then released). */
-async function closedLoopbackPort(): Promise<number> {
+export async function closedLoopbackPort(): Promise<number> {
   return new Promise((res, rej) => {
     const server = createServer();
     server.once('error', rej);
@@ -144,6 +145,24 @@ export class FuzzTarget {
   /** True while the process under test runs. */
   alive(): boolean {
     return this.proc.child.exitCode === null && this.proc.child.signalCode === null;
+  }
+
+  /**
+   * A health watcher polling /health/live on the three ports every
+   * `intervalMs`, once every port has answered (stopped again if one does not).
+   */
+  async watch(intervalMs: number): Promise<HealthWatcher> {
+    const watcher = new HealthWatcher(
+      (['wallet', 'admin', 'verifier'] as const).map((name) => ({ name, url: this.urls[name] })),
+      intervalMs,
+    );
+    try {
+      await watcher.ready();
+    } catch (error) {
+      await watcher.stop();
+      throw error;
+    }
+    return watcher;
   }
 
   baseUrl(service: FuzzService): string {

@@ -1,40 +1,12 @@
 import { createCache, type Cache } from '@wallet/cache';
 import type { ServerMessage } from '@wallet/engine-protocol';
 import { startTestIssuer, type TestIssuer } from '@wallet/testing';
-import { createKeyring } from '@wallet/wallet-client';
-import { directRegistry } from '../direct-registry';
-import { createEngineCore, type EngineCore, type FlowLimits } from '../engine-core';
-import type { GuardedFetch } from '../ports';
+import type { EngineCore } from '../engine-core';
+import { deferredIssuanceFrames, label, runIssuance, type Issuance } from './issuance-harness.contract';
 
-const principal = { tenantId: 't1', userId: 'u1' };
-const REDIRECT_URI = 'https://wallet.example/callback';
-
-/** Plain fetch, for the loopback test issuer only (redirects are not followed). */
-const loopbackFetch: GuardedFetch = async (url, init = {}) => {
-  if (new URL(url).hostname !== '127.0.0.1') throw new Error(`this test fetches from 127.0.0.1 only, not ${url}`);
-  const response = await fetch(url, {
-    method: init.method ?? 'GET',
-    redirect: 'manual',
-    ...(init.headers ? { headers: init.headers } : {}),
-    ...(init.body !== undefined ? { body: init.body } : {}),
-  });
-  return { status: response.status, headers: Object.fromEntries(response.headers), body: new Uint8Array(await response.arrayBuffer()) };
-};
-
-/** Step names for progress frames (deferred_polled with its poll and pending), types for the rest. */
-const label = (frame: ServerMessage): string => {
-  if (frame.type !== 'flow_progress') return frame.type;
-  if (frame.step !== 'deferred_polled') return frame.step;
-  return `deferred_polled:${String(frame.detail?.['poll'])}:${frame.detail?.['pending'] ? 'pending' : 'issued'}`;
-};
 const progressOf = (frames: ServerMessage[]) => frames.filter((f) => f.type === 'flow_progress').map(label);
 
-interface Receive {
-  issuer: TestIssuer;
-  offer?: Parameters<TestIssuer['createOffer']>[0];
-  limits?: Partial<FlowLimits>;
-  /** Engine replicas over one cache: the flow starts on the first; answers and deferred polls go round them in turn. */
-  replicas?: number;
+interface Receive extends Pick<Issuance, 'issuer' | 'offer' | 'limits' | 'replicas'> {
   /** Runs once, when the flow is first stored as deferred (before any poll). */
   onDeferred?: (core: EngineCore, flowId: string) => Promise<void>;
 }
@@ -44,63 +16,19 @@ interface Receive {
  * issuer, with a client that answers every question later (as over a socket)
  * and a deferred poller. Returns every frame the engine sent, in order.
  */
-async function receive(cache: Cache, input: Receive): Promise<ServerMessage[]> {
-  const keyring = createKeyring();
-  const frames: ServerMessage[] = [];
-  let turn = 0;
-  const next = () => cores[turn++ % cores.length]!;
-  const answer = (reply: Parameters<EngineCore['flows']['answer']>[1]) => void next().flows.answer(principal, reply).catch(() => undefined);
-  const offer = await input.issuer.createOffer(input.offer);
-  let deferredSeen = false;
-  let onDeferred: Promise<void> | undefined;
-  const emit: Parameters<typeof createEngineCore>[0]['emit'] = async (_flow, frame) => {
-    frames.push(frame);
-    if (frame.type === 'flow_progress' && frame.step === 'deferred') deferredSeen = true;
-    if (frame.type === 'consent_request') {
-      setImmediate(() => answer({ type: 'consent_response', flow_id: frame.flow_id, message_id: frame.message_id, accept: true }));
-    } else if (frame.type === 'tx_code_request') {
-      setImmediate(() => answer({ type: 'tx_code_response', flow_id: frame.flow_id, message_id: frame.message_id, tx_code: offer.txCode! }));
-    } else if (frame.type === 'authorization_request') {
-      // The browser: the test authorization server approves at once and redirects with the code.
-      setImmediate(() =>
-        void loopbackFetch(frame.url).then((response) => {
-          const back = new URL(response.headers['location']!);
-          const param = (name: string) => back.searchParams.get(name) ?? undefined;
-          const iss = param('iss');
-          answer({ type: 'authorization_response', flow_id: frame.flow_id, message_id: frame.message_id, code: param('code')!, state: param('state')!, ...(iss ? { iss } : {}) });
-        }),
-      );
-    } else if (frame.type === 'sign_request') {
-      setImmediate(() =>
-        void Promise.all(frame.items.map(async (item) => ({ id: item.id, jws: await keyring.sign(item, { flowId: frame.flow_id }) }))).then((signatures) =>
-          answer({ type: 'sign_response', flow_id: frame.flow_id, message_id: frame.message_id, signatures }),
-        ),
-      );
-    }
-  };
-  const cores: EngineCore[] = Array.from({ length: input.replicas ?? 1 }, (_, i) =>
-    createEngineCore({
-      cache,
-      fetch: loopbackFetch,
-      allowHttp: true,
-      replica: `r${i + 1}`,
-      registry: directRegistry({ fetch: loopbackFetch, trust: () => ({ trusted: true, reason: 'test', source: 'static' }) }),
-      limits: input.limits ?? {},
-      redirectUris: [REDIRECT_URI],
-      emit,
-    }),
-  );
-  const redirect = input.offer?.grant === 'authorization_code' ? { redirect_uri: REDIRECT_URI } : {};
-  const id = await cores[0]!.flows.start(principal, { type: 'flow_start', message_id: 'm1', protocol: 'oid4vci', params: { offer: offer.link, ...redirect } });
-  cores[0]!.flows.run(id);
-  const done = () => frames.some((f) => f.type === 'flow_complete' || f.type === 'flow_error');
-  for (let i = 0; i < 1000 && !done(); i++) {
-    if (deferredSeen && input.onDeferred && !onDeferred) onDeferred = input.onDeferred(cores[0]!, id);
-    if (onDeferred) await onDeferred;
-    // The deferred poller, as the engine runs it (on each replica in turn).
-    await next().flows.pollDue();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+async function receive(cache: Cache, { onDeferred, ...input }: Receive): Promise<ServerMessage[]> {
+  let deferred: Promise<void> | undefined;
+  const { frames } = await runIssuance(cache, {
+    ...input,
+    ...(onDeferred
+      ? {
+          beforePoll: async (core, flowId, sent) => {
+            if (!deferred && sent.some((f) => f.type === 'flow_progress' && f.step === 'deferred')) deferred = onDeferred(core, flowId);
+            if (deferred) await deferred;
+          },
+        }
+      : {}),
+  });
   return frames;
 }
 
@@ -123,20 +51,7 @@ describe('issuance flow progress frames', () => {
     });
     afterAll(async () => issuer.close());
 
-    const once = [
-      'offer_resolved',
-      'metadata_resolved',
-      'trust_evaluated',
-      'consent_request',
-      'token_obtained',
-      'sign_request',
-      'credential_requested',
-      'deferred',
-      'deferred_polled:1:pending',
-      'deferred_polled:2:issued',
-      'credential_verified',
-      'flow_complete',
-    ];
+    const once = deferredIssuanceFrames;
 
     it('sends each step once, in order, across two deferred wake-ups', async () => {
       const frames = await receive(cache, { issuer, limits: { deferredIntervalMs: { min: 20, max: 20 } } });
