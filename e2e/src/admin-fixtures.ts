@@ -34,11 +34,14 @@ export interface AdminApp {
   readonly admin: string;
 }
 
-/** Starts the built all-in-one with `adminToken` before the suite and stops it after; read the fields once the suite runs. */
-export function useAllInOneWithAdmin(adminToken: string): AdminApp {
+/**
+ * Starts the built all-in-one with `adminToken` before the suite and stops it after; read the fields once the suite runs.
+ * `env`, called first, adds settings (and may start what they point at, such as a test issuer and PDP).
+ */
+export function useAllInOneWithAdmin(adminToken: string, env?: () => Promise<Record<string, string>>): AdminApp {
   let app: ServiceProcess | undefined;
   beforeAll(async () => {
-    app = await startBuiltApp('all-in-one', { WALLET_SERVER_ADMIN_TOKEN: adminToken });
+    app = await startBuiltApp('all-in-one', { ...(env ? await env() : {}), WALLET_SERVER_ADMIN_TOKEN: adminToken });
   });
   afterAll(async () => {
     await app?.stop('SIGTERM');

@@ -1,6 +1,6 @@
-import { PasskeyTestClient, type AuthSession } from '@wallet/testing';
+import { PasskeyTestClient, startTestIssuer, startTestPdp, type AuthSession, type TestIssuer, type TestPdp } from '@wallet/testing';
 import { jsonCall, useAllInOneWithAdmin } from './admin-fixtures';
-import { authenticatedSocket, engineUrl, rawSocket, type RawSocket } from './engine/engine-fixtures';
+import { authenticatedSocket, engineUrl, loopbackEngineEnv, rawSocket, type RawSocket } from './engine/engine-fixtures';
 
 const ADMIN_TOKEN = 'e2e-admin-token-tenant-disable-0123456789ab';
 
@@ -8,11 +8,23 @@ const ADMIN_TOKEN = 'e2e-admin-token-tenant-disable-0123456789ab';
  * An admin disabling or deleting a tenant stops its users at once, also where
  * the HTTP guard does not look: a refresh that names no tenant (the guard checks
  * only the default one) gets no new tokens, and an engine connection opened
- * before starts no flow and takes no new token in a re-handshake. Built
+ * before starts no flow, takes no answer for a flow under way (it may still
+ * cancel one) and takes no new token in a re-handshake. Built
  * all-in-one: auth and the engine on the wallet port, the admin API on its own.
  */
 describe('disabling or deleting a tenant stops refreshes and engine connections opened before (built all-in-one)', () => {
-  const env = useAllInOneWithAdmin(ADMIN_TOKEN);
+  // An issuer on loopback (trusted by the PDP) for flows that wait on a question when the tenant is disabled.
+  let issuer: TestIssuer;
+  let pdp: TestPdp;
+  const env = useAllInOneWithAdmin(ADMIN_TOKEN, async () => {
+    issuer = await startTestIssuer();
+    pdp = await startTestPdp((query) => query.subject.id === issuer.url);
+    return loopbackEngineEnv(pdp.url);
+  });
+  afterAll(async () => {
+    await issuer?.close();
+    await pdp?.close();
+  });
   let wallet: string;
   let admin: string;
   beforeAll(() => ({ wallet, admin } = env));
@@ -84,6 +96,36 @@ describe('disabling or deleting a tenant stops refreshes and engine connections 
     const live = await authenticatedSocket(engineUrl(wallet), session.appToken);
     await disable('halted');
     await expectNoFlowStart(live);
+  });
+
+  it('disabling a tenant: a flow under way on a connection opened before takes no answer (typed error, closed) and the issuer hears nothing more; cancelling still works', async () => {
+    const { session } = await member('stalled', 'Stalled');
+    const live = await authenticatedSocket(engineUrl(wallet), session.appToken);
+    const waiting = async (messageId: string) => {
+      live.send({ type: 'flow_start', message_id: messageId, protocol: 'oid4vci', params: { offer: (await issuer.createOffer()).offer } });
+      const { flow_id } = await live.next('flow_started');
+      const consent = await live.next('consent_request', 15_000);
+      expect(consent).toMatchObject({ flow_id });
+      return { flowId: flow_id as string, question: consent['message_id'] as string };
+    };
+    const answered = await waiting('s1');
+    const cancelled = await waiting('s2');
+    await disable('stalled');
+    const tokenCalls = issuer.requests.filter((r) => r.path === '/token').length;
+
+    // Stopping a flow stays allowed: it makes the engine talk to nobody.
+    live.send({ type: 'flow_cancel', message_id: 'c1', flow_id: cancelled.flowId });
+    expect(await live.next('flow_error')).toMatchObject({ code: 'cancelled', flow_id: cancelled.flowId, message_id: 'c1' });
+
+    live.send({ type: 'consent_response', flow_id: answered.flowId, message_id: answered.question, accept: true });
+    expect(await live.next('error')).toMatchObject({
+      code: 'unauthenticated',
+      message: 'the tenant of the access token does not exist',
+      flow_id: answered.flowId,
+      message_id: answered.question,
+    });
+    expect((await live.closed).code).toBe(4401);
+    expect(issuer.requests.filter((r) => r.path === '/token')).toHaveLength(tokenCalls);
   });
 
   it('disabling a tenant: an engine connection opened before takes no fresh token in a re-handshake, and is closed; a new one is refused as before', async () => {

@@ -28,6 +28,13 @@ export interface EngineFlowsOptions {
   log?: FlowLog;
 }
 
+export interface PollDueOptions {
+  /** Whether a due flow of this principal may be polled now (false: its tenant is disabled or gone). */
+  shouldPoll?(principal: Principal): boolean | Promise<boolean>;
+  /** How long a flow turned down waits before it is considered again; 60 s unless given. */
+  retryAfterMs?: number;
+}
+
 /**
  * The engine's flows as an API for a transport (the WebSocket gateway, or the
  * in-process local engine): start, resume, answer, cancel, acknowledge,
@@ -213,13 +220,23 @@ export class EngineFlows {
     return this.store.userFlows(principal.tenantId, principal.userId);
   }
 
-  /** Runs the deferred flows that are due; the number visited. */
-  async pollDue(limit = 100): Promise<number> {
+  /**
+   * Runs the deferred flows that are due; the number visited. A flow that
+   * `options.shouldPoll` turns down (its tenant disabled or gone) is not
+   * polled: its next poll moves `options.retryAfterMs` on, so it neither
+   * holds the head of the due table nor is lost; it expires as any flow
+   * does, or is polled again once the predicate lets it through.
+   */
+  async pollDue(limit = 100, options: PollDueOptions = {}): Promise<number> {
     const due = await this.store.dueFlows(limit);
     for (const id of due) {
       const loaded = await this.store.load(id);
       if (!loaded || loaded.record.status !== 'deferred') {
         await this.store.setDue(id, null);
+        continue;
+      }
+      if (options.shouldPoll && !(await options.shouldPoll({ tenantId: loaded.record.tenantId, userId: loaded.record.userId }))) {
+        await this.store.setDue(id, this.now() + (options.retryAfterMs ?? 60_000));
         continue;
       }
       await this.runner.drive(id).catch((error: unknown) => {

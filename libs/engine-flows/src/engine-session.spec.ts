@@ -2,7 +2,7 @@ import { createCache, type Cache } from '@wallet/cache';
 import type { ServerMessage } from '@wallet/engine-protocol';
 import { EngineFlows } from './engine-flows';
 import { EngineSession, type EngineConnection } from './engine-session';
-import { FlowFailure } from './errors';
+import { EngineRequestError, FlowFailure } from './errors';
 import { FlowRunner, type FlowCompleteBody, type FlowContext, type FlowDefinition } from './flow-runner';
 import { FlowStore } from './flow-store';
 
@@ -32,6 +32,8 @@ describe('EngineSession: every request with a message_id is answered with it', (
   let sent: ServerMessage[];
   let runner: FlowRunner;
   let session: EngineSession;
+  let flows: EngineFlows;
+  let connection: EngineConnection;
 
   beforeEach(async () => {
     cache = await createCache({ type: 'memory' });
@@ -46,8 +48,8 @@ describe('EngineSession: every request with a message_id is answered with it', (
       deferredLifetimeMs: 60_000,
       now: () => now,
     });
-    const flows = new EngineFlows(store, runner, { flowLifetimeMs: 60_000, maxConcurrentFlows: 5, now: () => now });
-    const connection: EngineConnection = { principal, attached: new Set(), send: (frame) => void sent.push(frame) };
+    flows = new EngineFlows(store, runner, { flowLifetimeMs: 60_000, maxConcurrentFlows: 5, now: () => now });
+    connection = { principal, attached: new Set(), send: (frame) => void sent.push(frame) };
     session = new EngineSession(flows, connection);
   });
   afterEach(async () => cache.close());
@@ -113,6 +115,30 @@ describe('EngineSession: every request with a message_id is answered with it', (
       expect.objectContaining({ type: 'flow_complete', flow_id: id }),
       expect.objectContaining({ type: 'error', code: 'unexpected_reply', flow_id: id, message_id: 'q1' }),
     ]);
+  });
+
+  it('beforeRequest refuses resume, answers and notifications with its typed error; cancel, ack, ping and start pass it by', async () => {
+    const id = await waitingFlow();
+    const checked: string[] = [];
+    const refusing = new EngineSession(flows, connection, {
+      beforeRequest: async (_who, message) => {
+        checked.push(message.type);
+        throw new EngineRequestError('unauthenticated', 'the tenant of the access token does not exist');
+      },
+    });
+    sent.length = 0;
+    await refusing.handle({ type: 'consent_response', flow_id: id, message_id: 'q1', accept: true });
+    await refusing.handle({ type: 'flow_resume', message_id: 'r1', flow_id: id });
+    await refusing.handle({ type: 'ping', message_id: 'p1' });
+    expect(sent).toEqual([
+      { type: 'error', code: 'unauthenticated', message: 'the tenant of the access token does not exist', flow_id: id, message_id: 'q1' },
+      { type: 'error', code: 'unauthenticated', message: 'the tenant of the access token does not exist', flow_id: id, message_id: 'r1' },
+      { type: 'pong', message_id: 'p1' },
+    ]);
+    sent.length = 0;
+    await refusing.handle({ type: 'flow_cancel', message_id: 'c1', flow_id: id });
+    expect(sent).toEqual([expect.objectContaining({ type: 'flow_error', code: 'cancelled', flow_id: id, message_id: 'c1' })]);
+    expect(checked).toEqual(['consent_response', 'flow_resume']);
   });
 
   it('a late answer whose timeout loses a race with another change is still answered', async () => {

@@ -129,9 +129,26 @@ export async function handshakeOk(
   };
 }
 
+/** The requests `EngineSessionHooks.beforeRequest` sees. */
+export type FlowRequest = Exclude<ClientMessage, { type: 'handshake' | 'ping' | 'flow_start' | 'flow_cancel' | 'flow_ack' }>;
+
+const UNCHECKED: ReadonlySet<ClientMessage['type']> = new Set(['ping', 'flow_start', 'flow_cancel', 'flow_ack']);
+
+function isFlowRequest(message: Exclude<ClientMessage, { type: 'handshake' }>): message is FlowRequest {
+  return !UNCHECKED.has(message.type);
+}
+
 export interface EngineSessionHooks {
   /** Before a flow starts: rate limits and the tenant's allowed protocols; throw `EngineRequestError` to refuse. */
   beforeFlowStart?(principal: Principal, protocol: string): Promise<void>;
+  /**
+   * Before a request that drives a flow on: `flow_resume`, `notification`
+   * and the answers to questions (which make the engine talk to the issuer
+   * or verifier again); throw `EngineRequestError` to refuse. Not called for
+   * `ping`, `flow_start` (see `beforeFlowStart`), `flow_cancel` and
+   * `flow_ack`: a user can always stop a flow and let its result go.
+   */
+  beforeRequest?(principal: Principal, message: FlowRequest): Promise<void>;
   log?: FlowLog;
 }
 
@@ -150,6 +167,7 @@ export class EngineSession {
   async handle(message: Exclude<ClientMessage, { type: 'handshake' }>): Promise<void> {
     const principal = this.connection.principal;
     try {
+      if (this.hooks.beforeRequest && isFlowRequest(message)) await this.hooks.beforeRequest(principal, message);
       switch (message.type) {
         case 'ping':
           this.connection.send({ type: 'pong', ...(message.message_id ? { message_id: message.message_id } : {}) });

@@ -306,13 +306,19 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     connection.engine = engine;
     connection.expiresAt = principal.expiresAt;
     connection.token = message.token;
+    // Closed once the error frame that answers the refused request has gone out.
+    const refuse = (text: string, reason: string) => {
+      setImmediate(() => connection.socket.close(CLOSE_CODES.unauthenticated, reason));
+      return new EngineRequestError('unauthenticated', text);
+    };
     connection.session = new EngineSession(this.core.flows, engine, {
+      // A flow under way goes no further (resume, answers, notifications) for a tenant disabled or deleted
+      // since the handshake; cancelling and acknowledging stay allowed, so the user can still stop a flow.
+      beforeRequest: async (who) => {
+        const current = await this.tenants.find(who.tenantId);
+        if (!current || !current.enabled) throw refuse(TENANT_GONE, 'tenant gone');
+      },
       beforeFlowStart: async (who, protocol) => {
-        // Closed once the error frame that answers this start has gone out.
-        const refuse = (text: string, reason: string) => {
-          setImmediate(() => connection.socket.close(CLOSE_CODES.unauthenticated, reason));
-          return new EngineRequestError('unauthenticated', text);
-        };
         // A token revoked since the handshake (logout, account deletion, suspension) starts nothing; the socket closes.
         try {
           await this.verifier.verify(connection.token ?? '');
