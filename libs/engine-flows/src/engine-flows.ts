@@ -7,7 +7,7 @@ import {
 } from '@wallet/engine-protocol';
 import { randomToken } from '@wallet/crypto';
 import { describeError, EngineRequestError, FlowFailure } from './errors';
-import { isFinished, type FlowRecord } from './flow-record';
+import { isFinished, newFlowRecord, type FlowRecord } from './flow-record';
 import type { FlowLog, FlowRunner } from './flow-runner';
 import type { FlowStore, LoadedFlow } from './flow-store';
 
@@ -57,26 +57,15 @@ export class EngineFlows {
   /** Creates a flow for `flow_start`; run it with {@link run} once the caller follows it. */
   async start(principal: Principal, message: ClientMessageOf<'flow_start'>): Promise<string> {
     const now = this.now();
-    const record: FlowRecord = {
-      v: 1,
+    const record = newFlowRecord({
       id: randomToken(18),
       tenantId: principal.tenantId,
       userId: principal.userId,
       protocol: message.protocol,
       params: message.params,
-      status: 'running',
-      createdAt: now,
-      updatedAt: now,
-      expiresAt: now + this.options.flowLifetimeMs,
-      lease: null,
-      seq: 0,
-      stages: {},
-      questions: {},
-      waiting: null,
-      due: null,
-      result: null,
-      actions: [],
-    };
+      now,
+      lifetimeMs: this.options.flowLifetimeMs,
+    });
     await this.store.create(record, this.options.maxConcurrentFlows);
     return record.id;
   }

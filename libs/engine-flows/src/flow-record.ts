@@ -46,6 +46,32 @@ export interface FlowRecord {
   actions: FlowAction[];
 }
 
+/** What a new flow's record starts as: running, with an empty journal; `now` is its creation time. */
+export function newFlowRecord(
+  init: Pick<FlowRecord, 'id' | 'tenantId' | 'userId' | 'protocol' | 'params'> & { now: number; lifetimeMs: number },
+): FlowRecord {
+  return {
+    v: 1,
+    id: init.id,
+    tenantId: init.tenantId,
+    userId: init.userId,
+    protocol: init.protocol,
+    params: init.params,
+    status: 'running',
+    createdAt: init.now,
+    updatedAt: init.now,
+    expiresAt: init.now + init.lifetimeMs,
+    lease: null,
+    seq: 0,
+    stages: {},
+    questions: {},
+    waiting: null,
+    due: null,
+    result: null,
+    actions: [],
+  };
+}
+
 export interface FlowQuestion {
   messageId: string;
   frame: QuestionMessage;

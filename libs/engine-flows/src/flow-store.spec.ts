@@ -1,30 +1,11 @@
 import { createCache, type Cache } from '@wallet/cache';
-import type { FlowRecord } from './flow-record';
+import { newFlowRecord, type FlowRecord } from './flow-record';
 import { FlowStore } from './flow-store';
 
 const NOW = 1_000_000;
 
 function record(id: string): FlowRecord {
-  return {
-    v: 1,
-    id,
-    tenantId: 't1',
-    userId: 'u1',
-    protocol: 'oid4vci',
-    params: { offer: '{}' },
-    status: 'running',
-    createdAt: NOW,
-    updatedAt: NOW,
-    expiresAt: NOW + 60_000,
-    lease: null,
-    seq: 0,
-    stages: {},
-    questions: {},
-    waiting: null,
-    due: null,
-    result: null,
-    actions: [],
-  };
+  return newFlowRecord({ id, tenantId: 't1', userId: 'u1', protocol: 'oid4vci', params: { offer: '{}' }, now: NOW, lifetimeMs: 60_000 });
 }
 
 describe('FlowStore.create', () => {

@@ -1,6 +1,6 @@
 import { createCache, type Cache } from '@wallet/cache';
 import { EngineFlows, type Principal } from './engine-flows';
-import type { FlowRecord } from './flow-record';
+import { newFlowRecord, type FlowRecord } from './flow-record';
 import type { FlowRunner } from './flow-runner';
 import { FlowStore } from './flow-store';
 
@@ -8,24 +8,9 @@ const NOW = 1_000_000;
 
 function deferred(id: string, tenantId: string): FlowRecord {
   return {
-    v: 1,
-    id,
-    tenantId,
-    userId: 'u1',
-    protocol: 'oid4vci',
-    params: { offer: '{}' },
+    ...newFlowRecord({ id, tenantId, userId: 'u1', protocol: 'oid4vci', params: { offer: '{}' }, now: NOW, lifetimeMs: 600_000 }),
     status: 'deferred',
-    createdAt: NOW,
-    updatedAt: NOW,
-    expiresAt: NOW + 600_000,
-    lease: null,
-    seq: 0,
-    stages: {},
-    questions: {},
-    waiting: null,
     due: NOW - 1,
-    result: null,
-    actions: [],
   };
 }
 
