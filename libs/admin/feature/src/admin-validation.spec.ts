@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AdminFeatureModule } from './admin-feature.module';
+import { adminCaller } from './admin-call.contract';
 
 const TOKEN = 'admin-token-for-validation-tests-0123456789';
 const long = (n: number) => 'x'.repeat(n);
@@ -116,16 +117,7 @@ describe('admin API input validation (DTO classes behind the global pipe)', () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function call(method: string, path: string, body?: unknown) {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- problem documents are checked field by field
-    return { status: response.status, type: response.headers.get('content-type') ?? '', body: (text ? JSON.parse(text) : null) as Record<string, any> };
-  }
+  const call = adminCaller(() => server.url, TOKEN);
 
   it.each(ROWS.map((row, i) => [`${i} ${row[0]} ${row[1]}`, row] as const))('%s', async (_label, [method, path, kind, input, paths]) => {
     const answer = kind === 'query' ? await call(method, `${path}${queryString(input)}`) : await call(method, path, input);

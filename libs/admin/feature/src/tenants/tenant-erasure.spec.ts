@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AdminFeatureModule } from '../admin-feature.module';
+import { adminCaller } from '../admin-call.contract';
 
 const TOKEN = 'admin-token-for-tenant-erasure-tests-01234';
 const DOOMED = 'doomed-t';
@@ -87,15 +88,7 @@ describe.each(['memory', 'sqlite'] as const)('force-deleting a tenant erases eve
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function call(method: string, path: string, body?: unknown) {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> | null };
-  }
+  const call = adminCaller(() => server.url, TOKEN);
 
   /** A user with a keystore, a record in every owned collection and a vault (blinded and `~` plaintext tags, a tombstone). */
   async function seed(tenantId: string, userId: string, full = true): Promise<void> {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AdminFeatureModule } from '../admin-feature.module';
+import { adminCaller } from '../admin-call.contract';
 
 const TOKEN = 'admin-token-for-erasure-tests-0123456789ab';
 const TENANT = 'erase-t';
@@ -107,14 +108,7 @@ describe.each(['memory', 'sqlite'] as const)('removing a user through the admin 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function call(method: string, path: string, body?: unknown) {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status };
-  }
+  const call = adminCaller(() => server.url, TOKEN);
 
   /** Vault records with blinded and `~` plaintext tags, one of them deleted (a tombstone), and a keystore blob. */
   async function seed(tenantId: string, userId: string): Promise<void> {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AdminFeatureModule } from '../admin-feature.module';
+import { adminCaller } from '../admin-call.contract';
 
 const TOKEN = 'admin-token-for-revocation-tests-0123456789';
 const TENANT = 'rev-t';
@@ -105,16 +106,7 @@ describe('suspending and removing a user revoke their tokens, in an order that s
     hooks.beforeRefreshUpdate = null;
   });
 
-  async function call(method: string, path: string, body?: unknown) {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field below
-    return { status: response.status, type: response.headers.get('content-type') ?? '', body: (text ? JSON.parse(text) : null) as Record<string, any> };
-  }
+  const call = adminCaller(() => server.url, TOKEN);
 
   const users = (path = '') => `/admin/tenants/${TENANT}/users${path}`;
   const tokens = () => inner.repository(Collections.refreshTokens);
