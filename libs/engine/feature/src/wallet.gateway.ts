@@ -20,6 +20,12 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Said for a disabled tenant too: the engine answers both alike, as the HTTP guard's 404 does. */
 const TENANT_GONE = 'the tenant of the access token does not exist';
 
+/** A text frame's text: `ws` hands over one Buffer (read in place, not copied) or the fragments of one. */
+function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+}
+
 /** What the gateway keeps per socket: small, and no timer of its own (one sweep serves all). */
 interface Connection {
   socket: WebSocket;
@@ -224,7 +230,7 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
     if (!this.takeToken(connection)) {
       connection.violations += 1;
       // Not handled, but its ids are echoed, so the client knows which request this error answers.
-      const ids = isBinary ? {} : frameIds(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8'));
+      const ids = isBinary ? {} : frameIds(frameText(data));
       this.error(connection, 'rate_limited', `at most ${this.limits.messagesPerSecond} messages per second (burst ${this.limits.messageBurst}); this one was not handled`, ids);
       if (connection.violations > this.limits.messageBurst) connection.socket.close(CLOSE_CODES.rateLimited, 'too many messages');
       return;
@@ -233,7 +239,7 @@ export class WalletGateway implements OnApplicationBootstrap, OnModuleDestroy {
       this.error(connection, 'binary_frame', 'binary frames are not accepted: send JSON text');
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as Buffer).toString('utf8');
+    const text = frameText(data);
     connection.queue = connection.queue.then(() => this.handle(connection, text)).catch((error: unknown) => {
       this.logger.error({ msg: 'engine message failed', error: describeError(error) });
       this.error(connection, 'internal', 'the engine failed; see its log');
